@@ -1,0 +1,171 @@
+"""The ``predictive-scoring`` command line: validate · train · score · explain · report · demo.
+
+Expected failures (:class:`~predictive_scoring.errors.ScoringError`) print one message and exit with
+the contract's code; ``--json`` makes the last stdout line one JSON object summarising the run.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from predictive_scoring import __version__
+from predictive_scoring.config import Config, load_config
+from predictive_scoring.errors import ScoringError, UsageError
+
+app = typer.Typer(
+    name="predictive-scoring",
+    help="Point-in-time predictive lead scoring: validate, train, score, explain, report.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+DataOption = Annotated[
+    str | None,
+    typer.Option("--data", help="Folder of leads/events/outcomes files, or a database URL."),
+]
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", help="YAML file merged over configs/default.yaml.")
+]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="End stdout with one JSON object summarising the run.")
+]
+QuarantineOption = Annotated[
+    Path | None,
+    typer.Option("--quarantine-dir", help="Where bad rows go (default: validation.quarantine_dir)."),
+]
+
+
+def _settings(config_path: Path | None, overrides: dict[str, Any] | None = None) -> Config:
+    return load_config(config_path).with_overrides(overrides or {})
+
+
+def _source(data: str | None, config: Config) -> str:
+    source = data or config.data.source
+    if not source:
+        raise UsageError("no data source: pass --data SRC or set data.source in the config")
+    return source
+
+
+def _emit_json(summary: dict[str, Any]) -> None:
+    typer.echo(json.dumps(summary, default=str, sort_keys=True))
+
+
+@app.command()
+def validate(
+    data: DataOption = None,
+    config: ConfigOption = None,
+    quarantine_dir: QuarantineOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Check the three tables against the contract; bad rows go to the quarantine folder."""
+    from predictive_scoring.data.load import load_lead_data
+
+    settings = _settings(config)
+    validated = load_lead_data(_source(data, settings), settings, quarantine_dir=quarantine_dir)
+    typer.echo(validated.report.render())
+    if as_json:
+        _emit_json(validated.report.to_dict())
+
+
+@app.command()
+def demo(
+    output_dir: Annotated[
+        Path, typer.Option("--output-dir", help="Where the demo writes data and results.")
+    ] = Path("demo-output"),
+    leads: Annotated[int, typer.Option("--leads", min=100, help="How many leads to generate.")] = 5000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed of the generated funnel.")] = 0,
+    as_json: JsonOption = False,
+) -> None:
+    """Generate a realistic funnel and run the main job on it end to end."""
+    from predictive_scoring.data.load import load_lead_data
+    from predictive_scoring.data.synthetic import generate_funnel
+
+    settings = load_config()
+    data_dir = output_dir / "data"
+    typer.echo(f"Generating {leads:,} leads (seed {seed}) into {data_dir} ...")
+    funnel = generate_funnel(n_leads=leads, seed=seed)
+    funnel.write(data_dir)
+    validated = load_lead_data(str(data_dir), settings, quarantine_dir=output_dir / "quarantine")
+    typer.echo(validated.report.render())
+    summary = {"data": str(data_dir), "validation": validated.report.to_dict()}
+    typer.echo(f"\nDemo data: {data_dir}")
+    if as_json:
+        _emit_json(summary)
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", help="Print the version and exit.", is_eager=True)
+    ] = False,
+) -> None:
+    if version:
+        typer.echo(__version__)
+        raise typer.Exit()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the process exit code."""
+    _quiet_libraries()
+    _configure_logging()
+    try:
+        app(args=argv, prog_name="predictive-scoring", standalone_mode=False)
+    except ScoringError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        return exc.exit_code
+    except typer.Exit as exc:
+        return int(exc.exit_code or 0)
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        return 1
+    except _click_usage_errors() as exc:
+        exc.show()
+        return 2
+    except Exception as exc:
+        if os.environ.get("PREDICTIVE_SCORING_DEBUG"):
+            raise
+        typer.echo(
+            f"error: unexpected {type(exc).__name__}: {exc}\n"
+            "(set PREDICTIVE_SCORING_DEBUG=1 to see the traceback)",
+            err=True,
+        )
+        return 1
+    return 0
+
+
+def _click_usage_errors() -> tuple[type[BaseException], ...]:
+    import click
+
+    return (click.UsageError, click.BadParameter)
+
+
+def _configure_logging() -> None:
+    """Our own messages at INFO on stderr; other libraries' only when they are errors."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    handler.addFilter(
+        lambda r: r.name.startswith("predictive_scoring") or r.levelno >= logging.ERROR
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
+
+
+def _quiet_libraries() -> None:
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

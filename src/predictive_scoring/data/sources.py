@@ -1,0 +1,230 @@
+"""Read the contract tables from a folder of files or a database.
+
+A source is a folder holding ``leads``, ``events`` and ``outcomes`` as ``.parquet``, ``.csv.gz`` or
+``.csv`` files, or a database URL (``duckdb:///path.db``, ``sqlite:///path.db``, any SQLAlchemy
+URL such as ``postgresql://...``) whose tables have those names.  Table and column names are
+matched case-insensitively after trimming; ``data.column_map`` maps other names onto the contract.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import pandas as pd
+
+from predictive_scoring import schema
+from predictive_scoring.config import DataConfig
+from predictive_scoring.data.tables import RawTables
+from predictive_scoring.errors import DataError, UsageError
+
+FILE_SUFFIXES: tuple[str, ...] = (".parquet", ".csv.gz", ".csv")
+DATABASE_SCHEMES: tuple[str, ...] = ("duckdb", "sqlite", "postgresql", "postgres", "mysql", "mssql")
+
+
+def is_database_url(source: str) -> bool:
+    """True when ``source`` looks like ``scheme://...`` rather than a path."""
+    scheme = source.split("://", 1)[0].split("+", 1)[0].lower() if "://" in source else ""
+    return scheme in DATABASE_SCHEMES
+
+
+def describe_source(source: str) -> str:
+    """A description of ``source`` fit for messages and logs: passwords hidden."""
+    if not is_database_url(source) or source.startswith("duckdb://"):
+        return source
+    from sqlalchemy.engine import make_url
+
+    return make_url(_sqlalchemy_url(source)).render_as_string(hide_password=True)
+
+
+def read_tables(source: str, config: DataConfig) -> RawTables:
+    """Read the three contract tables from ``source``; ``events``/``outcomes`` may be absent."""
+    loader = _database_loader(source) if is_database_url(source) else _folder_loader(source)
+    tables = {name: loader(name) for name in schema.TABLES}
+    leads = tables[schema.LEADS]
+    if leads is None:
+        raise DataError(
+            f"table {schema.LEADS} not found in {describe_source(source)} "
+            f"(looked for {', '.join(schema.LEADS + s for s in FILE_SUFFIXES)} or a database table)"
+        )
+    mapped = {
+        name: None if frame is None else normalise_columns(frame.reset_index(drop=True), name, config)
+        for name, frame in tables.items()
+    }
+    return RawTables(
+        leads=mapped[schema.LEADS],  # type: ignore[arg-type]
+        events=mapped[schema.EVENTS],
+        outcomes=mapped[schema.OUTCOMES],
+        origin=describe_source(source),
+    )
+
+
+def normalise_columns(frame: pd.DataFrame, table: str, config: DataConfig) -> pd.DataFrame:
+    """Trim and lower-case column names, then apply ``column_map`` for ``table``."""
+    mapping = {k.strip().lower(): v for k, v in config.column_map.get(table, {}).items()}
+    renamed = {}
+    for column in frame.columns:
+        key = str(column).strip().lower()
+        renamed[column] = mapping.get(key, key)
+    clashes = _duplicates(list(renamed.values()))
+    if clashes:
+        raise DataError(
+            f"{table}: columns {sorted(clashes)} appear more than once after matching names "
+            "case-insensitively"
+        )
+    return frame.rename(columns=renamed)
+
+
+def _duplicates(names: list[str]) -> set[str]:
+    seen: set[str] = set()
+    return {n for n in names if n in seen or seen.add(n)}  # type: ignore[func-returns-value]
+
+
+# ---- folders -----------------------------------------------------------------------------------
+
+
+def _folder_loader(source: str) -> Callable[[str], pd.DataFrame | None]:
+    folder = Path(source)
+    if not folder.is_dir():
+        raise UsageError(f"--data {source}: no such folder (or an unsupported database URL)")
+    files = {p.name.lower(): p for p in folder.iterdir() if p.is_file()}
+    return lambda table: _read_file(_find_file(files, table))
+
+
+def _find_file(files: Mapping[str, Path], table: str) -> Path | None:
+    for suffix in FILE_SUFFIXES:
+        if table + suffix in files:
+            return files[table + suffix]
+    return None
+
+
+def _read_file(path: Path | None) -> pd.DataFrame | None:
+    if path is None:
+        return None
+    try:
+        if path.name.lower().endswith(".parquet"):
+            return pd.read_parquet(path)
+        # Everything as text: types are decided by validation, the same way for every format.
+        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], index_col=False)
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise DataError(f"{path.name}: cannot be read ({_first_line(exc)})") from None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+# ---- databases ---------------------------------------------------------------------------------
+
+
+def _database_loader(source: str) -> Callable[[str], pd.DataFrame | None]:
+    if source.startswith("duckdb://"):
+        return _duckdb_loader(source.removeprefix("duckdb://").removeprefix("/"))
+    return _sqlalchemy_loader(_sqlalchemy_url(source))
+
+
+def _duckdb_loader(path: str) -> Callable[[str], pd.DataFrame | None]:
+    import duckdb
+
+    if not Path(path).exists():
+        raise UsageError(f"--data duckdb:///{path}: no such database file")
+    connection = duckdb.connect(path, read_only=True)
+    names = {row[0].lower(): row[0] for row in connection.execute("SHOW TABLES").fetchall()}
+
+    def load(table: str) -> pd.DataFrame | None:
+        actual = names.get(table)
+        if actual is None:
+            return None
+        return connection.execute(f"SELECT * FROM {quote_identifier(actual)}").df()
+
+    return load
+
+
+def _sqlalchemy_url(source: str) -> str:
+    """Pick an installed PostgreSQL driver for bare ``postgresql://`` URLs."""
+    for prefix in ("postgresql://", "postgres://"):
+        if source.startswith(prefix) and importlib.util.find_spec("psycopg2") is None:
+            return "postgresql+psycopg://" + source.removeprefix(prefix)
+    return source
+
+
+def _sqlalchemy_loader(url: str) -> Callable[[str], pd.DataFrame | None]:
+    import sqlalchemy as sa
+
+    try:
+        engine = sa.create_engine(url)
+        names = {n.lower(): n for n in sa.inspect(engine).get_table_names()}
+    except (sa.exc.SQLAlchemyError, ImportError) as exc:
+        raise DataError(f"cannot open database {describe_source(url)}: {_first_line(exc)}") from None
+
+    def load(table: str) -> pd.DataFrame | None:
+        actual = names.get(table)
+        return None if actual is None else pd.read_sql_table(actual, engine)
+
+    return load
+
+
+def quote_identifier(name: str) -> str:
+    """Quote a SQL identifier (double quotes, embedded quotes doubled)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+# ---- writing -----------------------------------------------------------------------------------
+
+FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
+
+
+def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
+    """Write ``path`` through ``write(temporary)`` then rename: readers see old or new, never half.
+
+    The temporary file sits in the destination's folder (same file system), is fsynced, and
+    replaces the destination in one ``os.replace``; on any failure it is removed.
+    """
+    import os
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    temporary = Path(name)
+    try:
+        write(temporary)
+        with open(temporary, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Prefix text cells a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``) with ``'``.
+
+    Plain numbers written as text (``-5``) are left alone.
+    """
+    out = frame.copy()
+    for column in out.columns:
+        if not _is_text(out[column]):
+            continue
+        text = out[column].astype("string")
+        risky = text.str.startswith(FORMULA_PREFIXES).fillna(False)
+        risky &= pd.to_numeric(text, errors="coerce").isna()
+        if risky.any():
+            out[column] = text.where(~risky, "'" + text)
+    return out
+
+
+def _is_text(values: pd.Series) -> bool:
+    kind = values.dtype
+    return not (
+        pd.api.types.is_numeric_dtype(kind)
+        or pd.api.types.is_bool_dtype(kind)
+        or pd.api.types.is_datetime64_any_dtype(kind)
+    )
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """Write ``frame`` as CSV atomically, with spreadsheet formulas neutralised."""
+    safe = neutralise_formulas(frame)
+    write_atomic(path, lambda tmp: safe.to_csv(tmp, index=False))

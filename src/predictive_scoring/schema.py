@@ -1,0 +1,99 @@
+"""Table contracts and column names: the one place they are spelled.
+
+Every other module imports the names from here; no string literal for a contract column appears
+elsewhere.  See CONTRACT.md sections 1 and 4.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# ---- table names -------------------------------------------------------------------------------
+LEADS = "leads"
+EVENTS = "events"
+OUTCOMES = "outcomes"
+TABLES: tuple[str, ...] = (LEADS, EVENTS, OUTCOMES)
+
+# ---- input columns -----------------------------------------------------------------------------
+LEAD_ID = "lead_id"
+CREATED_AT = "created_at"
+OCCURRED_AT = "occurred_at"
+EVENT_TYPE = "event_type"
+CONVERTED_AT = "converted_at"
+STATUS = "status"
+CLOSED_AT = "closed_at"
+CONVERTED = "converted"
+"""Flat-mode label column on ``leads``."""
+
+STATUS_LOST = "lost"
+"""Outcome status meaning the lead was disqualified at ``closed_at``."""
+
+# ---- derived columns ---------------------------------------------------------------------------
+EMAIL_DOMAIN_TYPE = "email_domain_type"
+"""Derived from a lead's email (free vs corporate) before the email is dropped."""
+SNAPSHOT_AT = "snapshot_at"
+LABEL = "label"
+WEIGHT = "sample_weight"
+
+# ---- output columns (CONTRACT section 4) ---------------------------------------------------------
+AS_OF = "as_of"
+PROBABILITY = "probability"
+SCORE = "score"
+FIT_SCORE = "fit_score"
+INTENT_SCORE = "intent_score"
+TIER = "tier"
+IS_MQL = "is_mql"
+REASONS = "reasons"
+MODEL_VERSION = "model_version"
+SCORE_COLUMNS: tuple[str, ...] = (
+    LEAD_ID,
+    AS_OF,
+    PROBABILITY,
+    SCORE,
+    FIT_SCORE,
+    INTENT_SCORE,
+    TIER,
+    IS_MQL,
+    REASONS,
+    MODEL_VERSION,
+)
+TIERS: tuple[str, ...] = ("hot", "warm", "cold")
+DEFAULT_SCORES_TABLE = "lead_scores"
+
+# ---- quarantine ----------------------------------------------------------------------------------
+QUARANTINE_TABLE = "table"
+QUARANTINE_ROW = "row_number"
+QUARANTINE_REASON = "reason"
+
+
+@dataclass(frozen=True)
+class TableContract:
+    """What a source table must and may hold."""
+
+    name: str
+    required: tuple[str, ...]
+    timestamps: tuple[str, ...]
+    optional: tuple[str, ...] = ()
+
+    @property
+    def known(self) -> tuple[str, ...]:
+        """Columns the contract names (required first, then optional)."""
+        return self.required + self.optional
+
+
+LEADS_CONTRACT = TableContract(LEADS, required=(LEAD_ID, CREATED_AT), timestamps=(CREATED_AT,))
+FLAT_LEADS_CONTRACT = TableContract(LEADS, required=(LEAD_ID, CONVERTED), timestamps=())
+EVENTS_CONTRACT = TableContract(
+    EVENTS, required=(LEAD_ID, OCCURRED_AT, EVENT_TYPE), timestamps=(OCCURRED_AT,)
+)
+OUTCOMES_CONTRACT = TableContract(
+    OUTCOMES,
+    required=(LEAD_ID,),
+    timestamps=(CONVERTED_AT, CLOSED_AT),
+    optional=(CONVERTED_AT, STATUS, CLOSED_AT),
+)
+CONTRACTS: dict[str, TableContract] = {
+    LEADS: LEADS_CONTRACT,
+    EVENTS: EVENTS_CONTRACT,
+    OUTCOMES: OUTCOMES_CONTRACT,
+}
