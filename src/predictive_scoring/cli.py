@@ -39,7 +39,9 @@ JsonOption = Annotated[
 ]
 QuarantineOption = Annotated[
     Path | None,
-    typer.Option("--quarantine-dir", help="Where bad rows go (default: validation.quarantine_dir)."),
+    typer.Option(
+        "--quarantine-dir", help="Where bad rows go (default: validation.quarantine_dir)."
+    ),
 ]
 
 
@@ -80,7 +82,9 @@ def demo(
     output_dir: Annotated[
         Path, typer.Option("--output-dir", help="Where the demo writes data and results.")
     ] = Path("demo-output"),
-    leads: Annotated[int, typer.Option("--leads", min=100, help="How many leads to generate.")] = 5000,
+    leads: Annotated[
+        int, typer.Option("--leads", min=100, help="How many leads to generate.")
+    ] = 5000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed of the generated funnel.")] = 0,
     as_json: JsonOption = False,
 ) -> None:
@@ -126,10 +130,10 @@ def main(argv: list[str] | None = None) -> int:
     except typer.Abort:
         typer.echo("aborted", err=True)
         return 1
-    except _click_usage_errors() as exc:
-        exc.show()
-        return 2
     except Exception as exc:
+        if _is_cli_usage_error(exc):
+            exc.show()  # type: ignore[attr-defined]
+            return int(exc.exit_code)  # type: ignore[attr-defined]
         if os.environ.get("PREDICTIVE_SCORING_DEBUG"):
             raise
         typer.echo(
@@ -141,10 +145,9 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _click_usage_errors() -> tuple[type[BaseException], ...]:
-    import click
-
-    return (click.UsageError, click.BadParameter)
+def _is_cli_usage_error(exc: Exception) -> bool:
+    """Typer's own parsing errors (an unknown option, a bad value): they know how to show."""
+    return isinstance(exc, typer.TyperException) and hasattr(exc, "show")
 
 
 def _configure_logging() -> None:

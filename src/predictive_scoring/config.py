@@ -51,6 +51,9 @@ class FeaturesConfig(_Section):
     inactivity_days: int = Field(gt=0)
     rare_category_min_count: int = Field(ge=1)
     max_categories: int = Field(ge=2)
+    max_event_types: int = Field(ge=1)
+    title_columns: list[str]
+    bands: dict[str, list[float]]
 
 
 class LightGBMConfig(_Section):

@@ -106,7 +106,10 @@ UNUSABLE = [
         ("events.occurred_at", "'31/12/2024 10h'"),
     ),
     Case(
-        "columns clash after case folding", _clashing_columns, 3, ("leads", "lead_id", "more than once")
+        "columns clash after case folding",
+        _clashing_columns,
+        3,
+        ("leads", "lead_id", "more than once"),
     ),
     Case(
         "too many bad rows",
@@ -213,7 +216,9 @@ BAD_ROWS = [
 
 
 @pytest.mark.parametrize("case", UNUSABLE + BAD_ROWS, ids=lambda c: c.name)
-def test_bad_input(case: Case, tables: Tables, tmp_path: Path, cli: Callable[..., CliResult]) -> None:
+def test_bad_input(
+    case: Case, tables: Tables, tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
     case.spoil(tables, tmp_path)
     data = tables.write(tmp_path / "data")
     quarantine = tmp_path / "quarantine"
@@ -242,14 +247,18 @@ def test_events_of_a_quarantined_lead_are_set_aside_with_their_own_reason(
 ) -> None:
     tables.leads.loc[0, schema.CREATED_AT] = "garbage"
     config = load_config().with_overrides({"validation.max_bad_row_share": 0.5})
-    validated = load_lead_data(str(tables.write(tmp_path / "d")), config, quarantine_dir=tmp_path / "q")
+    validated = load_lead_data(
+        str(tables.write(tmp_path / "d")), config, quarantine_dir=tmp_path / "q"
+    )
     events = validated.quarantine[schema.EVENTS]
     assert set(events[schema.LEAD_ID]) == {"L000"}
     assert set(events[schema.QUARANTINE_REASON]) == {"its lead was quarantined"}
     assert "L000" not in set(validated.data.events[schema.LEAD_ID])
 
 
-def test_missing_leads_table_is_unusable(tables: Tables, tmp_path: Path, cli: Callable[..., CliResult]) -> None:
+def test_missing_leads_table_is_unusable(
+    tables: Tables, tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
     data = tables.write(tmp_path / "data", skip=("leads",))
     result = cli("validate", "--data", data, "--quarantine-dir", tmp_path / "q")
     assert result.code == 3
@@ -278,10 +287,14 @@ def test_training_without_outcomes_is_unusable(tables: Tables, tmp_path: Path) -
 
 
 def test_flat_training_with_one_class_is_unusable(tmp_path: Path) -> None:
-    flat = pd.DataFrame({"lead_id": ["a", "b", "c"], "converted": ["no", "No", "0"], "x": [1, 2, 3]})
+    flat = pd.DataFrame(
+        {"lead_id": ["a", "b", "c"], "converted": ["no", "No", "0"], "x": [1, 2, 3]}
+    )
     flat.to_csv(tmp_path / "leads.csv", index=False)
     with pytest.raises(DataError, match=r"leads\.converted: training needs both") as caught:
-        load_lead_data(str(tmp_path), load_config(), require_labels=True, quarantine_dir=tmp_path / "q")
+        load_lead_data(
+            str(tmp_path), load_config(), require_labels=True, quarantine_dir=tmp_path / "q"
+        )
     assert caught.value.exit_code == 3
 
 
@@ -303,9 +316,13 @@ def test_flat_label_values_are_normalised_and_bad_ones_quarantined(tmp_path: Pat
 def test_rerun_without_bad_rows_removes_stale_quarantine(tables: Tables, tmp_path: Path) -> None:
     spoiled = make_tables()
     spoiled.events.loc[0, schema.LEAD_ID] = "GHOST"
-    load_lead_data(str(spoiled.write(tmp_path / "bad")), load_config(), quarantine_dir=tmp_path / "q")
+    load_lead_data(
+        str(spoiled.write(tmp_path / "bad")), load_config(), quarantine_dir=tmp_path / "q"
+    )
     assert (tmp_path / "q" / "events.csv").exists()
-    load_lead_data(str(tables.write(tmp_path / "good")), load_config(), quarantine_dir=tmp_path / "q")
+    load_lead_data(
+        str(tables.write(tmp_path / "good")), load_config(), quarantine_dir=tmp_path / "q"
+    )
     assert not (tmp_path / "q" / "events.csv").exists()
 
 

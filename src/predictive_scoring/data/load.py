@@ -32,7 +32,9 @@ def load_lead_data(
     """
     raw = read_tables(source, config.data)
     validated = validate_tables(raw, config, require_labels=require_labels, now=now)
-    folder = quarantine_dir if quarantine_dir is not None else Path(config.validation.quarantine_dir)
+    folder = (
+        quarantine_dir if quarantine_dir is not None else Path(config.validation.quarantine_dir)
+    )
     write_quarantine(validated, folder)
     error = too_many_bad_rows(validated.report)
     if error is not None:

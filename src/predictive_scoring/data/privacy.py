@@ -11,13 +11,51 @@ EMAIL = "email"
 FREE_EMAIL = "free"
 CORPORATE_EMAIL = "corporate"
 FREE_EMAIL_DOMAINS: frozenset[str] = frozenset(
-    """
-    gmail.com googlemail.com yahoo.com yahoo.co.uk yahoo.fr yahoo.de yahoo.co.in ymail.com
-    hotmail.com hotmail.co.uk hotmail.fr hotmail.de outlook.com live.com msn.com aol.com
-    icloud.com me.com mac.com protonmail.com proton.me gmx.com gmx.de gmx.net web.de mail.com
-    mail.ru yandex.ru yandex.com qq.com 163.com 126.com zoho.com rediffmail.com libero.it
-    orange.fr free.fr laposte.net t-online.de bol.com.br uol.com.br terra.com.br fastmail.com
-    """.split()
+    [
+        "gmail.com",
+        "googlemail.com",
+        "yahoo.com",
+        "yahoo.co.uk",
+        "yahoo.fr",
+        "yahoo.de",
+        "yahoo.co.in",
+        "ymail.com",
+        "hotmail.com",
+        "hotmail.co.uk",
+        "hotmail.fr",
+        "hotmail.de",
+        "outlook.com",
+        "live.com",
+        "msn.com",
+        "aol.com",
+        "icloud.com",
+        "me.com",
+        "mac.com",
+        "protonmail.com",
+        "proton.me",
+        "gmx.com",
+        "gmx.de",
+        "gmx.net",
+        "web.de",
+        "mail.com",
+        "mail.ru",
+        "yandex.ru",
+        "yandex.com",
+        "qq.com",
+        "163.com",
+        "126.com",
+        "zoho.com",
+        "rediffmail.com",
+        "libero.it",
+        "orange.fr",
+        "free.fr",
+        "laposte.net",
+        "t-online.de",
+        "bol.com.br",
+        "uol.com.br",
+        "terra.com.br",
+        "fastmail.com",
+    ]
 )
 
 

@@ -49,7 +49,9 @@ def read_tables(source: str, config: DataConfig) -> RawTables:
             f"(looked for {', '.join(schema.LEADS + s for s in FILE_SUFFIXES)} or a database table)"
         )
     mapped = {
-        name: None if frame is None else normalise_columns(frame.reset_index(drop=True), name, config)
+        name: None
+        if frame is None
+        else normalise_columns(frame.reset_index(drop=True), name, config)
         for name, frame in tables.items()
     }
     return RawTables(
@@ -137,7 +139,8 @@ def _duckdb_loader(path: str) -> Callable[[str], pd.DataFrame | None]:
         actual = names.get(table)
         if actual is None:
             return None
-        return connection.execute(f"SELECT * FROM {quote_identifier(actual)}").df()
+        frame: pd.DataFrame = connection.execute(f"SELECT * FROM {quote_identifier(actual)}").df()
+        return frame
 
     return load
 
@@ -157,7 +160,9 @@ def _sqlalchemy_loader(url: str) -> Callable[[str], pd.DataFrame | None]:
         engine = sa.create_engine(url)
         names = {n.lower(): n for n in sa.inspect(engine).get_table_names()}
     except (sa.exc.SQLAlchemyError, ImportError) as exc:
-        raise DataError(f"cannot open database {describe_source(url)}: {_first_line(exc)}") from None
+        raise DataError(
+            f"cannot open database {describe_source(url)}: {_first_line(exc)}"
+        ) from None
 
     def load(table: str) -> pd.DataFrame | None:
         actual = names.get(table)

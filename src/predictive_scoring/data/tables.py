@@ -72,9 +72,11 @@ class LeadData:
 def parse_timestamps(values: pd.Series) -> pd.Series:
     """Parse ISO 8601 values to UTC; a value without zone is UTC, unparseable ones become NaT."""
     if isinstance(values.dtype, pd.DatetimeTZDtype):
-        return values.dt.tz_convert("UTC")
+        converted: pd.Series = values.dt.tz_convert("UTC")
+        return converted
     if pd.api.types.is_datetime64_any_dtype(values.dtype):
-        return values.dt.tz_localize("UTC")
+        localized: pd.Series = values.dt.tz_localize("UTC")
+        return localized
     text = values.astype("string").str.strip()
     return pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")
 

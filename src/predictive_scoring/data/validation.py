@@ -211,8 +211,8 @@ def too_many_bad_rows(report: ValidationReport) -> DataError | None:
         reasons = ", ".join(f"{n:,} {t.describe(r)}" for r, n in t.reasons.items())
         where = f"; see {t.quarantine_path}" if t.quarantine_path else ""
         parts.append(
-            f"{t.table}: {t.quarantined - t.inherited:,} of {t.rows:,} rows ({t.bad_share:.1%}) are bad, above "
-            f"the {report.max_bad_row_share:.1%} limit (validation.max_bad_row_share): "
+            f"{t.table}: {t.quarantined - t.inherited:,} of {t.rows:,} rows "
+            f"({t.bad_share:.1%}) are bad, above the {report.max_bad_row_share:.1%} limit (validation.max_bad_row_share): "
             f"{reasons}{where}"
         )
     return TooManyBadRowsError("\n".join(parts))
@@ -223,7 +223,9 @@ def too_many_bad_rows(report: ValidationReport) -> DataError | None:
 
 def _require_columns(raw: RawTables) -> None:
     leads_contract = schema.FLAT_LEADS_CONTRACT if raw.flat else schema.LEADS_CONTRACT
-    contracts = [(raw.leads, leads_contract)]
+    contracts: list[tuple[pd.DataFrame | None, schema.TableContract]] = [
+        (raw.leads, leads_contract)
+    ]
     contracts += [
         (raw.table(name), schema.CONTRACTS[name]) for name in (schema.EVENTS, schema.OUTCOMES)
     ]
@@ -308,7 +310,9 @@ def _key(values: pd.Series) -> pd.Series:
     return text.mask(text == "")
 
 
-def _timestamp_rules(frame: pd.DataFrame, column: str, bounds: _Bounds, required: bool) -> list:
+def _timestamp_rules(
+    frame: pd.DataFrame, column: str, bounds: _Bounds, required: bool
+) -> list[RowRule]:
     import great_expectations.expectations as gxe
 
     shown = column
@@ -358,13 +362,15 @@ def _in_set_rule(kind: str, column: str, shown: str, reason: str, allowed: list[
     import great_expectations.expectations as gxe
 
     return RowRule(
-        kind, column, shown, reason, lambda c: gxe.ExpectColumnValuesToBeInSet(column=c, value_set=allowed)
+        kind,
+        column,
+        shown,
+        reason,
+        lambda c: gxe.ExpectColumnValuesToBeInSet(column=c, value_set=allowed),
     )
 
 
-def _check_leads(
-    raw: RawTables, config: Config, bounds: _Bounds, require_labels: bool
-) -> _Checked:
+def _check_leads(raw: RawTables, config: Config, bounds: _Bounds, require_labels: bool) -> _Checked:
     import great_expectations.expectations as gxe
 
     table = raw.leads
@@ -372,7 +378,9 @@ def _check_leads(
     rules = _key_rules(schema.LEADS)
     if not raw.flat:
         _add_timestamp(frame, table[schema.CREATED_AT], schema.CREATED_AT, required=True)
-        _require_parseable(schema.LEADS, schema.CREATED_AT, table[schema.CREATED_AT], frame[schema.CREATED_AT])
+        _require_parseable(
+            schema.LEADS, schema.CREATED_AT, table[schema.CREATED_AT], frame[schema.CREATED_AT]
+        )
         rules += _timestamp_rules(frame, schema.CREATED_AT, bounds, required=True)
     frame[FIRST] = ~frame[schema.LEAD_ID].duplicated() | frame[schema.LEAD_ID].isna()
     rules.append(
@@ -437,7 +445,9 @@ def _event_rules(frame: pd.DataFrame, table: pd.DataFrame, bounds: _Bounds) -> l
     import great_expectations.expectations as gxe
 
     _add_timestamp(frame, table[schema.OCCURRED_AT], schema.OCCURRED_AT, required=True)
-    _require_parseable(schema.EVENTS, schema.OCCURRED_AT, table[schema.OCCURRED_AT], frame[schema.OCCURRED_AT])
+    _require_parseable(
+        schema.EVENTS, schema.OCCURRED_AT, table[schema.OCCURRED_AT], frame[schema.OCCURRED_AT]
+    )
     frame[schema.EVENT_TYPE] = _key(table[schema.EVENT_TYPE]).str.lower()
     key = [schema.LEAD_ID, schema.OCCURRED_AT, schema.EVENT_TYPE]
     frame[FIRST] = ~frame.duplicated(subset=key) | frame[key].isna().any(axis=1)
@@ -467,11 +477,15 @@ def _outcome_rules(frame: pd.DataFrame, table: pd.DataFrame, bounds: _Bounds) ->
     lost = frame[schema.STATUS] == schema.STATUS_LOST
     frame["lost_has_close"] = ~(lost.fillna(False) & frame[schema.CLOSED_AT].isna())
     rules.append(
-        _in_set_rule("lost_open", "lost_has_close", schema.STATUS, "status lost without closed_at", [True])
+        _in_set_rule(
+            "lost_open", "lost_has_close", schema.STATUS, "status lost without closed_at", [True]
+        )
     )
     frame[FIRST] = ~frame[schema.LEAD_ID].duplicated() | frame[schema.LEAD_ID].isna()
     rules.append(
-        _in_set_rule("repeat", FIRST, schema.LEAD_ID, "second outcome for a lead (first row kept)", [True])
+        _in_set_rule(
+            "repeat", FIRST, schema.LEAD_ID, "second outcome for a lead (first row kept)", [True]
+        )
     )
     return rules
 
@@ -496,7 +510,9 @@ def normalise_label(values: pd.Series) -> pd.Series:
 # ---- running the suite -------------------------------------------------------------------------
 
 
-def _run_rules(name: str, table: pd.DataFrame, frame: pd.DataFrame, rules: list[RowRule]) -> _Checked:
+def _run_rules(
+    name: str, table: pd.DataFrame, frame: pd.DataFrame, rules: list[RowRule]
+) -> _Checked:
     results = _validate_frame(name, frame, rules)
     reasons = pd.Series("", index=frame.index, dtype="object")
     own = pd.Series(False, index=frame.index)
@@ -629,7 +645,9 @@ def _clean_events(checked: _Checked | None) -> pd.DataFrame:
             }
         )
     events = checked.frame.loc[~checked.bad, columns]
-    return events.sort_values([schema.OCCURRED_AT, schema.LEAD_ID], kind="stable").reset_index(drop=True)
+    return events.sort_values([schema.OCCURRED_AT, schema.LEAD_ID], kind="stable").reset_index(
+        drop=True
+    )
 
 
 def _clean_outcomes(checked: _Checked | None) -> pd.DataFrame:

@@ -1,0 +1,165 @@
+"""Who the lead is: normalised job titles, size and revenue bands, grouped categories.
+
+Fit features depend on the lead's attributes only, never on events or on time, so a lead's fit
+features are the same at every snapshot.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from itertools import pairwise
+
+import numpy as np
+import pandas as pd
+
+MISSING = "(missing)"
+OTHER = "(other)"
+SENIORITY = "title_seniority"
+FUNCTION = "title_function"
+NORMALISED_TITLE = "title_normalised"
+BAND_SUFFIX = "_band"
+
+_ABBREVIATIONS: dict[str, str] = {
+    "vp": "vice president",
+    "svp": "senior vice president",
+    "evp": "executive vice president",
+    "avp": "assistant vice president",
+    "ceo": "chief executive officer",
+    "cmo": "chief marketing officer",
+    "cto": "chief technology officer",
+    "cfo": "chief financial officer",
+    "coo": "chief operating officer",
+    "cio": "chief information officer",
+    "cro": "chief revenue officer",
+    "cso": "chief sales officer",
+    "mgr": "manager",
+    "mngr": "manager",
+    "dir": "director",
+    "sr": "senior",
+    "snr": "senior",
+    "jr": "junior",
+    "mktg": "marketing",
+    "mkt": "marketing",
+    "mkting": "marketing",
+    "eng": "engineering",
+    "engr": "engineer",
+    "dev": "developer",
+    "ops": "operations",
+    "hr": "human resources",
+    "it": "information technology",
+    "bd": "business development",
+    "bizdev": "business development",
+    "exec": "executive",
+    "asst": "assistant",
+    "assoc": "associate",
+    "acct": "account",
+    "mgmt": "management",
+    "sw": "software",
+    "tech": "technology",
+}
+_STOPWORDS = frozenset({"of", "the", "and", "for", "in", "at", "to"})
+
+_SENIORITY_RULES: tuple[tuple[str, str], ...] = (
+    (r"\bvice president\b", "vp"),
+    (r"\b(chief|founder|co founder|cofounder|owner|president|partner)\b", "c_level"),
+    (r"\b(head|director)\b", "director"),
+    (r"\b(manager|lead|supervisor|principal)\b", "manager"),
+    (r"\b(intern|student|trainee|apprentice)\b", "intern"),
+)
+_FUNCTION_RULES: tuple[tuple[str, str], ...] = (
+    (r"\b(marketing|growth|brand|demand|content|seo|communications)\b", "marketing"),
+    (r"\b(sales|account executive|business development|revenue|account)\b", "sales"),
+    (r"\b(chief executive|founder|co founder|owner|general manager|president)\b", "executive"),
+    (r"\b(finance|financial|accounting|accountant|controller)\b", "finance"),
+    (r"\b(human resources|people|talent|recruit\w*)\b", "hr"),
+    (r"\b(operations|operating|logistics|supply)\b", "operations"),
+    (r"\b(product)\b", "product"),
+    (r"\b(data|analyst|analytics|scientist)\b", "data"),
+    (r"\b(engineer\w*|developer|software|technology|technical|information|it|devops)\b", "tech"),
+)
+
+
+def normalise_title(title: object) -> str | None:
+    """Case, whitespace, punctuation and abbreviations folded: ``"VP of Marketing"``,
+    ``"vp marketing"`` and ``"Vice President, Marketing"`` all give ``"vice president marketing"``."""
+    if title is None or (isinstance(title, float) and np.isnan(title)) or title is pd.NA:
+        return None
+    words = re.sub(r"[^a-z0-9]+", " ", str(title).lower()).split()
+    expanded = " ".join(_ABBREVIATIONS.get(w, w) for w in words).split()
+    kept = [w for w in expanded if w not in _STOPWORDS]
+    return " ".join(kept) or None
+
+
+def _first_match(text: str | None, rules: Sequence[tuple[str, str]], fallback: str) -> str:
+    if text is None:
+        return MISSING
+    return next((label for pattern, label in rules if re.search(pattern, text)), fallback)
+
+
+def title_features(titles: pd.Series) -> pd.DataFrame:
+    """Normalised title, seniority and function for each raw job title."""
+    unique = list(pd.unique(titles.astype("object")))
+    normalised = [normalise_title(t) for t in unique]
+    table = pd.DataFrame(
+        {
+            NORMALISED_TITLE: [t if t is not None else MISSING for t in normalised],
+            SENIORITY: [_first_match(t, _SENIORITY_RULES, "individual") for t in normalised],
+            FUNCTION: [_first_match(t, _FUNCTION_RULES, "other") for t in normalised],
+        },
+        index=pd.Index(unique, dtype="object"),
+    )
+    positions = table.index.get_indexer(pd.Index(titles.astype("object")))
+    return table.iloc[positions].set_axis(titles.index)
+
+
+def band_labels(edges: Sequence[float]) -> list[str]:
+    """Readable labels for the bands ``(-inf, e0], (e0, e1], ..., (e_last, inf)``."""
+    whole = all(float(e).is_integer() and e < 100_000 for e in edges)
+    labels = [f"≤{_compact(edges[0], whole)}"]
+    for low, high in pairwise(edges):
+        start = _compact(low + 1, whole) if whole else _compact(low, whole)
+        labels.append(f"{start}–{_compact(high, whole)}")
+    labels.append(f">{_compact(edges[-1], whole)}")
+    return labels
+
+
+def _compact(value: float, whole: bool) -> str:
+    if whole:
+        return f"{int(value):,}"
+    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if abs(value) >= size:
+            return f"{value / size:g}{suffix}"
+    return f"{value:g}"
+
+
+def bands(values: pd.Series, edges: Sequence[float]) -> pd.Series:
+    """The band label of each value; missing values get ``(missing)``."""
+    labels = band_labels(edges)
+    codes = np.searchsorted(np.asarray(edges, dtype=float), values.to_numpy(dtype=float), "left")
+    banded = pd.Series(np.asarray(labels, dtype=object)[codes], index=values.index)
+    return banded.where(values.notna(), MISSING)
+
+
+def category_vocabulary(values: pd.Series, min_count: int, max_categories: int) -> list[str]:
+    """Categories kept for a column: frequent ones (most frequent first), then missing and other."""
+    counts = values.dropna().astype("string").value_counts(sort=True)
+    counts = counts[counts >= min_count].sort_index(kind="stable")
+    counts = counts.sort_values(ascending=False, kind="stable").head(max_categories)
+    kept = [str(v) for v in counts.index if v not in (MISSING, OTHER)]
+    return [*kept, MISSING, OTHER]
+
+
+def encode_categories(values: pd.Series, vocabulary: Sequence[str]) -> pd.Series:
+    """Map values onto ``vocabulary``: missing to ``(missing)``, rare or unseen to ``(other)``."""
+    text = values.astype("string")
+    text = text.mask(text == MISSING)
+    known = text.isin(vocabulary[:-2]).fillna(False)
+    mapped = text.where(known, OTHER).where(text.notna(), MISSING)
+    return pd.Series(pd.Categorical(mapped, categories=list(vocabulary)), index=values.index)
+
+
+def looks_like_identifier(values: pd.Series) -> bool:
+    """Text with mostly unique values (ids, names, free text): no use as a category."""
+    present = values.dropna()
+    return len(present) >= 100 and present.nunique() > 0.5 * len(present)

@@ -1,0 +1,137 @@
+"""Point in time: what is visible at T, which leads are open, snapshot times and labels.
+
+The only module that cuts time.  Everything else asks it (CONTRACT section 2):
+
+* as of ``T``: leads with ``created_at < T``, events with ``occurred_at < T``, conversions and
+  closures with their time ``< T``.  Nothing at or after ``T`` exists.
+* a lead is *open* at ``T`` when it was created before ``T``, had not converted before ``T`` and had
+  not been closed lost before ``T``.
+* a snapshot at ``s`` labels an open lead positive when ``s < converted_at <= s + H``.  Training as
+  of ``T`` uses only snapshots with ``s + H <= T``; labels are read from the history visible at
+  ``T``, so a conversion at exactly ``T`` is not known yet.
+
+Snapshot times are anchored at ``T - H`` and step back every ``snapshot_every_days``, so they depend
+only on ``T``: feeding the full history or the history truncated at ``T`` gives the same snapshots.
+A lead open for a year would appear at every snapshot; only its ``max_snapshots_per_lead`` most
+recent snapshots are kept, so long-lived leads that never convert do not dominate training.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from predictive_scoring import schema
+from predictive_scoring.data.tables import LeadData
+
+
+def visible_at(data: LeadData, as_of: pd.Timestamp) -> LeadData:
+    """The history as known at ``as_of``: rows and outcome times strictly before it."""
+    if data.flat:
+        return data
+    leads = data.leads[data.leads[schema.CREATED_AT] < as_of]
+    events = data.events[data.events[schema.OCCURRED_AT] < as_of]
+    outcomes = data.outcomes.assign(
+        **{
+            column: data.outcomes[column].where(data.outcomes[column] < as_of)
+            for column in (schema.CONVERTED_AT, schema.CLOSED_AT)
+        }
+    )
+    known = outcomes[schema.CONVERTED_AT].notna() | outcomes[schema.CLOSED_AT].notna()
+    return LeadData(
+        leads=leads.reset_index(drop=True),
+        events=events.reset_index(drop=True),
+        outcomes=outcomes[known].reset_index(drop=True),
+        flat=False,
+    )
+
+
+def open_leads_at(data: LeadData, at: pd.Timestamp) -> pd.Series:
+    """The ids of the leads open at ``at``, in ``leads`` order."""
+    outcomes = data.outcomes
+    ended = (outcomes[schema.CONVERTED_AT] < at).fillna(False) | (
+        outcomes[schema.CLOSED_AT] < at
+    ).fillna(False)
+    leads = data.leads
+    is_open = (leads[schema.CREATED_AT] < at) & ~leads[schema.LEAD_ID].isin(
+        outcomes.loc[ended, schema.LEAD_ID]
+    )
+    ids: pd.Series = leads.loc[is_open, schema.LEAD_ID].reset_index(drop=True)
+    return ids
+
+
+def snapshot_times(
+    data: LeadData, as_of: pd.Timestamp, horizon_days: int, every_days: int
+) -> list[pd.Timestamp]:
+    """Snapshot times ``T - H - k * every`` (k = 0, 1, ...) after the first lead, oldest first."""
+    first = data.leads[schema.CREATED_AT].min()
+    latest = as_of - pd.Timedelta(days=horizon_days)
+    times = []
+    at = latest
+    while pd.notna(first) and at > first:
+        times.append(at)
+        at -= pd.Timedelta(days=every_days)
+    return times[::-1]
+
+
+def labels_at(
+    data: LeadData, lead_ids: pd.Series, at: pd.Timestamp, horizon_days: int
+) -> pd.Series:
+    """1 when the lead converts in ``(at, at + H]`` according to ``data``, else 0."""
+    converted = data.outcomes[schema.CONVERTED_AT]
+    end = at + pd.Timedelta(days=horizon_days)
+    positive = data.outcomes.loc[
+        ((converted > at) & (converted <= end)).fillna(False), schema.LEAD_ID
+    ]
+    return lead_ids.isin(positive).astype("int8")
+
+
+def training_snapshots(
+    data: LeadData,
+    as_of: pd.Timestamp,
+    horizon_days: int,
+    every_days: int,
+    max_per_lead: int,
+) -> pd.DataFrame:
+    """One row per (open lead, snapshot) with its label, as known at ``as_of``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``lead_id``, ``snapshot_at``, ``label``, sorted by snapshot time then lead.
+    """
+    known = visible_at(data, as_of)
+    parts = [
+        pd.DataFrame(
+            {
+                schema.LEAD_ID: ids,
+                schema.SNAPSHOT_AT: at,
+                schema.LABEL: labels_at(known, ids, at, horizon_days),
+            }
+        )
+        for at in snapshot_times(known, as_of, horizon_days, every_days)
+        for ids in [open_leads_at(known, at)]
+    ]
+    if not parts:
+        return _empty_snapshots()
+    rows = pd.concat(parts, ignore_index=True)
+    recent_rank = rows.groupby(schema.LEAD_ID, sort=False).cumcount(ascending=False)
+    kept = rows[recent_rank < max_per_lead]
+    return kept.sort_values([schema.SNAPSHOT_AT, schema.LEAD_ID], kind="stable").reset_index(
+        drop=True
+    )
+
+
+def scoring_rows(data: LeadData, as_of: pd.Timestamp) -> pd.DataFrame:
+    """One row per lead open at ``as_of`` (every lead in flat mode), to be scored at ``as_of``."""
+    ids = data.leads[schema.LEAD_ID] if data.flat else open_leads_at(visible_at(data, as_of), as_of)
+    return pd.DataFrame({schema.LEAD_ID: ids.to_numpy(), schema.SNAPSHOT_AT: as_of})
+
+
+def _empty_snapshots() -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            schema.LEAD_ID: pd.Series(dtype="string"),
+            schema.SNAPSHOT_AT: pd.Series(dtype="datetime64[ns, UTC]"),
+            schema.LABEL: pd.Series(dtype="int8"),
+        }
+    )

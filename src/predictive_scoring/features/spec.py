@@ -1,0 +1,290 @@
+"""The feature spec: resolved definitions that travel with the model, and the one builder.
+
+:func:`learn_feature_spec` reads the history visible at training time (event types, category
+vocabularies, title column, bands) and freezes it; :func:`build_features` computes exactly those
+features for any rows ``(lead_id, snapshot_at)``, at training and at scoring alike.  The spec is
+saved as JSON beside the model, so scoring never re-learns anything.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, dataclass, field
+from typing import Any, Final, Literal
+
+import numpy as np
+import pandas as pd
+
+from predictive_scoring import schema
+from predictive_scoring.config import FeaturesConfig
+from predictive_scoring.data.tables import LeadData
+from predictive_scoring.features import fit
+from predictive_scoring.features.intent import IntentColumn, compute_intent, intent_columns
+
+FIT: Final = "fit"
+INTENT: Final = "intent"
+
+
+@dataclass(frozen=True)
+class FeatureInfo:
+    """What a feature is, for people and for explanations.
+
+    ``field`` is what a person recognises (``company_size``, ``pricing_page_view``, ``any``);
+    ``stat`` what is measured (``value``, ``band``, ``decayed``, ``count``, ``days_since``, ...);
+    ``days`` the half-life or window; ``heat`` +1 when more means hotter, -1 colder, 0 neither.
+    """
+
+    name: str
+    group: Literal["fit", "intent"]
+    kind: Literal["numeric", "categorical"]
+    field: str
+    stat: str
+    days: float | None = None
+    heat: int = 0
+    categories: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """Every resolved feature definition; JSON round-trips through ``to_dict``/``from_dict``."""
+
+    flat: bool
+    event_types: tuple[str, ...]
+    half_lives_days: tuple[float, ...]
+    windows_days: tuple[int, ...]
+    inactivity_days: int
+    title_column: str | None
+    bands: dict[str, tuple[float, ...]]
+    features: tuple[FeatureInfo, ...]
+    dropped: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def names(self) -> list[str]:
+        return [f.name for f in self.features]
+
+    def group(self, group: str) -> list[str]:
+        """Names of the ``fit`` or ``intent`` features."""
+        return [f.name for f in self.features if f.group == group]
+
+    def info(self, name: str) -> FeatureInfo:
+        return next(f for f in self.features if f.name == name)
+
+    @property
+    def categorical(self) -> dict[str, tuple[str, ...]]:
+        return {f.name: f.categories for f in self.features if f.kind == "categorical"}
+
+    def to_dict(self) -> dict[str, Any]:
+        return json.loads(json.dumps(asdict(self)))  # type: ignore[no-any-return]
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> FeatureSpec:
+        infos = tuple(
+            FeatureInfo(**{**f, "categories": tuple(f["categories"])}) for f in raw["features"]
+        )
+        return cls(
+            flat=raw["flat"],
+            event_types=tuple(raw["event_types"]),
+            half_lives_days=tuple(raw["half_lives_days"]),
+            windows_days=tuple(raw["windows_days"]),
+            inactivity_days=raw["inactivity_days"],
+            title_column=raw["title_column"],
+            bands={k: tuple(v) for k, v in raw["bands"].items()},
+            features=infos,
+            dropped=dict(raw["dropped"]),
+        )
+
+
+# ---- learning the spec -------------------------------------------------------------------------
+
+
+def learn_feature_spec(known: LeadData, config: FeaturesConfig) -> FeatureSpec:
+    """Resolve the feature definitions from the history visible at training time."""
+    leads = known.leads
+    title = next((c for c in config.title_columns if c in leads.columns), None)
+    fit_infos, dropped = _fit_infos(leads, known.fit_columns, title, config)
+    event_types: tuple[str, ...] = ()
+    intent_infos: list[FeatureInfo] = []
+    if not known.flat:
+        event_types = _event_types(known.events, config.max_event_types)
+        intent_infos = [
+            _intent_info(c)
+            for c in _intent_columns(event_types, config.half_lives_days, config.windows_days)
+        ]
+    return FeatureSpec(
+        flat=known.flat,
+        event_types=event_types,
+        half_lives_days=tuple(config.half_lives_days),
+        windows_days=tuple(config.windows_days),
+        inactivity_days=config.inactivity_days,
+        title_column=title,
+        bands={c: tuple(config.bands[c]) for c in known.fit_columns if c in config.bands},
+        features=tuple(fit_infos + intent_infos),
+        dropped=dropped,
+    )
+
+
+def _fit_infos(
+    leads: pd.DataFrame, columns: list[str], title: str | None, config: FeaturesConfig
+) -> tuple[list[FeatureInfo], dict[str, str]]:
+    infos: list[FeatureInfo] = []
+    dropped: dict[str, str] = {}
+    for column in columns:
+        values = leads[column]
+        if column == title:
+            infos += _title_infos(values, config)
+        elif pd.api.types.is_numeric_dtype(values.dtype):
+            infos.append(FeatureInfo(column, FIT, "numeric", column, "value"))
+            if column in config.bands:
+                banded = fit.bands(values, config.bands[column])
+                infos.append(
+                    _categorical(f"{column}{fit.BAND_SUFFIX}", column, "band", banded, config)
+                )
+        elif fit.looks_like_identifier(values):
+            dropped[column] = "identifier-like: most values are unique"
+        else:
+            infos.append(_categorical(column, column, "value", values, config))
+    return infos, dropped
+
+
+def _title_infos(titles: pd.Series, config: FeaturesConfig) -> list[FeatureInfo]:
+    derived = fit.title_features(titles)
+    return [
+        _categorical(
+            fit.NORMALISED_TITLE, str(titles.name), "title", derived[fit.NORMALISED_TITLE], config
+        ),
+        _categorical(fit.SENIORITY, str(titles.name), "seniority", derived[fit.SENIORITY], config),
+        _categorical(fit.FUNCTION, str(titles.name), "function", derived[fit.FUNCTION], config),
+    ]
+
+
+def _categorical(
+    name: str, source: str, stat: str, values: pd.Series, config: FeaturesConfig
+) -> FeatureInfo:
+    vocabulary = fit.category_vocabulary(
+        values, config.rare_category_min_count, config.max_categories
+    )
+    return FeatureInfo(name, FIT, "categorical", source, stat, categories=tuple(vocabulary))
+
+
+def _event_types(events: pd.DataFrame, limit: int) -> tuple[str, ...]:
+    counts = events[schema.EVENT_TYPE].value_counts()
+    frequent = counts.sort_index().sort_values(ascending=False, kind="stable").head(limit)
+    return tuple(sorted(str(t) for t in frequent.index))
+
+
+def _slugs(event_types: tuple[str, ...]) -> tuple[str, ...]:
+    slugs: list[str] = []
+    for event_type in event_types:
+        base = re.sub(r"[^a-z0-9]+", "_", event_type.lower()).strip("_") or "event"
+        slug, n = base, 2
+        while slug in slugs:
+            slug, n = f"{base}_{n}", n + 1
+        slugs.append(slug)
+    return tuple(slugs)
+
+
+def _intent_columns(
+    event_types: tuple[str, ...],
+    half_lives: list[float] | tuple[float, ...],
+    windows: list[int] | tuple[int, ...],
+) -> list[IntentColumn]:
+    return intent_columns(event_types, _slugs(event_types), tuple(half_lives), tuple(windows))
+
+
+def _intent_info(column: IntentColumn) -> FeatureInfo:
+    return FeatureInfo(
+        column.name, INTENT, "numeric", column.event_type, column.stat, column.days, column.heat
+    )
+
+
+# ---- building features -------------------------------------------------------------------------
+
+
+def build_features(
+    data: LeadData, rows: pd.DataFrame, spec: FeatureSpec, threads: int = 2
+) -> pd.DataFrame:
+    """The features of ``rows`` (``lead_id``, ``snapshot_at``), one row each, in ``spec`` order.
+
+    Only events strictly before each row's ``snapshot_at`` count; fit features come from the lead's
+    attributes alone.  Categories outside the spec's vocabulary become ``(other)``.
+    """
+    lead_idx = pd.Index(data.leads[schema.LEAD_ID]).get_indexer(rows[schema.LEAD_ID])
+    if (lead_idx < 0).any():
+        missing = rows.loc[lead_idx < 0, schema.LEAD_ID].head(3).tolist()
+        raise KeyError(f"rows name leads that are not in the data: {missing}")
+    fit_frame = fit_features(data.leads, spec).iloc[lead_idx].reset_index(drop=True)
+    if not spec.flat:
+        intent = _intent_frame(data, rows, lead_idx, spec, threads).reset_index(drop=True)
+        fit_frame = pd.concat([fit_frame, intent], axis=1)
+    features: pd.DataFrame = fit_frame[spec.names].set_axis(rows.index)
+    return features
+
+
+def fit_features(leads: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
+    """Fit features of every lead, in ``leads`` order."""
+    columns: dict[str, pd.Series] = {}
+    titles = fit.title_features(leads[spec.title_column]) if spec.title_column else None
+    for info in spec.features:
+        if info.group != FIT:
+            continue
+        raw = _fit_source(leads, info, titles, spec)
+        if info.kind == "numeric":
+            columns[info.name] = pd.to_numeric(raw, errors="coerce").astype("float64")
+        else:
+            columns[info.name] = fit.encode_categories(raw, info.categories)
+    return pd.DataFrame(columns, index=leads.index).reset_index(drop=True)
+
+
+def _fit_source(
+    leads: pd.DataFrame, info: FeatureInfo, titles: pd.DataFrame | None, spec: FeatureSpec
+) -> pd.Series:
+    if info.field not in leads.columns:
+        return pd.Series(np.nan, index=leads.index)
+    if info.stat in ("title", "seniority", "function") and titles is not None:
+        return titles[info.name]
+    if info.stat == "band":
+        return fit.bands(pd.to_numeric(leads[info.field], errors="coerce"), spec.bands[info.field])
+    return leads[info.field]
+
+
+def _intent_frame(
+    data: LeadData, rows: pd.DataFrame, lead_idx: np.ndarray, spec: FeatureSpec, threads: int
+) -> pd.DataFrame:
+    codes = {t: i for i, t in enumerate(spec.event_types)}
+    events = data.events
+    event_frame = pd.DataFrame(
+        {
+            "lead_idx": pd.Index(data.leads[schema.LEAD_ID]).get_indexer(events[schema.LEAD_ID]),
+            "t_us": _micros(events[schema.OCCURRED_AT]),
+            "type_code": events[schema.EVENT_TYPE].map(codes).fillna(-1).astype("int32").to_numpy(),
+        }
+    )
+    created = data.leads[schema.CREATED_AT].iloc[lead_idx]
+    row_frame = pd.DataFrame(
+        {
+            "lead_idx": lead_idx,
+            "snap_us": _micros(rows[schema.SNAPSHOT_AT]),
+            "created_us": _micros(created),
+        }
+    )
+    columns = _intent_columns(spec.event_types, spec.half_lives_days, spec.windows_days)
+    return compute_intent(
+        event_frame[(event_frame["lead_idx"] >= 0) & (event_frame["type_code"] >= 0)],
+        row_frame,
+        columns,
+        codes,
+        spec.inactivity_days,
+        threads,
+    )
+
+
+def _micros(stamps: pd.Series) -> np.ndarray:
+    micros: np.ndarray = stamps.dt.tz_convert("UTC").dt.as_unit("us").astype("int64").to_numpy()
+    return micros
+
+
+def unseen_event_types(events: pd.DataFrame, spec: FeatureSpec) -> dict[str, int]:
+    """Event types in ``events`` that the spec does not know (ignored when scoring), with counts."""
+    unseen = events.loc[~events[schema.EVENT_TYPE].isin(spec.event_types), schema.EVENT_TYPE]
+    return {str(k): int(v) for k, v in unseen.value_counts().items()}

@@ -1,0 +1,77 @@
+"""Fit features: titles, bands, categories."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from predictive_scoring.features import fit
+
+
+@pytest.mark.parametrize(
+    "title", ["VP of Marketing", "vp marketing", "Vice President, Marketing", "  VP  Mktg. "]
+)
+def test_spellings_of_one_title_normalise_to_one_value(title: str) -> None:
+    assert fit.normalise_title(title) == "vice president marketing"
+
+
+def test_titles_map_to_seniority_and_function() -> None:
+    titles = pd.Series(
+        [
+            "CMO",
+            "Head of Sales",
+            "mktg mgr",
+            "Sr. Software Engineer",
+            "Intern",
+            None,
+            "Founder & CEO",
+        ]
+    )
+    derived = fit.title_features(titles)
+    assert derived[fit.SENIORITY].tolist() == [
+        "c_level",
+        "director",
+        "manager",
+        "individual",
+        "intern",
+        fit.MISSING,
+        "c_level",
+    ]
+    assert derived[fit.FUNCTION].tolist() == [
+        "marketing",
+        "sales",
+        "marketing",
+        "tech",
+        "other",
+        fit.MISSING,
+        "executive",
+    ]
+
+
+def test_bands_have_readable_labels() -> None:
+    values = pd.Series([5, 10, 11, 51, 200, 201, 6000, None])
+    assert fit.bands(values, [10, 50, 200, 500, 1000, 5000]).tolist() == [
+        "≤10",
+        "≤10",
+        "11–50",
+        "51–200",
+        "51–200",
+        "201–500",
+        ">5,000",
+        fit.MISSING,
+    ]
+    assert fit.band_labels([1e6, 1e7]) == ["≤1M", "1M–10M", ">10M"]
+
+
+def test_rare_and_unseen_categories_become_other_and_missing_is_its_own_value() -> None:
+    train = pd.Series(["a"] * 5 + ["b"] * 3 + ["rare"] + [None])
+    vocabulary = fit.category_vocabulary(train, min_count=3, max_categories=10)
+    assert vocabulary == ["a", "b", fit.MISSING, fit.OTHER]
+    encoded = fit.encode_categories(pd.Series(["a", "rare", "never-seen", None]), vocabulary)
+    assert encoded.tolist() == ["a", fit.OTHER, fit.OTHER, fit.MISSING]
+    assert list(encoded.cat.categories) == vocabulary
+
+
+def test_identifier_like_text_is_recognised() -> None:
+    assert fit.looks_like_identifier(pd.Series([f"Company {i}" for i in range(500)]))
+    assert not fit.looks_like_identifier(pd.Series(["x", "y"] * 300))

@@ -1,0 +1,80 @@
+"""Snapshots and labels, computed by hand."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+
+import pandas as pd
+
+from predictive_scoring import schema
+from predictive_scoring.features.snapshots import (
+    labels_at,
+    open_leads_at,
+    scoring_rows,
+    snapshot_times,
+    training_snapshots,
+    visible_at,
+)
+from tests.features.helpers import lead_data, ts
+
+DATA = lead_data(
+    leads=[
+        ("won", "2024-01-01"),
+        ("lost", "2024-01-01"),
+        ("open", "2024-01-01"),
+        ("late", "2024-03-01"),
+        ("edge", "2024-01-01"),
+    ],
+    outcomes=[
+        ("won", "2024-02-10", None),
+        ("lost", None, "2024-01-20"),
+        ("edge", "2024-03-01", None),
+    ],
+)
+
+
+def test_open_leads_exclude_converted_closed_and_not_yet_created() -> None:
+    at = ts("2024-02-15")
+    assert open_leads_at(DATA, at).tolist() == ["open", "edge"]
+    assert open_leads_at(DATA, ts("2024-02-10")).tolist() == ["won", "open", "edge"]
+
+
+def test_a_lead_converting_exactly_at_t_is_still_open_at_t() -> None:
+    assert "edge" in open_leads_at(DATA, ts("2024-03-01")).tolist()
+    assert "edge" not in open_leads_at(DATA, ts("2024-03-01 00:00:01")).tolist()
+
+
+def test_labels_cover_the_half_open_horizon() -> None:
+    ids = pd.Series(["won", "open", "edge"])
+    assert labels_at(DATA, ids, ts("2024-01-11"), 30).tolist() == [1, 0, 0]
+    assert labels_at(DATA, ids, ts("2024-01-10"), 30).tolist() == [0, 0, 0], "10 Feb is outside"
+    assert labels_at(DATA, ids, ts("2024-02-10"), 30).tolist() == [0, 0, 1], "(s, s+H] excludes s"
+
+
+def test_snapshot_times_are_anchored_at_t_minus_horizon() -> None:
+    times = snapshot_times(DATA, ts("2024-03-31"), horizon_days=30, every_days=14)
+    assert times[-1] == ts("2024-03-01")
+    assert times[0] > ts("2024-01-01") and times[0] - pd.Timedelta(days=14) <= ts("2024-01-01")
+    assert all(b - a == pd.Timedelta(days=14) for a, b in pairwise(times))
+
+
+def test_training_uses_only_fully_observed_labels_and_caps_snapshots_per_lead() -> None:
+    rows = training_snapshots(DATA, ts("2024-03-31"), horizon_days=30, every_days=7, max_per_lead=3)
+    assert rows[schema.SNAPSHOT_AT].max() + pd.Timedelta(days=30) <= ts("2024-03-31")
+    assert rows.groupby(schema.LEAD_ID).size().max() <= 3
+    kept = rows[rows[schema.LEAD_ID] == "open"][schema.SNAPSHOT_AT]
+    assert kept.tolist() == sorted(kept)[-3:], "the most recent snapshots are kept"
+    assert set(rows.loc[rows[schema.LABEL] == 1, schema.LEAD_ID]) <= {"won", "edge"}
+
+
+def test_a_conversion_at_exactly_t_is_not_known_at_t() -> None:
+    known = visible_at(DATA, ts("2024-03-01"))
+    assert "edge" not in set(known.outcomes[schema.LEAD_ID])
+    rows = training_snapshots(DATA, ts("2024-03-01"), horizon_days=30, every_days=7, max_per_lead=9)
+    assert rows.loc[rows[schema.LEAD_ID] == "edge", schema.LABEL].sum() == 0
+
+
+def test_scoring_rows_are_the_open_leads() -> None:
+    rows = scoring_rows(DATA, ts("2024-03-15"))
+    assert rows[schema.LEAD_ID].tolist() == ["open", "late"]
+    assert (rows[schema.SNAPSHOT_AT] == ts("2024-03-15")).all()
