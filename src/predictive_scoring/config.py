@@ -73,6 +73,7 @@ class LeakageConfig(_Section):
     auc_threshold: float = Field(gt=0.5, le=1)
     value_rate: float = Field(gt=0, le=1)
     value_min_support: int = Field(ge=1)
+    value_min_share: float = Field(ge=0, le=1)
     allow: bool
 
 

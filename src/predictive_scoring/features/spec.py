@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Final, Literal
 
 import numpy as np
@@ -69,6 +69,20 @@ class FeatureSpec:
 
     def info(self, name: str) -> FeatureInfo:
         return next(f for f in self.features if f.name == name)
+
+    def without_fields(self, fields: set[str]) -> FeatureSpec:
+        """The spec minus every feature derived from one of ``fields`` (e.g. leaky columns)."""
+        kept = tuple(f for f in self.features if f.field not in fields)
+        dropped = {**self.dropped, **{f: "flagged by the leakage audit" for f in fields}}
+        return replace(self, features=kept, dropped=dropped)
+
+    def decayed_column(self, event_type: str, half_life: float) -> str:
+        """The name of ``event_type``'s count decayed with ``half_life``."""
+        return next(
+            f.name
+            for f in self.features
+            if f.stat == "decayed" and f.field == event_type and f.days == half_life
+        )
 
     @property
     def categorical(self) -> dict[str, tuple[str, ...]]:

@@ -1,0 +1,156 @@
+"""Metrics, lift and gains, calibration: how good a model's probabilities are on a window.
+
+Every metric has a stable name (the keys of :data:`METRICS`), used in comparison tables and MLflow.
+Expected calibration error uses ``ECE_BINS`` equal-width probability bins, weighted by their share
+of rows.  Intervals are percentile bootstrap intervals over rows with a fixed seed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
+
+ECE_BINS = 10
+BOOTSTRAP_SAMPLES = 200
+PROB_FLOOR = 1e-6
+
+Metric = Callable[[np.ndarray, np.ndarray], float]
+
+
+def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = ECE_BINS) -> float:
+    """Σ_bins (rows in bin / rows) · |mean predicted − observed rate|, equal-width bins."""
+    which = np.minimum((p * bins).astype(int), bins - 1)
+    predicted = np.bincount(which, weights=p, minlength=bins)
+    observed = np.bincount(which, weights=y, minlength=bins)
+    return float(np.abs(predicted - observed).sum() / len(y))
+
+
+def top_share_mask(p: np.ndarray, share: float) -> np.ndarray:
+    """The rows in the top ``share`` by probability (ties broken by position, deterministically)."""
+    n = max(1, int(np.ceil(share * len(p))))
+    order = np.argsort(-p, kind="stable")
+    mask = np.zeros(len(p), dtype=bool)
+    mask[order[:n]] = True
+    return mask
+
+
+def capture_at(y: np.ndarray, p: np.ndarray, share: float) -> float:
+    """Share of all conversions found in the top ``share`` of rows."""
+    total = y.sum()
+    return float(y[top_share_mask(p, share)].sum() / total) if total else float("nan")
+
+
+def lift_at(y: np.ndarray, p: np.ndarray, share: float) -> float:
+    """Conversion rate in the top ``share`` of rows over the overall rate."""
+    overall = y.mean()
+    return float(y[top_share_mask(p, share)].mean() / overall) if overall else float("nan")
+
+
+def _clipped_log_loss(y: np.ndarray, p: np.ndarray) -> float:
+    return float(log_loss(y, np.clip(p, PROB_FLOOR, 1 - PROB_FLOOR), labels=[0, 1]))
+
+
+METRICS: Mapping[str, Metric] = {
+    "roc_auc": lambda y, p: float(roc_auc_score(y, p)),
+    "pr_auc": lambda y, p: float(average_precision_score(y, p)),
+    "brier": lambda y, p: float(brier_score_loss(y, p)),
+    "log_loss": _clipped_log_loss,
+    "ece": expected_calibration_error,
+    "lift_10": lambda y, p: lift_at(y, p, 0.10),
+    "lift_20": lambda y, p: lift_at(y, p, 0.20),
+    "capture_10": lambda y, p: capture_at(y, p, 0.10),
+    "capture_20": lambda y, p: capture_at(y, p, 0.20),
+}
+LOWER_IS_BETTER = frozenset({"brier", "log_loss", "ece"})
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One model's metrics on one window, with bootstrap intervals."""
+
+    model: str
+    metrics: dict[str, float]
+    lower: dict[str, float]
+    upper: dict[str, float]
+    rows: int
+    positives: int
+
+    def row(self) -> dict[str, object]:
+        """A flat record for comparison tables."""
+        record: dict[str, object] = {"model": self.model, "rows": self.rows}
+        for name, value in self.metrics.items():
+            record[name] = value
+            record[f"{name}_low"] = self.lower[name]
+            record[f"{name}_high"] = self.upper[name]
+        return record
+
+
+def evaluate(
+    model: str, y: np.ndarray, p: np.ndarray, samples: int = BOOTSTRAP_SAMPLES, seed: int = 0
+) -> Evaluation:
+    """Every metric of ``p`` against ``y``, with 95 % percentile bootstrap intervals."""
+    y = np.asarray(y, dtype=float)
+    p = np.asarray(p, dtype=float)
+    point = {name: metric(y, p) for name, metric in METRICS.items()}
+    draws = _bootstrap(y, p, samples, seed)
+    lower = {name: float(np.nanpercentile(draws[name], 2.5)) for name in METRICS}
+    upper = {name: float(np.nanpercentile(draws[name], 97.5)) for name in METRICS}
+    return Evaluation(model, point, lower, upper, len(y), int(y.sum()))
+
+
+def _bootstrap(y: np.ndarray, p: np.ndarray, samples: int, seed: int) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    draws: dict[str, list[float]] = {name: [] for name in METRICS}
+    for _ in range(samples):
+        index = rng.integers(0, len(y), len(y))
+        ys, ps = y[index], p[index]
+        if ys.min() == ys.max():
+            continue
+        for name, metric in METRICS.items():
+            draws[name].append(metric(ys, ps))
+    return {name: np.asarray(values) for name, values in draws.items()}
+
+
+def comparison_table(evaluations: list[Evaluation]) -> pd.DataFrame:
+    """One row per model with every metric and its interval."""
+    return pd.DataFrame([e.row() for e in evaluations]).set_index("model")
+
+
+def format_comparison(evaluations: list[Evaluation]) -> str:
+    """The comparison as aligned text: each metric with its interval."""
+    names = ["roc_auc", "pr_auc", "log_loss", "brier", "ece", "lift_10", "capture_20"]
+    header = f"{'model':<22}" + "".join(f"{n:>22}" for n in names)
+    lines = [header]
+    for e in evaluations:
+        cells = "".join(
+            f"{e.metrics[n]:>8.4f} [{e.lower[n]:.3f},{e.upper[n]:.3f}]".rjust(22) for n in names
+        )
+        lines.append(f"{e.model:<22}{cells}")
+    return "\n".join(lines)
+
+
+# ---- curves ------------------------------------------------------------------------------------
+
+
+def calibration_curve(y: np.ndarray, p: np.ndarray, bins: int = ECE_BINS) -> pd.DataFrame:
+    """Per equal-width bin: mean predicted probability, observed rate and row count."""
+    which = np.minimum((np.asarray(p) * bins).astype(int), bins - 1)
+    frame = pd.DataFrame({"bin": which, "predicted": p, "observed": y})
+    return frame.groupby("bin").agg(
+        predicted=("predicted", "mean"), observed=("observed", "mean"), rows=("observed", "size")
+    )
+
+
+def gains_curve(y: np.ndarray, p: np.ndarray, points: int = 100) -> pd.DataFrame:
+    """Share of conversions captured against share of rows contacted, best-scored first."""
+    order = np.argsort(-np.asarray(p), kind="stable")
+    captured = np.cumsum(np.asarray(y)[order]) / max(1.0, float(np.sum(y)))
+    shares = np.linspace(0, 1, points + 1)
+    positions = np.clip((shares * len(order)).astype(int) - 1, 0, len(order) - 1)
+    return pd.DataFrame(
+        {"share": shares, "captured": np.where(shares == 0, 0.0, captured[positions])}
+    )

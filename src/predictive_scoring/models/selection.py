@@ -1,0 +1,123 @@
+"""Honest comparison: train, calibration and test windows; the rule that picks the served model.
+
+Time-stamped data is split by snapshot time, never by row: the earliest snapshots train, the next
+ones calibrate (and stop LightGBM early), the latest ones test.  Snapshots whose label horizon
+reaches into a later window are dropped (purged), so no window learns from outcomes that happen
+during the next one.  Flat data uses a stratified split with a fixed seed.
+
+Selection: among the calibrated ML candidates, the lowest log loss on the test window wins, ties
+broken by the higher PR-AUC; it is served only when it beats the points baseline's log loss by
+``margin``, otherwise the points baseline is served.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from predictive_scoring.errors import DataError
+from predictive_scoring.evaluation import Evaluation
+
+MIN_SNAPSHOTS = 3
+
+
+@dataclass(frozen=True)
+class Windows:
+    """Boolean row masks of the three windows, and their time bounds (``None`` in flat mode)."""
+
+    train: np.ndarray
+    calibrate: np.ndarray
+    test: np.ndarray
+    bounds: dict[str, tuple[str, str]] | None = None
+
+    def sizes(self) -> dict[str, int]:
+        return {
+            "train": int(self.train.sum()),
+            "calibrate": int(self.calibrate.sum()),
+            "test": int(self.test.sum()),
+        }
+
+
+def time_windows(
+    snapshot_at: pd.Series, horizon_days: int, calibrate_share: float, test_share: float
+) -> Windows:
+    """Split rows by snapshot time: earliest train, then calibrate, latest test; purge overlaps."""
+    times = np.sort(snapshot_at.unique())
+    if len(times) < MIN_SNAPSHOTS:
+        raise DataError(
+            f"the history gives {len(times)} training snapshot(s); at least {MIN_SNAPSHOTS} are "
+            "needed to train, calibrate and test on separate time windows (lower "
+            "features.snapshot_every_days or labels.horizon_days, or use a later --as-of)"
+        )
+    n_test = max(1, round(test_share * len(times)))
+    n_calibrate = max(1, round(calibrate_share * len(times)))
+    test_start = times[-n_test]
+    calibrate_start = times[max(0, len(times) - n_test - n_calibrate)]
+    horizon = pd.Timedelta(days=horizon_days)
+    train = (snapshot_at < calibrate_start) & (snapshot_at + horizon <= calibrate_start)
+    calibrate = (snapshot_at >= calibrate_start) & (snapshot_at + horizon <= test_start)
+    test = snapshot_at >= test_start
+    windows = Windows(
+        train.to_numpy(),
+        calibrate.to_numpy(),
+        test.to_numpy(),
+        _bounds(snapshot_at, train, calibrate, test),
+    )
+    _require_rows(windows)
+    return windows
+
+
+def _bounds(snapshot_at: pd.Series, *masks: pd.Series) -> dict[str, tuple[str, str]]:
+    names = ("train", "calibrate", "test")
+    return {
+        name: (str(snapshot_at[mask].min()), str(snapshot_at[mask].max()))
+        for name, mask in zip(names, masks, strict=True)
+        if mask.any()
+    }
+
+
+def stratified_windows(
+    y: np.ndarray, calibrate_share: float, test_share: float, seed: int
+) -> Windows:
+    """Flat data: a stratified test split, then a stratified calibration split of the rest."""
+    index = np.arange(len(y))
+    rest, test = train_test_split(index, test_size=test_share, stratify=y, random_state=seed)
+    train, calibrate = train_test_split(
+        rest, test_size=calibrate_share, stratify=y[rest], random_state=seed
+    )
+    windows = Windows(np.isin(index, train), np.isin(index, calibrate), np.isin(index, test))
+    _require_rows(windows)
+    return windows
+
+
+def _require_rows(windows: Windows) -> None:
+    for name, size in windows.sizes().items():
+        if size == 0:
+            raise DataError(
+                f"the {name} window holds no rows; the history is too short to compare models honestly"
+            )
+
+
+def choose_served(
+    evaluations: dict[str, Evaluation], candidates: list[str], baseline: str, margin: float
+) -> tuple[str, str]:
+    """The model to serve and why."""
+    ranked = sorted(
+        candidates,
+        key=lambda m: (evaluations[m].metrics["log_loss"], -evaluations[m].metrics["pr_auc"]),
+    )
+    best = ranked[0]
+    best_loss = evaluations[best].metrics["log_loss"]
+    baseline_loss = evaluations[baseline].metrics["log_loss"]
+    if best_loss + margin < baseline_loss:
+        return best, (
+            f"{best} has the lowest test log loss ({best_loss:.4f}) and beats the points "
+            f"baseline ({baseline_loss:.4f})"
+        )
+    return baseline, (
+        f"no candidate beats the points baseline's test log loss ({baseline_loss:.4f}; best "
+        f"candidate {best}: {best_loss:.4f}), so the baseline is served"
+    )

@@ -1,0 +1,286 @@
+"""The training job: snapshots → features → leakage audit → candidates → honest comparison.
+
+Wiring only; each step's logic lives in its own module.  The result holds everything tracking and
+reports need: the feature spec, every fitted model, the comparison on the test window, the served
+model and why, the leakage findings and what the data said about the half-life.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from predictive_scoring import schema
+from predictive_scoring.config import Config
+from predictive_scoring.data.tables import LeadData
+from predictive_scoring.evaluation import Evaluation, evaluate
+from predictive_scoring.features.snapshots import training_snapshots, visible_at
+from predictive_scoring.features.spec import FIT, FeatureSpec, build_features, learn_feature_spec
+from predictive_scoring.models.crm_bayes import FrequencyNaiveBayes
+from predictive_scoring.models.leakage import LeakageFinding, audit_leakage
+from predictive_scoring.models.ml import (
+    LIGHTGBM,
+    LOGISTIC,
+    calibrate,
+    calibrate_cross_fitted,
+    fit_lightgbm,
+    lightgbm_model,
+    logistic_model,
+)
+from predictive_scoring.models.rules import PointsScorecard
+from predictive_scoring.models.selection import (
+    Windows,
+    choose_served,
+    stratified_windows,
+    time_windows,
+)
+
+log = logging.getLogger(__name__)
+
+POINTS = "points_baseline"
+CRM_BAYES = "crm_naive_bayes"
+
+
+@dataclass
+class TrainingSet:
+    """Rows, features and labels, with the windows that split them."""
+
+    rows: pd.DataFrame
+    X: pd.DataFrame
+    y: np.ndarray
+    windows: Windows
+
+    def part(self, name: str) -> tuple[pd.DataFrame, np.ndarray]:
+        mask = getattr(self.windows, name)
+        return self.X.loc[mask], self.y[mask]
+
+
+@dataclass
+class TrainingResult:
+    """Everything a training run produced."""
+
+    as_of: pd.Timestamp | None
+    horizon_days: int
+    spec: FeatureSpec
+    models: dict[str, Any]
+    evaluations: dict[str, Evaluation]
+    test_predictions: dict[str, np.ndarray]
+    served: str
+    decision: str
+    leakage: list[LeakageFinding]
+    excluded_columns: list[str]
+    data_says: dict[str, float | None]
+    window_sizes: dict[str, int]
+    window_bounds: dict[str, tuple[str, str]] | None
+    test_labels: np.ndarray = field(repr=False, default_factory=lambda: np.array([]))
+
+    @property
+    def served_model(self) -> Any:
+        return self.models[self.served]
+
+
+def train_models(data: LeadData, config: Config, as_of: pd.Timestamp | None) -> TrainingResult:
+    """Train every candidate as of ``as_of`` and compare them on the latest window."""
+    horizon = config.labels.horizon_days
+    known = data if data.flat else visible_at(data, as_of)  # type: ignore[arg-type]
+    spec = learn_feature_spec(known, config.features)
+    rows, y = _labelled_rows(data, config, as_of)
+    training = TrainingSet(
+        rows,
+        build_features(data, rows, spec, config.models.num_threads),
+        y,
+        _windows(rows, y, config),
+    )
+    leakage = audit_leakage(
+        _source_columns(known, rows, training.windows.train),
+        y[training.windows.train],
+        config.models.leakage,
+    )
+    excluded = _excluded(leakage, config)
+    spec = spec.without_fields(set(excluded))
+    training.X = training.X[spec.names]
+    data_says = _half_life_evidence(known, spec)
+    models = _fit_candidates(training, spec, config, data_says["used_half_life_days"])
+    X_test, y_test = training.part("test")
+    predictions = {name: model.predict_proba(X_test)[:, 1] for name, model in models.items()}
+    evaluations = {
+        name: evaluate(name, y_test, p, seed=config.models.seed) for name, p in predictions.items()
+    }
+    served, decision = choose_served(
+        evaluations,
+        [m for m in config.models.candidates if m in models],
+        POINTS,
+        config.models.promotion_margin,
+    )
+    log.info("served model: %s (%s)", served, decision)
+    return TrainingResult(
+        as_of,
+        horizon,
+        spec,
+        models,
+        evaluations,
+        predictions,
+        served,
+        decision,
+        leakage,
+        excluded,
+        data_says,
+        training.windows.sizes(),
+        training.windows.bounds,
+        y_test,
+    )
+
+
+def _labelled_rows(
+    data: LeadData, config: Config, as_of: pd.Timestamp | None
+) -> tuple[pd.DataFrame, np.ndarray]:
+    if data.flat:
+        labelled = data.leads[data.leads[schema.CONVERTED].notna()]
+        rows = pd.DataFrame(
+            {schema.LEAD_ID: labelled[schema.LEAD_ID].to_numpy(), schema.SNAPSHOT_AT: pd.NaT}
+        )
+        return rows, labelled[schema.CONVERTED].to_numpy(dtype=int)
+    if as_of is None:
+        raise ValueError("training on timestamped data needs an as-of time")
+    features = config.features
+    snapshots = training_snapshots(
+        data,
+        as_of,
+        config.labels.horizon_days,
+        features.snapshot_every_days,
+        features.max_snapshots_per_lead,  # type: ignore[arg-type]
+    )
+    return snapshots[[schema.LEAD_ID, schema.SNAPSHOT_AT]], snapshots[schema.LABEL].to_numpy(
+        dtype=int
+    )
+
+
+def _windows(rows: pd.DataFrame, y: np.ndarray, config: Config) -> Windows:
+    models = config.models
+    if rows[schema.SNAPSHOT_AT].isna().all():
+        return stratified_windows(y, models.validation_share, models.test_share, models.seed)
+    return time_windows(
+        rows[schema.SNAPSHOT_AT],
+        config.labels.horizon_days,
+        models.validation_share,
+        models.test_share,
+    )
+
+
+def _source_columns(known: LeadData, rows: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
+    """The lead attributes as the user gave them, one row per training row."""
+    leads = known.leads.set_index(schema.LEAD_ID)[known.fit_columns]
+    source: pd.DataFrame = leads.loc[rows.loc[mask, schema.LEAD_ID].to_numpy()]
+    return source.reset_index(drop=True)
+
+
+def _excluded(findings: list[LeakageFinding], config: Config) -> list[str]:
+    for finding in findings:
+        action = "kept (models.leakage.allow)" if config.models.leakage.allow else "excluded"
+        log.warning("leakage audit: column %r %s: %s", finding.column, action, finding.reason)
+    return [] if config.models.leakage.allow else [f.column for f in findings]
+
+
+def _half_life_evidence(known: LeadData, spec: FeatureSpec) -> dict[str, float | None]:
+    """Half of the median time to conversion, and the nearest configured half-life."""
+    if known.flat or not spec.event_types:
+        return {
+            "median_days_to_conversion": None,
+            "suggested_half_life_days": None,
+            "used_half_life_days": None,
+        }
+    created = known.leads.set_index(schema.LEAD_ID)[schema.CREATED_AT]
+    converted = known.outcomes.dropna(subset=[schema.CONVERTED_AT])
+    days = (
+        converted[schema.CONVERTED_AT] - converted[schema.LEAD_ID].map(created)
+    ).dt.total_seconds() / 86400
+    median = float(days.median()) if len(days) else None
+    suggested = median / 2 if median is not None else None
+    target = suggested if suggested is not None else float(np.median(spec.half_lives_days))
+    used = min(spec.half_lives_days, key=lambda h: (abs(h - target), h))
+    return {
+        "median_days_to_conversion": median,
+        "suggested_half_life_days": suggested,
+        "used_half_life_days": used,
+    }
+
+
+def baseline_columns(
+    spec: FeatureSpec, half_life: float | None
+) -> tuple[list[str], dict[str, str]]:
+    """Attributes a marketer would score (bands rather than raw sizes, seniority and function
+    rather than raw titles) and each event type's decayed count at the data's half-life."""
+    banded = set(spec.bands)
+    attributes = [
+        f.name
+        for f in spec.features
+        if f.group == FIT and f.stat != "title" and not (f.kind == "numeric" and f.field in banded)
+    ]
+    behaviours = (
+        {}
+        if half_life is None
+        else {t: spec.decayed_column(t, half_life) for t in spec.event_types}
+    )
+    return attributes, behaviours
+
+
+def _fit_candidates(
+    training: TrainingSet, spec: FeatureSpec, config: Config, half_life: float | None
+) -> dict[str, Any]:
+    train, calibration = training.part("train"), training.part("calibrate")
+    attributes, behaviours = baseline_columns(spec, half_life)
+    used = attributes + list(behaviours.values())
+    fit_rows = _both(train, calibration) if spec.flat else train
+    models: dict[str, Any] = {
+        POINTS: _on_columns(
+            PointsScorecard(attributes=attributes, behaviours=behaviours), used
+        ).fit(*fit_rows),
+        CRM_BAYES: _on_columns(FrequencyNaiveBayes(), used).fit(*fit_rows),
+    }
+    settings = config.models
+    if LIGHTGBM in settings.candidates:
+        booster = fit_lightgbm(
+            lightgbm_model(settings), train, calibration, settings.lightgbm.early_stopping_rounds
+        )
+        if spec.flat:
+            refit = lightgbm_model(settings).set_params(
+                n_estimators=booster.best_iteration_ or booster.n_estimators
+            )
+            models[LIGHTGBM] = calibrate_cross_fitted(
+                refit, fit_rows, settings.calibration, settings.seed
+            )
+        else:
+            models[LIGHTGBM] = calibrate(booster, calibration, settings.calibration)
+    if LOGISTIC in settings.candidates:
+        if spec.flat:
+            models[LOGISTIC] = calibrate_cross_fitted(
+                logistic_model(settings), fit_rows, settings.calibration, settings.seed
+            )
+        else:
+            models[LOGISTIC] = calibrate(
+                logistic_model(settings).fit(*train), calibration, settings.calibration
+            )
+    return models
+
+
+def _both(
+    first: tuple[pd.DataFrame, np.ndarray], second: tuple[pd.DataFrame, np.ndarray]
+) -> tuple[pd.DataFrame, np.ndarray]:
+    return pd.concat([first[0], second[0]]), np.concatenate([first[1], second[1]])
+
+
+def _on_columns(estimator: Any, columns: list[str]) -> Any:
+    """``estimator`` reading only ``columns`` of the feature frame."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import Pipeline
+
+    select = ColumnTransformer(
+        [("keep", "passthrough", columns)], remainder="drop", verbose_feature_names_out=False
+    )
+    select.set_output(transform="pandas")
+    pipeline: Any = Pipeline([("columns", select), ("model", estimator)])
+    return pipeline

@@ -1,0 +1,276 @@
+"""The synthetic funnel: contract shape, a realistic funnel, and an exact conversion probability."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from predictive_scoring import schema
+from predictive_scoring.data import synthetic
+from predictive_scoring.data.synthetic import (
+    COMPANY,
+    COMPANY_SIZE,
+    EMAIL,
+    EVENT_TYPES,
+    JOB_TITLE,
+    STATUS_WON,
+    FunnelParams,
+    SyntheticFunnel,
+    canonical_job_title,
+    generate_funnel,
+)
+
+N_LEADS = 2000
+FREE_DOMAINS = ("gmail.com", "yahoo.com", "hotmail.com", "outlook.com")
+DAY = pd.Timedelta(days=1)
+
+
+@pytest.fixture(scope="module")
+def funnel() -> SyntheticFunnel:
+    return generate_funnel(N_LEADS, seed=7)
+
+
+@pytest.fixture(scope="module")
+def lifetimes(funnel: SyntheticFunnel) -> pd.DataFrame:
+    """Per lead: created_at, converted_at (won only) and closed_at (won or lost)."""
+    created = funnel.leads.set_index(schema.LEAD_ID)[schema.CREATED_AT]
+    closes = funnel.outcomes.set_index(schema.LEAD_ID)
+    return pd.DataFrame(
+        {
+            schema.CREATED_AT: created,
+            schema.CONVERTED_AT: closes[schema.CONVERTED_AT].reindex(created.index),
+            schema.CLOSED_AT: closes[schema.CLOSED_AT].reindex(created.index),
+        }
+    )
+
+
+def converted(funnel: SyntheticFunnel) -> pd.Series:
+    """Whether each lead (in leads order) converted within the history."""
+    won = funnel.outcomes.loc[funnel.outcomes[schema.STATUS] == STATUS_WON, schema.LEAD_ID]
+    return funnel.leads[schema.LEAD_ID].isin(won)
+
+
+def corporate(emails: pd.Series) -> pd.Series:
+    return ~emails.str.split("@").str[1].isin(FREE_DOMAINS)
+
+
+# ---- determinism and contract ---------------------------------------------------------------------
+def test_same_seed_gives_identical_tables_and_another_seed_does_not() -> None:
+    first, again = generate_funnel(300, seed=3), generate_funnel(300, seed=3)
+    for name, table in first.tables.items():
+        pd.testing.assert_frame_equal(table, again.tables[name])
+    other = generate_funnel(300, seed=4)
+    assert not first.events.equals(other.events)
+
+
+def test_tables_hold_their_contract_columns_with_the_right_types(funnel: SyntheticFunnel) -> None:
+    for name, table in funnel.tables.items():
+        assert set(schema.CONTRACTS[name].known) <= set(table.columns)
+        for column in schema.CONTRACTS[name].timestamps:
+            assert isinstance(table[column].dtype, pd.DatetimeTZDtype)
+            assert str(table[column].dt.tz) == "UTC"
+        assert pd.api.types.is_string_dtype(table[schema.LEAD_ID].dtype)
+    assert pd.api.types.is_string_dtype(funnel.events[schema.EVENT_TYPE].dtype)
+    assert pd.api.types.is_numeric_dtype(funnel.leads[COMPANY_SIZE].dtype)
+    assert set(funnel.events[schema.EVENT_TYPE].unique()) == set(EVENT_TYPES)
+
+
+def test_lead_ids_are_unique_and_leads_span_the_history(funnel: SyntheticFunnel) -> None:
+    leads = funnel.leads
+    assert len(leads) == N_LEADS and leads[schema.LEAD_ID].is_unique
+    assert leads[schema.LEAD_ID].str.fullmatch(r"L\d{7}").all()
+    created = leads[schema.CREATED_AT]
+    start = funnel.params.start_timestamp
+    assert created.is_monotonic_increasing
+    assert created.min() >= start and created.max() < start + funnel.params.history_days * DAY
+    weekend = created.dt.day_of_week >= 5
+    assert weekend.mean() < 0.5 * 2 / 7  # fewer leads per weekend day than per weekday
+
+
+def test_fit_columns_have_some_missing_values_but_pii_company_is_near_unique(
+    funnel: SyntheticFunnel,
+) -> None:
+    missing = funnel.leads.isna().mean()
+    for column, rate in FunnelParams().missing_rates.items():
+        assert abs(missing[column] - rate) < 0.03, column
+    assert missing[EMAIL] == 0.0
+    assert funnel.leads[COMPANY].nunique() > 0.9 * N_LEADS
+
+
+# ---- time consistency ------------------------------------------------------------------------------
+def test_events_are_sorted_and_fall_within_each_leads_open_life(
+    funnel: SyntheticFunnel, lifetimes: pd.DataFrame
+) -> None:
+    events = funnel.events
+    assert events[schema.OCCURRED_AT].is_monotonic_increasing
+    life = lifetimes.reindex(events[schema.LEAD_ID])
+    occurred = events[schema.OCCURRED_AT].to_numpy()
+    assert (occurred > life[schema.CREATED_AT].to_numpy()).all()
+    closed = life[schema.CLOSED_AT].to_numpy()
+    assert not (occurred >= closed).any()  # NaT compares False: open leads pass
+
+
+def test_outcomes_are_consistent(funnel: SyntheticFunnel, lifetimes: pd.DataFrame) -> None:
+    outcomes = funnel.outcomes
+    assert outcomes[schema.LEAD_ID].is_unique
+    assert set(outcomes[schema.STATUS]) == {STATUS_WON, schema.STATUS_LOST}
+    won = outcomes[schema.STATUS] == STATUS_WON
+    assert (outcomes.loc[won, schema.CONVERTED_AT] == outcomes.loc[won, schema.CLOSED_AT]).all()
+    assert outcomes.loc[~won, schema.CONVERTED_AT].isna().all()
+    assert outcomes[schema.CLOSED_AT].notna().all()
+    created = lifetimes[schema.CREATED_AT].reindex(outcomes[schema.LEAD_ID]).dt.floor("D")
+    closed = outcomes[schema.CLOSED_AT].dt.floor("D")
+    assert (closed.to_numpy() > created.to_numpy()).all()  # never closed on its creation day
+    assert (outcomes[schema.CLOSED_AT] != outcomes[schema.CLOSED_AT].dt.normalize()).all()
+
+
+# ---- a realistic funnel ------------------------------------------------------------------------------
+def test_funnel_rates_are_in_their_tuned_ranges(
+    funnel: SyntheticFunnel, lifetimes: pd.DataFrame
+) -> None:
+    won = lifetimes.dropna(subset=[schema.CONVERTED_AT])
+    days_to_convert = (won[schema.CONVERTED_AT] - won[schema.CREATED_AT]).dt.total_seconds() / 86400
+    assert 0.08 <= len(won) / N_LEADS <= 0.15
+    assert 20 <= days_to_convert.median() <= 40
+    assert 17 <= len(funnel.events) / N_LEADS <= 23
+
+
+def test_job_titles_are_messy_spellings_of_fewer_roles(funnel: SyntheticFunnel) -> None:
+    titles = funnel.leads[JOB_TITLE]
+    roles = canonical_job_title(titles)
+    assert roles[titles.notna()].notna().all()
+    assert roles[titles.isna()].isna().all()
+    spellings = titles.groupby(roles).nunique()
+    assert spellings["vp_marketing"] >= 4 and spellings["manager_marketing"] >= 4
+    assert titles.nunique() >= 2.5 * roles.nunique()
+    assert {"VP of Marketing", "vp marketing", "VP Mktg"} <= set(titles.dropna())
+    assert len(set(synthetic._TITLES)) == len(synthetic._TITLES)  # a spelling names one role
+
+
+def test_fit_drives_conversion(funnel: SyntheticFunnel) -> None:
+    won = converted(funnel)
+    is_corporate = corporate(funnel.leads[EMAIL])
+    assert 0.3 < is_corporate.mean() < 0.8
+    assert won[is_corporate].mean() > 1.4 * won[~is_corporate].mean()
+    size = funnel.leads[COMPANY_SIZE]
+    sweet_spot = won[size.between(51, 200)].mean()
+    assert sweet_spot > 1.5 * won[size <= 10].mean()
+    assert sweet_spot > 1.5 * won[size > 2000].mean()
+
+
+def test_demo_requesters_convert_much_more(funnel: SyntheticFunnel) -> None:
+    demo = funnel.events.loc[funnel.events[schema.EVENT_TYPE] == "demo_request", schema.LEAD_ID]
+    requested = funnel.leads[schema.LEAD_ID].isin(demo)
+    won = converted(funnel)
+    assert 0.04 < requested.mean() < 0.2
+    assert won[requested].mean() > 5 * won[~requested].mean()
+
+
+def test_an_unsubscribe_lowers_later_email_activity(funnel: SyntheticFunnel) -> None:
+    events = funnel.events
+    unsubscribes = events[events[schema.EVENT_TYPE] == "unsubscribe"]
+    unsubscribed_at = unsubscribes.groupby(schema.LEAD_ID)[schema.OCCURRED_AT].min()
+    theirs = events[events[schema.LEAD_ID].isin(unsubscribed_at.index)]
+    cutoff = unsubscribed_at.reindex(theirs[schema.LEAD_ID]).to_numpy()
+    after = theirs[schema.OCCURRED_AT].to_numpy() > cutoff
+    is_email = theirs[schema.EVENT_TYPE].isin(["email_open", "email_click"]).to_numpy()
+    assert len(unsubscribed_at) > 20
+    assert is_email[after].mean() < 0.3 * is_email[~after].mean()
+
+
+# ---- the exact conversion probability ---------------------------------------------------------------
+def open_at(lifetimes: pd.DataFrame, as_of: pd.Timestamp) -> pd.Index:
+    created_before = lifetimes[schema.CREATED_AT] < as_of
+    closed_before = lifetimes[schema.CLOSED_AT] < as_of
+    return lifetimes.index[created_before & ~closed_before]
+
+
+def test_true_probability_covers_exactly_the_open_leads(
+    funnel: SyntheticFunnel, lifetimes: pd.DataFrame
+) -> None:
+    as_of = funnel.params.start_timestamp + 150 * DAY
+    probability = funnel.true_probability(as_of, n_sims=50)
+    assert probability.name == "true_probability"
+    assert probability.index.name == schema.LEAD_ID
+    assert set(probability.index) == set(open_at(lifetimes, as_of))
+    assert probability.between(0.0, 1.0).all()
+    assert probability.max() > 0.3 and probability.median() < 0.05
+    pd.testing.assert_series_equal(probability, funnel.true_probability(as_of, n_sims=50))
+
+
+def test_true_probability_matches_realised_conversions() -> None:
+    """Pooled over as-of dates, realised conversions sit within 4 sigma of the predicted count."""
+    funnel = generate_funnel(4000, seed=11)
+    won = funnel.outcomes.set_index(schema.LEAD_ID)[schema.CONVERTED_AT]
+    pooled = []
+    for day in (90, 150, 210, 270):
+        as_of = funnel.params.start_timestamp + day * DAY
+        probability = funnel.true_probability(as_of, horizon_days=30)
+        converted_at = won.reindex(probability.index)
+        realised = (converted_at > as_of) & (converted_at <= as_of + 30 * DAY)
+        pooled.append(pd.DataFrame({"p": probability, "y": realised}))
+    both = pd.concat(pooled)
+    for group in (both[both.p < 0.1], both[both.p >= 0.1]):
+        variance = (group.p * (1 - group.p)).sum() + (group.p * (1 - group.p)).sum() / 200
+        assert abs(group.y.sum() - group.p.sum()) < 4 * np.sqrt(variance)
+    assert both.y[both.p >= 0.1].mean() > 5 * both.y[both.p < 0.1].mean()
+
+
+def test_true_probability_requires_a_midnight(funnel: SyntheticFunnel) -> None:
+    with pytest.raises(ValueError, match="midnight"):
+        funnel.true_probability("2025-06-01 12:00")
+    naive = funnel.true_probability("2025-06-01", n_sims=5)
+    aware = funnel.true_probability(pd.Timestamp("2025-06-01", tz="UTC"), n_sims=5)
+    pd.testing.assert_series_equal(naive, aware)
+    assert funnel.true_probability("2024-06-01", n_sims=5).empty
+
+
+def test_the_state_at_a_midnight_is_rebuilt_exactly_from_the_tables() -> None:
+    """What the simulator carried at its last midnight equals what the tables alone give."""
+    params = FunnelParams(history_days=120)
+    funnel = generate_funnel(1500, seed=5, params=params)
+    rng = np.random.default_rng(5)
+    leads = synthetic._draw_leads(1500, params, rng)
+    dynamics = synthetic._Dynamics.compile(params)
+    profile = synthetic._profile(leads, params)
+    carried = synthetic._simulate_history(profile, dynamics, params.history_days, rng).open_at_end
+    positions, rebuilt = synthetic._population_at(funnel._observed, params.history_days, dynamics)
+    order = np.argsort(carried.row)
+    np.testing.assert_array_equal(carried.row[order], positions)
+    for field in ("fit_conversion", "created_us", "last_active_day", "unsubscribed"):
+        np.testing.assert_array_equal(getattr(carried, field)[order], getattr(rebuilt, field))
+    for field in ("decayed", "recent"):
+        np.testing.assert_allclose(
+            getattr(carried, field)[order], getattr(rebuilt, field), rtol=1e-4, atol=1e-5
+        )
+
+
+# ---- files and parameters -----------------------------------------------------------------------------
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_write_round_trips(tmp_path: Path, fmt: str) -> None:
+    funnel = generate_funnel(200, seed=1)
+    funnel.write(tmp_path, fmt=fmt)  # type: ignore[arg-type]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{t}.{fmt}" for t in schema.TABLES)
+    for name, table in funnel.tables.items():
+        path = tmp_path / f"{name}.{fmt}"
+        back = pd.read_parquet(path) if fmt == "parquet" else pd.read_csv(path)
+        assert list(back.columns) == list(table.columns) and len(back) == len(table)
+        for column in schema.CONTRACTS[name].timestamps:
+            parsed = pd.to_datetime(back[column], utc=True, format="ISO8601")
+            assert (parsed.dropna().to_numpy() == table[column].dropna().to_numpy()).all()
+
+
+def test_invalid_inputs_are_rejected(funnel: SyntheticFunnel) -> None:
+    with pytest.raises(ValueError, match="midnight"):
+        FunnelParams(start="2025-01-01 06:00")
+    with pytest.raises(ValueError, match="event_mix"):
+        FunnelParams(event_mix={"page_view": 1.0})
+    with pytest.raises(ValueError, match="missing_rates"):
+        FunnelParams(missing_rates={"lead_score": 0.1})
+    with pytest.raises(ValueError, match="n_leads"):
+        generate_funnel(0)
+    with pytest.raises(ValueError, match="fmt"):
+        funnel.write(Path("unused"), fmt="xlsx")  # type: ignore[arg-type]
