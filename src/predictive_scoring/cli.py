@@ -77,6 +77,101 @@ def validate(
         _emit_json(validated.report.to_dict())
 
 
+AsOfOption = Annotated[
+    str | None,
+    typer.Option("--as-of", help="Time T (ISO 8601): only what was known before T is used."),
+]
+TrackingOption = Annotated[
+    str | None,
+    typer.Option(
+        "--tracking-uri",
+        help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db).",
+    ),
+]
+
+
+def _as_of(value: str | None, data: Any) -> Any:
+    from predictive_scoring.data.tables import parse_instant
+
+    if data.flat:
+        return None
+    if value is None:
+        return data.latest_timestamp()
+    try:
+        return parse_instant(value)
+    except ValueError as exc:
+        raise UsageError(f"--as-of: {exc}") from None
+
+
+@app.command()
+def train(
+    data: DataOption = None,
+    as_of: AsOfOption = None,
+    horizon_days: Annotated[
+        int | None, typer.Option("--horizon-days", min=1, help="Label horizon H in days.")
+    ] = None,
+    config: ConfigOption = None,
+    tracking_uri: TrackingOption = None,
+    experiment: Annotated[
+        str | None, typer.Option("--experiment", help="MLflow experiment.")
+    ] = None,
+    model_name: Annotated[
+        str | None, typer.Option("--model-name", help="Registered model name.")
+    ] = None,
+    quarantine_dir: QuarantineOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Train the points baseline and calibrated candidates, compare them on a later window."""
+    from predictive_scoring.data.load import load_lead_data
+
+    settings = _settings(
+        config,
+        {
+            "labels.horizon_days": horizon_days,
+            "tracking.experiment": experiment,
+            "tracking.model_name": model_name,
+        },
+    )
+    validated = load_lead_data(
+        _source(data, settings), settings, require_labels=True, quarantine_dir=quarantine_dir
+    )
+    typer.echo(validated.report.render())
+    summary = _train_and_log(validated, settings, _as_of(as_of, validated.data), tracking_uri)
+    if as_json:
+        _emit_json(summary)
+
+
+def _train_and_log(
+    validated: Any, settings: Config, when: Any, tracking_uri: str | None
+) -> dict[str, Any]:
+    """Train, print the comparison, log to MLflow; return the run summary."""
+    from predictive_scoring.evaluation import format_comparison
+    from predictive_scoring.tracking import data_fingerprint, log_training
+    from predictive_scoring.tracking import tracking_uri as resolve_uri
+    from predictive_scoring.training import train_models
+
+    horizon = settings.labels.horizon_days
+    typer.echo(f"\nTraining as of {when or 'flat export'} (horizon {horizon} days) ...")
+    result = train_models(validated.data, settings, when)
+    typer.echo(f"\nComparison on the test window ({result.window_sizes['test']:,} rows):")
+    typer.echo(format_comparison(list(result.evaluations.values())))
+    typer.echo(f"\nServed: {result.served}: {result.decision}")
+    uri = resolve_uri(tracking_uri, settings)
+    fingerprint = data_fingerprint(validated.data, when, horizon)
+    run_id = log_training(
+        result, settings, validated.report, fingerprint, uri, settings.tracking.experiment
+    )
+    typer.echo(f"MLflow run {run_id} in {uri}")
+    return {
+        "run_id": run_id,
+        "served_model": result.served,
+        "decision": result.decision,
+        "as_of": when,
+        "tracking_uri": uri,
+        "metrics": {n: e.metrics for n, e in result.evaluations.items()},
+    }
+
+
 @app.command()
 def demo(
     output_dir: Annotated[
@@ -97,12 +192,17 @@ def demo(
     typer.echo(f"Generating {leads:,} leads (seed {seed}) into {data_dir} ...")
     funnel = generate_funnel(n_leads=leads, seed=seed)
     funnel.write(data_dir)
-    validated = load_lead_data(str(data_dir), settings, quarantine_dir=output_dir / "quarantine")
+    validated = load_lead_data(
+        str(data_dir), settings, require_labels=True, quarantine_dir=output_dir / "quarantine"
+    )
     typer.echo(validated.report.render())
-    summary = {"data": str(data_dir), "validation": validated.report.to_dict()}
-    typer.echo(f"\nDemo data: {data_dir}")
+    uri = f"sqlite:///{(output_dir / 'mlflow.db').resolve()}"
+    summary = _train_and_log(validated, settings, validated.data.latest_timestamp(), uri)
+    typer.echo(f"\nDemo data:   {data_dir}")
+    typer.echo(f"MLflow store: {uri}")
+    typer.echo(f"Open the MLflow UI with: .venv/bin/mlflow ui --backend-store-uri {uri}")
     if as_json:
-        _emit_json(summary)
+        _emit_json({"data": str(data_dir), **summary})
 
 
 @app.callback()

@@ -154,3 +154,46 @@ def gains_curve(y: np.ndarray, p: np.ndarray, points: int = 100) -> pd.DataFrame
     return pd.DataFrame(
         {"share": shares, "captured": np.where(shares == 0, 0.0, captured[positions])}
     )
+
+
+# ---- plots -------------------------------------------------------------------------------------
+
+
+def comparison_figures(y: np.ndarray, predictions: Mapping[str, np.ndarray]) -> dict[str, object]:
+    """Calibration, cumulative gains and precision-recall charts of every model on one window."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from sklearn.metrics import precision_recall_curve
+
+    figures: dict[str, object] = {}
+    fig, ax = plt.subplots(figsize=(6, 5))
+    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", label="perfect")
+    for name, p in predictions.items():
+        curve = calibration_curve(y, p)
+        ax.plot(curve["predicted"], curve["observed"], marker="o", label=name)
+    ax.set(xlabel="predicted probability", ylabel="observed conversion rate", title="Calibration")
+    ax.legend()
+    figures["calibration.png"] = fig
+    fig, ax = plt.subplots(figsize=(6, 5))
+    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", label="random")
+    for name, p in predictions.items():
+        gains = gains_curve(y, p)
+        ax.plot(gains["share"], gains["captured"], label=name)
+    ax.set(
+        xlabel="share of leads contacted",
+        ylabel="share of conversions captured",
+        title="Cumulative gains",
+    )
+    ax.legend()
+    figures["gains.png"] = fig
+    fig, ax = plt.subplots(figsize=(6, 5))
+    for name, p in predictions.items():
+        precision, recall, _ = precision_recall_curve(y, p)
+        ax.plot(recall, precision, label=name)
+    ax.axhline(float(np.mean(y)), color="grey", linestyle=":", label="base rate")
+    ax.set(xlabel="recall", ylabel="precision", title="Precision-recall")
+    ax.legend()
+    figures["precision_recall.png"] = fig
+    return figures

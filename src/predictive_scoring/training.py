@@ -77,6 +77,7 @@ class TrainingResult:
     window_sizes: dict[str, int]
     window_bounds: dict[str, tuple[str, str]] | None
     test_labels: np.ndarray = field(repr=False, default_factory=lambda: np.array([]))
+    test_rows: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
 
     @property
     def served_model(self) -> Any:
@@ -132,6 +133,7 @@ def train_models(data: LeadData, config: Config, as_of: pd.Timestamp | None) -> 
         training.windows.sizes(),
         training.windows.bounds,
         y_test,
+        training.rows.loc[training.windows.test].reset_index(drop=True),
     )
 
 

@@ -92,3 +92,17 @@ def test_event_types_unseen_in_training_are_ignored_and_reported() -> None:
     assert features.loc[0, "count_any_7d"] == 1
     assert not any("podcast" in name for name in features.columns)
     assert unseen_event_types(data.events, spec) == {"podcast_listen": 1}
+
+
+def test_chunking_does_not_change_features(monkeypatch: pytest.MonkeyPatch) -> None:
+    from predictive_scoring.features import intent
+    from tests.features.helpers import random_lead_data
+
+    data = random_lead_data(seed=7, n_leads=40, n_events=400)
+    at = ts("2024-05-01")
+    spec = learn_feature_spec(visible_at(data, at), features_config())
+    rows = scoring_rows(data, at)
+    whole = build_features(data, rows, spec)
+    monkeypatch.setattr(intent, "CHUNK_ROWS", 3)
+    monkeypatch.setattr(intent.compute_intent, "__defaults__", (2, 3))
+    pd.testing.assert_frame_equal(build_features(data, rows, spec), whole)

@@ -123,7 +123,7 @@ def training_snapshots(
 
 def scoring_rows(data: LeadData, as_of: pd.Timestamp) -> pd.DataFrame:
     """One row per lead open at ``as_of`` (every lead in flat mode), to be scored at ``as_of``."""
-    ids = data.leads[schema.LEAD_ID] if data.flat else open_leads_at(visible_at(data, as_of), as_of)
+    ids = data.leads[schema.LEAD_ID] if data.flat else open_leads_at(data, as_of)
     return pd.DataFrame({schema.LEAD_ID: ids.to_numpy(), schema.SNAPSHOT_AT: as_of})
 
 

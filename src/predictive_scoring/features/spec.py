@@ -265,13 +265,14 @@ def _fit_source(
 def _intent_frame(
     data: LeadData, rows: pd.DataFrame, lead_idx: np.ndarray, spec: FeatureSpec, threads: int
 ) -> pd.DataFrame:
-    codes = {t: i for i, t in enumerate(spec.event_types)}
     events = data.events
-    event_frame = pd.DataFrame(
+    keys = pd.DataFrame(
         {
-            "lead_idx": pd.Index(data.leads[schema.LEAD_ID]).get_indexer(events[schema.LEAD_ID]),
+            "lead_idx": _codes(events[schema.LEAD_ID], data.leads[schema.LEAD_ID]).astype(np.int32),
             "t_us": _micros(events[schema.OCCURRED_AT]),
-            "type_code": events[schema.EVENT_TYPE].map(codes).fillna(-1).astype("int32").to_numpy(),
+            "type_code": _codes(events[schema.EVENT_TYPE], pd.Series(spec.event_types)).astype(
+                np.int16
+            ),
         }
     )
     created = data.leads[schema.CREATED_AT].iloc[lead_idx]
@@ -284,13 +285,21 @@ def _intent_frame(
     )
     columns = _intent_columns(spec.event_types, spec.half_lives_days, spec.windows_days)
     return compute_intent(
-        event_frame[(event_frame["lead_idx"] >= 0) & (event_frame["type_code"] >= 0)],
-        row_frame,
-        columns,
-        codes,
-        spec.inactivity_days,
-        threads,
+        keys, row_frame, columns, len(spec.event_types), spec.inactivity_days, threads
     )
+
+
+def _codes(values: pd.Series, vocabulary: pd.Series) -> np.ndarray:
+    """Position of each value in ``vocabulary`` (-1 when absent), hashed by Arrow."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    found = pc.index_in(
+        pa.array(values.astype("string[pyarrow]")),
+        value_set=pa.array(vocabulary.astype("string[pyarrow]")),
+    )
+    codes: np.ndarray = found.fill_null(-1).to_numpy(zero_copy_only=False)
+    return codes.astype(np.int64)
 
 
 def _micros(stamps: pd.Series) -> np.ndarray:

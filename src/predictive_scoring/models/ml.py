@@ -90,7 +90,8 @@ def fit_lightgbm(
     model.fit(
         X,
         y,
-        eval_set=[stop],
+        eval_X=(stop[0],),
+        eval_y=(stop[1],),
         eval_metric="binary_logloss",
         callbacks=[lgb.early_stopping(rounds, verbose=False)],
     )

@@ -1,0 +1,165 @@
+"""Model quality benchmark: every model's figures on the test window, beside the best possible.
+
+    .venv/bin/python benchmarks/quality.py [--datasets ../shared/datasets] [--seeds 0 1 2]
+                                           [--leads 40000] [--only synthetic|x_education|olist]
+
+* synthetic: the project's funnel (several seeds); the generator's true probability of converting
+  within the horizon, given what was observable at each test snapshot, is the best any model can
+  do, and is printed as ``true_probability``;
+* X Education (flat CRM export, stratified 80/20 split, seed 0), with the leakage audit's findings;
+* Olist marketing funnel: leads = MQLs, outcomes = closed deals, as of 2018-06-01; a plain
+  logistic regression (one-hot, no splines, no calibration) on the same features is printed as
+  ``plain_logistic`` for comparison.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from predictive_scoring import schema
+from predictive_scoring.config import Config, load_config
+from predictive_scoring.data.load import load_lead_data
+from predictive_scoring.data.synthetic import generate_funnel
+from predictive_scoring.evaluation import evaluate, format_comparison
+from predictive_scoring.training import TrainingResult, train_models
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_DATASETS = HERE.parents[1] / "shared" / "datasets"
+
+
+def report(title: str, result: TrainingResult, extra: dict[str, np.ndarray] | None = None) -> None:
+    evaluations = list(result.evaluations.values())
+    for name, p in (extra or {}).items():
+        evaluations.append(evaluate(name, result.test_labels, p))
+    print(f"\n== {title}: {result.window_sizes}, served {result.served}")
+    print(format_comparison(evaluations))
+    if result.leakage:
+        for finding in result.leakage:
+            print(f"   leakage audit flagged {finding.column!r}: {finding.reason}")
+    if result.data_says.get("median_days_to_conversion"):
+        print(f"   data says: {result.data_says}")
+
+
+def synthetic(seed: int, leads: int, work: Path, config: Config) -> None:
+    funnel = generate_funnel(n_leads=leads, seed=seed)
+    folder = work / f"synthetic-{seed}"
+    funnel.write(folder)
+    data = load_lead_data(str(folder), config, require_labels=True, quarantine_dir=work / "q").data
+    as_of = funnel.params.start_timestamp + pd.Timedelta(days=funnel.params.history_days)
+    started = time.perf_counter()
+    result = train_models(data, config, as_of)
+    trained = time.perf_counter() - started
+    truth = np.full(len(result.test_rows), np.nan)
+    for at, rows in result.test_rows.groupby(schema.SNAPSHOT_AT):
+        probability = funnel.true_probability(at, config.labels.horizon_days, n_sims=400)
+        truth[rows.index] = probability.reindex(rows[schema.LEAD_ID]).to_numpy()
+    report(
+        f"synthetic seed {seed}, {leads:,} leads (trained in {trained:.0f} s)",
+        result,
+        {"true_probability": truth},
+    )
+
+
+def x_education(datasets: Path, work: Path) -> None:
+    folder = work / "x_education"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "leads.csv").write_bytes((datasets / "x_education_leads" / "Leads.csv").read_bytes())
+    config = load_config(HERE / "configs" / "x_education.yaml")
+    data = load_lead_data(str(folder), config, require_labels=True, quarantine_dir=work / "q").data
+    report("X Education (flat, stratified 80/20, seed 0)", train_models(data, config, None))
+
+
+def olist(datasets: Path, work: Path) -> None:
+    source = datasets / "olist_marketing_funnel"
+    mqls = pd.read_csv(source / "olist_marketing_qualified_leads_dataset.csv")
+    deals = pd.read_csv(source / "olist_closed_deals_dataset.csv")
+    folder = work / "olist"
+    folder.mkdir(parents=True, exist_ok=True)
+    mqls.rename(columns={"mql_id": schema.LEAD_ID, "first_contact_date": schema.CREATED_AT}).to_csv(
+        folder / "leads.csv", index=False
+    )
+    # Only the id and the won date: every other closed-deal column exists for won leads alone.
+    deals[["mql_id", "won_date"]].rename(
+        columns={"mql_id": schema.LEAD_ID, "won_date": schema.CONVERTED_AT}
+    ).to_csv(folder / "outcomes.csv", index=False)
+    config = load_config().with_overrides({"data.ignore_columns": []})
+    data = load_lead_data(str(folder), config, require_labels=True, quarantine_dir=work / "q").data
+    result = train_models(data, config, pd.Timestamp("2018-06-01", tz="UTC"))
+    report(
+        "Olist marketing funnel (as of 2018-06-01)",
+        result,
+        {"plain_logistic": _plain_logistic(data, config, result)},
+    )
+
+
+def _plain_logistic(data: object, config: Config, result: TrainingResult) -> np.ndarray:
+    """A plain logistic regression on the same training rows and features (for comparison)."""
+    from sklearn.compose import make_column_selector, make_column_transformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    from predictive_scoring.features.snapshots import training_snapshots
+    from predictive_scoring.features.spec import build_features
+
+    features = config.features
+    rows = training_snapshots(
+        data,
+        result.as_of,
+        config.labels.horizon_days,
+        features.snapshot_every_days,
+        features.max_snapshots_per_lead,
+    )  # type: ignore[arg-type]
+    X = build_features(data, rows, result.spec)  # type: ignore[arg-type]
+    y = rows[schema.LABEL].to_numpy()
+    test = rows[schema.SNAPSHOT_AT] >= result.test_rows[schema.SNAPSHOT_AT].min()
+    model = make_pipeline(
+        make_column_transformer(
+            (
+                make_pipeline(SimpleImputer(strategy="median"), StandardScaler()),
+                make_column_selector(dtype_include="number"),
+            ),
+            (
+                OneHotEncoder(handle_unknown="ignore"),
+                make_column_selector(dtype_include="category"),
+            ),
+        ),
+        LogisticRegression(max_iter=2000),
+    )
+    model.fit(X[~test.to_numpy()], y[~test.to_numpy()])
+    return model.predict_proba(X[test.to_numpy()])[:, 1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--datasets", type=Path, default=DEFAULT_DATASETS)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--leads", type=int, default=40_000)
+    parser.add_argument("--only", choices=["synthetic", "x_education", "olist"])
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.ERROR)
+    warnings.filterwarnings("ignore")
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        if args.only in (None, "synthetic"):
+            for seed in args.seeds:
+                synthetic(seed, args.leads, work, load_config())
+        if args.only in (None, "x_education"):
+            x_education(args.datasets, work)
+        if args.only in (None, "olist"):
+            olist(args.datasets, work)
+
+
+if __name__ == "__main__":
+    main()

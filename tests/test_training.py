@@ -1,0 +1,112 @@
+"""The training job end to end on small generated data: honest windows, baselines, selection."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from predictive_scoring import schema
+from predictive_scoring.config import load_config
+from predictive_scoring.data.load import load_lead_data
+from predictive_scoring.data.synthetic import generate_funnel
+from predictive_scoring.training import CRM_BAYES, POINTS, TrainingResult, train_models
+
+AS_OF = pd.Timestamp("2026-01-01", tz="UTC")
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> TrainingResult:
+    folder = tmp_path_factory.mktemp("funnel")
+    generate_funnel(n_leads=3000, seed=3).write(folder)
+    config = load_config()
+    data = load_lead_data(
+        str(folder), config, require_labels=True, quarantine_dir=folder / "q"
+    ).data
+    return train_models(data, config, AS_OF)
+
+
+def test_every_candidate_and_both_baselines_are_compared(trained: TrainingResult) -> None:
+    assert set(trained.evaluations) == {POINTS, CRM_BAYES, "lightgbm", "logistic"}
+    for evaluation in trained.evaluations.values():
+        assert (
+            evaluation.lower["roc_auc"]
+            <= evaluation.metrics["roc_auc"]
+            <= evaluation.upper["roc_auc"]
+        )
+        assert 0 <= evaluation.metrics["ece"] <= 1
+
+
+def test_windows_are_ordered_in_time_and_purged(trained: TrainingResult) -> None:
+    bounds = trained.window_bounds
+    assert bounds is not None
+    horizon = pd.Timedelta(days=trained.horizon_days)
+    assert pd.Timestamp(bounds["train"][1]) + horizon <= pd.Timestamp(bounds["calibrate"][0])
+    assert pd.Timestamp(bounds["calibrate"][1]) + horizon <= pd.Timestamp(bounds["test"][0])
+    assert pd.Timestamp(bounds["test"][1]) + horizon <= AS_OF
+
+
+def test_served_model_beats_the_points_baseline_on_the_test_window(trained: TrainingResult) -> None:
+    served = trained.evaluations[trained.served].metrics
+    baseline = trained.evaluations[POINTS].metrics
+    assert trained.served in ("lightgbm", "logistic")
+    assert served["log_loss"] < baseline["log_loss"]
+    assert served["roc_auc"] > 0.75
+
+
+def test_points_scorecard_is_a_readable_table(trained: TrainingResult) -> None:
+    table = trained.models[POINTS].named_steps["model"].scorecard()
+    assert list(table.columns) == [
+        "kind",
+        "attribute",
+        "value",
+        "points",
+        "support",
+        "conversion_rate",
+    ]
+    behaviours = table[table["kind"] == "behaviour"].set_index("attribute")["points"]
+    assert behaviours["demo_request"] > behaviours["page_view"], "a demo is worth more than a visit"
+    assert behaviours["demo_request"] > 0
+
+
+def test_half_life_comes_from_the_data(trained: TrainingResult) -> None:
+    says = trained.data_says
+    assert says["median_days_to_conversion"] is not None
+    suggested = says["suggested_half_life_days"]
+    used = says["used_half_life_days"]
+    assert suggested == pytest.approx(says["median_days_to_conversion"] / 2)  # type: ignore[operator]
+    assert used == min(trained.spec.half_lives_days, key=lambda h: abs(h - suggested))  # type: ignore[operator]
+
+
+def test_training_is_deterministic(tmp_path: Path, trained: TrainingResult) -> None:
+    folder = tmp_path / "again"
+    generate_funnel(n_leads=3000, seed=3).write(folder)
+    config = load_config()
+    data = load_lead_data(
+        str(folder), config, require_labels=True, quarantine_dir=folder / "q"
+    ).data
+    again = train_models(data, config, AS_OF)
+    for name, evaluation in trained.evaluations.items():
+        assert again.evaluations[name].metrics == evaluation.metrics
+
+
+def test_leaky_column_is_flagged_and_excluded(tmp_path: Path) -> None:
+    funnel = generate_funnel(n_leads=3000, seed=4)
+    leads = funnel.leads.copy()
+    won = set(funnel.outcomes.loc[funnel.outcomes[schema.CONVERTED_AT].notna(), schema.LEAD_ID])
+    leads["deal_stage"] = np.where(leads[schema.LEAD_ID].isin(won), "closed won", None)
+    folder = tmp_path / "leaky"
+    folder.mkdir()
+    leads.to_parquet(folder / "leads.parquet")
+    funnel.events.to_parquet(folder / "events.parquet")
+    funnel.outcomes.to_parquet(folder / "outcomes.parquet")
+    config = load_config()
+    data = load_lead_data(
+        str(folder), config, require_labels=True, quarantine_dir=folder / "q"
+    ).data
+    result = train_models(data, config, AS_OF)
+    assert [f.column for f in result.leakage] == ["deal_stage"]
+    assert "deal_stage" in result.excluded_columns
+    assert not any(f.field == "deal_stage" for f in result.spec.features)
