@@ -5,6 +5,7 @@ from __future__ import annotations
 from itertools import pairwise
 
 import pandas as pd
+import pytest
 
 from predictive_scoring import schema
 from predictive_scoring.features.snapshots import (
@@ -58,12 +59,24 @@ def test_snapshot_times_are_anchored_at_t_minus_horizon() -> None:
     assert all(b - a == pd.Timedelta(days=14) for a, b in pairwise(times))
 
 
-def test_training_uses_only_fully_observed_labels_and_caps_snapshots_per_lead() -> None:
+def test_training_uses_only_fully_observed_labels() -> None:
     rows = training_snapshots(DATA, ts("2024-03-31"), horizon_days=30, every_days=7, max_per_lead=3)
     assert rows[schema.SNAPSHOT_AT].max() + pd.Timedelta(days=30) <= ts("2024-03-31")
-    assert rows.groupby(schema.LEAD_ID).size().max() <= 3
-    kept = rows[rows[schema.LEAD_ID] == "open"][schema.SNAPSHOT_AT]
-    assert kept.tolist() == sorted(kept)[-3:], "the most recent snapshots are kept"
+    assert set(rows.loc[rows[schema.LABEL] == 1, schema.LEAD_ID]) <= {"won", "edge"}
+
+
+def test_long_lived_leads_are_thinned_by_age_only() -> None:
+    leads = [(f"L{i}", "2023-01-01") for i in range(200)]
+    data = lead_data(leads)
+    rows = training_snapshots(data, ts("2024-12-31"), horizon_days=30, every_days=7, max_per_lead=4)
+    every = training_snapshots(data, ts("2024-12-31"), horizon_days=30, every_days=7, max_per_lead=999)
+    nth = ((every[schema.SNAPSHOT_AT] - ts("2023-01-01")) // pd.Timedelta(days=7)) + 1
+    young = every[nth <= 4]
+    assert len(young.merge(rows)) == len(young), "snapshots of a lead's first K weeks are all kept"
+    expected = sum(min(1, 4 / n) for n in nth[every[schema.LEAD_ID] == "L0"])
+    assert rows.groupby(schema.LEAD_ID).size().mean() == pytest.approx(expected, rel=0.1)
+    again = training_snapshots(data, ts("2024-12-31"), horizon_days=30, every_days=7, max_per_lead=4)
+    pd.testing.assert_frame_equal(rows, again)
     assert set(rows.loc[rows[schema.LABEL] == 1, schema.LEAD_ID]) <= {"won", "edge"}
 
 

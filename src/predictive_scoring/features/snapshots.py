@@ -12,12 +12,17 @@ The only module that cuts time.  Everything else asks it (CONTRACT section 2):
 
 Snapshot times are anchored at ``T - H`` and step back every ``snapshot_every_days``, so they depend
 only on ``T``: feeding the full history or the history truncated at ``T`` gives the same snapshots.
-A lead open for a year would appear at every snapshot; only its ``max_snapshots_per_lead`` most
-recent snapshots are kept, so long-lived leads that never convert do not dominate training.
+A lead open for a year would appear at every snapshot.  Its first ``max_snapshots_per_lead``
+snapshots are all kept; its n-th after that is kept with probability ``max_snapshots_per_lead / n``
+(a fixed hash of lead and snapshot time draws it), so long-lived leads grow only logarithmically
+and cannot dominate.  Whether a row is kept depends only on what is known at its snapshot time (the
+lead's age), never on how long the lead will stay open: a cap on each lead's *total* number of
+snapshots would drop non-converters more often than converters and bias every probability upward.
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from predictive_scoring import schema
@@ -114,11 +119,20 @@ def training_snapshots(
     if not parts:
         return _empty_snapshots()
     rows = pd.concat(parts, ignore_index=True)
-    recent_rank = rows.groupby(schema.LEAD_ID, sort=False).cumcount(ascending=False)
-    kept = rows[recent_rank < max_per_lead]
+    kept = rows[_kept(rows, known, every_days, max_per_lead)]
     return kept.sort_values([schema.SNAPSHOT_AT, schema.LEAD_ID], kind="stable").reset_index(
         drop=True
     )
+
+
+def _kept(rows: pd.DataFrame, known: LeadData, every_days: int, max_per_lead: int) -> np.ndarray:
+    """Age-based thinning: the lead's n-th snapshot survives with probability min(1, K / n)."""
+    created = rows[schema.LEAD_ID].map(known.leads.set_index(schema.LEAD_ID)[schema.CREATED_AT])
+    nth = ((rows[schema.SNAPSHOT_AT] - created) // pd.Timedelta(days=every_days)).to_numpy() + 1
+    key = rows[schema.LEAD_ID].astype("string") + "@" + rows[schema.SNAPSHOT_AT].astype("string")
+    uniform = pd.util.hash_pandas_object(key, index=False).to_numpy() / np.float64(2**64)
+    kept: np.ndarray = uniform < np.minimum(1.0, max_per_lead / nth.astype(float))
+    return kept
 
 
 def scoring_rows(data: LeadData, as_of: pd.Timestamp) -> pd.DataFrame:
