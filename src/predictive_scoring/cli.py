@@ -145,8 +145,9 @@ def _train_and_log(
     validated: Any, settings: Config, when: Any, tracking_uri: str | None
 ) -> dict[str, Any]:
     """Train, print the comparison, log to MLflow; return the run summary."""
-    from predictive_scoring.evaluation import format_comparison
-    from predictive_scoring.tracking import data_fingerprint, log_training
+    from predictive_scoring.evaluation import METRICS, format_comparison
+    from predictive_scoring.features.spec import build_features
+    from predictive_scoring.tracking import data_fingerprint, input_example, log_training
     from predictive_scoring.tracking import tracking_uri as resolve_uri
     from predictive_scoring.training import train_models
 
@@ -158,18 +159,148 @@ def _train_and_log(
     typer.echo(f"\nServed: {result.served}: {result.decision}")
     uri = resolve_uri(tracking_uri, settings)
     fingerprint = data_fingerprint(validated.data, when, horizon)
-    run_id = log_training(
-        result, settings, validated.report, fingerprint, uri, settings.tracking.experiment
+
+    def champion_loss(champion: Any) -> float:
+        features = build_features(validated.data, result.test_rows, champion.spec)
+        return METRICS["log_loss"](result.test_labels, champion.probabilities(features))
+
+    example = input_example(result.serving, result.reference_features)
+    registration = log_training(
+        result, settings, validated.report, fingerprint, uri, example, champion_loss
     )
+    run_id = registration.run_id
     typer.echo(f"MLflow run {run_id} in {uri}")
+    name = settings.tracking.model_name
+    verdict = "promoted to champion" if registration.promoted else "not promoted"
+    typer.echo(
+        f"Registered {name} version {registration.version}: {verdict} ({registration.reason})"
+    )
     return {
         "run_id": run_id,
+        "model_name": name,
+        "version": registration.version,
+        "promoted": registration.promoted,
+        "promotion": registration.reason,
         "served_model": result.served,
         "decision": result.decision,
         "as_of": when,
         "tracking_uri": uri,
         "metrics": {n: e.metrics for n, e in result.evaluations.items()},
     }
+
+
+@app.command()
+def score(
+    data: DataOption = None,
+    output: Annotated[
+        str | None,
+        typer.Option(
+            "--output", help="Scores destination: .parquet, .csv, or a database URL#table."
+        ),
+    ] = None,
+    as_of: AsOfOption = None,
+    model: Annotated[
+        str | None,
+        typer.Option("--model", help="Model URI (default models:/<model name>@champion)."),
+    ] = None,
+    tracking_uri: TrackingOption = None,
+    top_reasons: Annotated[
+        int | None, typer.Option("--top-reasons", min=0, help="Reasons per lead (default 5).")
+    ] = None,
+    config: ConfigOption = None,
+    quarantine_dir: QuarantineOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Score every open lead as of T with the champion model; write the scores atomically."""
+    from predictive_scoring.data.load import load_lead_data
+
+    settings = _settings(config, {"scoring.top_reasons": top_reasons})
+    if not output:
+        raise UsageError("score needs --output DEST (.parquet, .csv or a database URL#table)")
+    validated = load_lead_data(_source(data, settings), settings, quarantine_dir=quarantine_dir)
+    summary = _score_and_write(
+        validated, settings, _as_of(as_of, validated.data), output, model, tracking_uri
+    )
+    if as_json:
+        _emit_json(summary)
+
+
+def _score_and_write(
+    validated: Any,
+    settings: Config,
+    when: Any,
+    output: str,
+    model: str | None,
+    tracking_uri: str | None,
+) -> dict[str, Any]:
+    from predictive_scoring.data.outputs import Destination, write_scores
+    from predictive_scoring.features.spec import unseen_event_types
+    from predictive_scoring.scoring import score_leads
+    from predictive_scoring.tracking import load_served
+    from predictive_scoring.tracking import tracking_uri as resolve_uri
+
+    destination = Destination.parse(output)
+    uri = resolve_uri(tracking_uri, settings)
+    model_uri = model or f"models:/{settings.tracking.model_name}@champion"
+    served = load_served(model_uri, uri)
+    unseen = unseen_event_types(validated.data.events, served.spec)
+    if unseen:
+        typer.echo(f"Event types unknown to the model, ignored: {unseen}")
+    chunks = score_leads(
+        validated.data, served, when, settings.scoring, settings.scoring.top_reasons
+    )
+    counts: dict[str, int] = {}
+
+    def counted(frames: Any) -> Any:
+        for frame in frames:
+            for tier, n in frame["tier"].value_counts().items():
+                counts[str(tier)] = counts.get(str(tier), 0) + int(n)
+            counts["mql"] = counts.get("mql", 0) + int(frame["is_mql"].sum())
+            yield frame
+
+    written = write_scores(counted(chunks), destination, when)
+    typer.echo(f"Scored {written:,} open leads as of {when} with {served.version} -> {output}")
+    typer.echo("Tiers: " + ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items())))
+    return {
+        "as_of": when,
+        "model_version": served.version,
+        "model_uri": model_uri,
+        "rows": written,
+        "counts": counts,
+        "unseen_event_types": unseen,
+        "output": output,
+    }
+
+
+@app.command()
+def explain(
+    lead_id: Annotated[str, typer.Argument(help="The lead to explain.")],
+    scores: Annotated[str, typer.Option("--scores", help="Where score wrote its output.")],
+    as_of: AsOfOption = None,
+) -> None:
+    """Print one lead's card: score, tier, fit vs intent, reasons with signs, as-of, model version."""
+    import json as json_module
+
+    from predictive_scoring.data.outputs import Destination, read_scores
+
+    frame = read_scores(Destination.parse(scores))
+    rows = frame[frame["lead_id"].astype("string") == lead_id]
+    if as_of is not None:
+        from predictive_scoring.data.tables import parse_instant
+
+        rows = rows[rows["as_of"] == parse_instant(as_of)]
+    if rows.empty:
+        raise UsageError(f"lead {lead_id!r} is not in {scores}")
+    row = rows.sort_values("as_of").iloc[-1]
+    typer.echo(
+        f"Lead {row['lead_id']}  score {row['score']}/100  tier {row['tier']}  MQL: {'yes' if row['is_mql'] else 'no'}"
+    )
+    typer.echo(f"probability {row['probability']:.1%} of converting within the horizon")
+    typer.echo(f"fit {row['fit_score']}/100   intent {row['intent_score']}/100")
+    typer.echo(f"as of {row['as_of']}   model {row['model_version']}")
+    for reason in json_module.loads(row["reasons"]):
+        sign = "+" if reason["impact"] > 0 else "-"
+        typer.echo(f"  {sign} {reason['text']}  ({reason['impact']:+.2f})")
 
 
 @app.command()

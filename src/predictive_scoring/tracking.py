@@ -19,10 +19,12 @@ import logging
 import os
 import subprocess
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import mlflow.pyfunc
 import pandas as pd
 
 from predictive_scoring import __version__, schema
@@ -117,21 +119,63 @@ def use_experiment(mlflow: Any, uri: str, name: str) -> None:
         ) from None
 
 
+@dataclass(frozen=True)
+class Registration:
+    """What a training run left in MLflow."""
+
+    run_id: str
+    version: str
+    promoted: bool
+    reason: str
+    champion_before: str | None
+
+
 def log_training(
     result: TrainingResult,
     config: Config,
     report: ValidationReport,
     fingerprint: dict[str, Any],
     uri: str,
-    experiment: str,
-) -> str:
-    """Log the run; return the parent run id."""
+    example: pd.DataFrame,
+    champion_loss: Callable[[Any], float],
+) -> Registration:
+    """Log the run, register the served model as a new version and apply the promotion gate.
+
+    ``champion_loss`` re-evaluates the current champion on this run's test window (the same rows
+    the candidates were compared on): its old metrics are never trusted.
+    """
+    name = config.tracking.model_name
     with quiet_mlflow():
         import mlflow
 
-        use_experiment(mlflow, uri, experiment)
+        use_experiment(mlflow, uri, config.tracking.experiment)
         with mlflow.start_run(run_name=f"train-{fingerprint['as_of'] or 'flat'}") as parent:
             _log_parent(mlflow, result, config, report, fingerprint)
+            version = log_served_model(mlflow, result.serving, example, name)
+            before = current_champion(name, uri)
+            challenger = result.evaluations[result.served].metrics["log_loss"]
+            baseline = result.evaluations[POINTS].metrics["log_loss"]
+            incumbent = (
+                None
+                if before is None
+                else champion_loss(load_served(f"models:/{name}/{before}", uri))
+            )
+            promoted, reason = promotion_decision(
+                challenger,
+                baseline,
+                incumbent,
+                config.models.promotion_margin,
+                result.served == POINTS,
+            )
+            if promoted:
+                set_champion(name, version, uri)
+            mlflow.set_tags(
+                {
+                    "registered_version": version,
+                    "promoted": str(promoted).lower(),
+                    "promotion": reason,
+                }
+            )
             for name, evaluation in result.evaluations.items():
                 with mlflow.start_run(run_name=name, nested=True):
                     mlflow.set_tags(
@@ -140,7 +184,34 @@ def log_training(
                     mlflow.log_metrics(evaluation.metrics)
                     mlflow.log_metrics({f"{k}_low": v for k, v in evaluation.lower.items()})
                     mlflow.log_metrics({f"{k}_high": v for k, v in evaluation.upper.items()})
-            return str(parent.info.run_id)
+            return Registration(str(parent.info.run_id), version, promoted, reason, before)
+
+
+def promotion_decision(
+    challenger: float, baseline: float, champion: float | None, margin: float, is_baseline: bool
+) -> tuple[bool, str]:
+    """Move ``champion`` only when the new model earns it (log loss on the same latest window)."""
+    if champion is None:
+        return True, "no champion yet: the new version becomes champion"
+    if is_baseline:
+        return (
+            False,
+            "the new version is the points baseline itself, so it cannot beat it; the champion stays",
+        )
+    if challenger + margin >= baseline:
+        return (
+            False,
+            f"log loss {challenger:.4f} does not beat the points baseline ({baseline:.4f}) by {margin}",
+        )
+    if challenger + margin >= champion:
+        return (
+            False,
+            f"log loss {challenger:.4f} does not beat the champion ({champion:.4f}) by {margin} on this window",
+        )
+    return (
+        True,
+        f"log loss {challenger:.4f} beats the champion ({champion:.4f}) and the points baseline ({baseline:.4f})",
+    )
 
 
 def _log_parent(
@@ -206,3 +277,161 @@ def _flatten(raw: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
+
+
+# ---- packaged model, registry and promotion ----------------------------------------------------
+
+CHAMPION = "champion"
+MODEL_ARTIFACT = "model"
+SERVED_FILE = "served_model.joblib"
+
+
+class LeadScoringModel(mlflow.pyfunc.PythonModel):
+    """The MLflow pyfunc: a feature frame in (``lead_id``, optional ``as_of``, the spec's
+    features), the contract's output columns out.  It carries the calibrated model, the feature
+    spec and the reference distributions (one joblib artifact) and the package code."""
+
+    def load_context(self, context: Any) -> None:
+        import joblib
+
+        self.served = joblib.load(context.artifacts["served"])
+
+    def predict(
+        self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
+        from predictive_scoring.scoring import score_features
+
+        as_of = None
+        if schema.AS_OF in model_input.columns and model_input[schema.AS_OF].notna().any():
+            as_of = pd.Timestamp(model_input[schema.AS_OF].dropna().iloc[0])
+            as_of = as_of.tz_localize("UTC") if as_of.tzinfo is None else as_of.tz_convert("UTC")
+        features = _typed_features(model_input, self.served)
+        return score_features(
+            self.served, features, model_input[schema.LEAD_ID], as_of, self.served.scoring
+        )
+
+
+def _typed_features(frame: pd.DataFrame, served: Any) -> pd.DataFrame:
+    """Categorical features back to the spec's categories (a signature carries them as text)."""
+    from predictive_scoring.features.fit import encode_categories
+
+    columns = {}
+    for name in served.feature_names:
+        info = served.spec.info(name)
+        values = (
+            frame[name]
+            if name in frame.columns
+            else pd.Series(None, index=frame.index, dtype="object")
+        )
+        columns[name] = (
+            encode_categories(values, info.categories)
+            if info.kind == "categorical"
+            else pd.to_numeric(values, errors="coerce").astype("float64")
+        )
+    return pd.DataFrame(columns, index=frame.index)
+
+
+def input_example(served: Any, features: pd.DataFrame) -> pd.DataFrame:
+    """A few rows of features (never lead attributes such as emails) with placeholder ids."""
+    sample = features[served.feature_names].head(3).copy()
+    for name, info in ((n, served.spec.info(n)) for n in served.feature_names):
+        if info.kind == "categorical":
+            sample[name] = sample[name].astype("string")
+    sample.insert(0, schema.LEAD_ID, [f"example-{i}" for i in range(len(sample))])
+    example: pd.DataFrame = sample.reset_index(drop=True)
+    return example
+
+
+def log_served_model(mlflow: Any, served: Any, example: pd.DataFrame, model_name: str) -> str:
+    """Log the pyfunc in the active run and register it; return the new version number."""
+    import tempfile
+
+    import joblib
+    from mlflow.models import infer_signature
+
+    package = Path(__file__).resolve().parent
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / SERVED_FILE
+        joblib.dump(served, path)
+        info = mlflow.pyfunc.log_model(
+            name=MODEL_ARTIFACT,
+            python_model=LeadScoringModel(),
+            artifacts={"served": str(path)},
+            code_paths=[str(package)],
+            signature=infer_signature(example),
+            input_example=example,
+            pip_requirements=_requirements(),
+            registered_model_name=model_name,
+        )
+    return str(info.registered_model_version)
+
+
+def _requirements() -> list[str]:
+    from importlib.metadata import version
+
+    names = [
+        "mlflow",
+        "pandas",
+        "numpy",
+        "scikit-learn",
+        "lightgbm",
+        "duckdb",
+        "pyarrow",
+        "pydantic",
+        "pyyaml",
+        "joblib",
+    ]
+    return [f"{n}=={version(n)}" for n in names]
+
+
+def load_served(model_uri: str, uri: str) -> Any:
+    """The :class:`~predictive_scoring.scoring.ServedModel` behind a model URI."""
+    with quiet_mlflow():
+        import mlflow
+
+        mlflow.set_tracking_uri(uri)
+        try:
+            loaded = mlflow.pyfunc.load_model(model_uri)
+        except Exception as exc:
+            raise RegistryError(
+                f"cannot load model {model_uri} from {uri}: {_first_line(exc)}"
+            ) from None
+        served = loaded.unwrap_python_model().served
+        served.version = registered_version(model_uri, uri)
+        return served
+
+
+def registered_version(model_uri: str, uri: str) -> str:
+    """``name/version`` for ``models:/name/version`` or ``models:/name@alias``; else the URI."""
+    from mlflow import MlflowClient
+
+    if not model_uri.startswith("models:/"):
+        return model_uri
+    reference = model_uri.removeprefix("models:/")
+    if "@" in reference:
+        name, alias = reference.split("@", 1)
+        version = MlflowClient(tracking_uri=uri).get_model_version_by_alias(name, alias).version
+        return f"{name}/{version}"
+    return reference
+
+
+def current_champion(model_name: str, uri: str) -> str | None:
+    """The version the ``champion`` alias points at, or ``None``."""
+    with quiet_mlflow():
+        from mlflow import MlflowClient
+
+        try:
+            return str(
+                MlflowClient(tracking_uri=uri)
+                .get_model_version_by_alias(model_name, CHAMPION)
+                .version
+            )
+        except Exception:
+            return None
+
+
+def set_champion(model_name: str, version: str, uri: str) -> None:
+    with quiet_mlflow():
+        from mlflow import MlflowClient
+
+        MlflowClient(tracking_uri=uri).set_registered_model_alias(model_name, CHAMPION, version)

@@ -19,12 +19,19 @@ from predictive_scoring.config import Config
 from predictive_scoring.data.tables import LeadData
 from predictive_scoring.evaluation import Evaluation, evaluate
 from predictive_scoring.features.snapshots import training_snapshots, visible_at
-from predictive_scoring.features.spec import FIT, FeatureSpec, build_features, learn_feature_spec
+from predictive_scoring.features.spec import (
+    FIT,
+    INTENT,
+    FeatureSpec,
+    build_features,
+    learn_feature_spec,
+)
 from predictive_scoring.models.crm_bayes import FrequencyNaiveBayes
 from predictive_scoring.models.leakage import LeakageFinding, audit_leakage
 from predictive_scoring.models.ml import (
     LIGHTGBM,
     LOGISTIC,
+    additive_constraints,
     calibrate,
     calibrate_cross_fitted,
     fit_lightgbm,
@@ -38,10 +45,12 @@ from predictive_scoring.models.selection import (
     stratified_windows,
     time_windows,
 )
+from predictive_scoring.scoring import ServedModel, build_served_model
 
 log = logging.getLogger(__name__)
 
 POINTS = "points_baseline"
+REFERENCE_ROWS = 20_000
 CRM_BAYES = "crm_naive_bayes"
 
 
@@ -78,6 +87,8 @@ class TrainingResult:
     window_bounds: dict[str, tuple[str, str]] | None
     test_labels: np.ndarray = field(repr=False, default_factory=lambda: np.array([]))
     test_rows: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
+    serving: ServedModel | None = field(repr=False, default=None)
+    reference_features: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
 
     @property
     def served_model(self) -> Any:
@@ -112,12 +123,13 @@ def train_models(data: LeadData, config: Config, as_of: pd.Timestamp | None) -> 
         name: evaluate(name, y_test, p, seed=config.models.seed) for name, p in predictions.items()
     }
     served, decision = choose_served(
-        evaluations,
-        [m for m in config.models.candidates if m in models],
-        POINTS,
-        config.models.promotion_margin,
+        evaluations, servable(models, spec, config), POINTS, config.models.promotion_margin
     )
     log.info("served model: %s (%s)", served, decision)
+    reference = _reference_rows(training, config.models.seed)
+    serving = build_served_model(
+        served, spec, models[served], training.X.loc[reference], y[reference], config.scoring
+    )
     return TrainingResult(
         as_of,
         horizon,
@@ -134,7 +146,26 @@ def train_models(data: LeadData, config: Config, as_of: pd.Timestamp | None) -> 
         training.windows.bounds,
         y_test,
         training.rows.loc[training.windows.test].reset_index(drop=True),
+        serving,
+        training.X.loc[reference[:5]],
     )
+
+
+def _reference_rows(training: TrainingSet, seed: int, limit: int = REFERENCE_ROWS) -> np.ndarray:
+    """Positions of the training population scores are percentiles of (train and calibration
+    windows, at most ``limit`` rows drawn with ``seed``)."""
+    pool = np.flatnonzero(training.windows.train | training.windows.calibrate)
+    if len(pool) > limit:
+        pool = np.sort(np.random.default_rng(seed).choice(pool, limit, replace=False))
+    return pool
+
+
+def servable(models: dict[str, Any], spec: FeatureSpec, config: Config) -> list[str]:
+    """Candidates that may be served.  With behaviour, only those whose intent part is monotone
+    in time (the constrained booster), so ``intent_score`` cools when nothing happens; the
+    logistic regression's splines are not monotone, so there it is a reference model."""
+    chosen: list[str] = [str(m) for m in config.models.candidates if m in models]
+    return chosen if spec.flat or not spec.event_types else [m for m in chosen if m != LOGISTIC]
 
 
 def _labelled_rows(
@@ -245,18 +276,7 @@ def _fit_candidates(
     }
     settings = config.models
     if LIGHTGBM in settings.candidates:
-        booster = fit_lightgbm(
-            lightgbm_model(settings), train, calibration, settings.lightgbm.early_stopping_rounds
-        )
-        if spec.flat:
-            refit = lightgbm_model(settings).set_params(
-                n_estimators=booster.best_iteration_ or booster.n_estimators
-            )
-            models[LIGHTGBM] = calibrate_cross_fitted(
-                refit, fit_rows, settings.calibration, settings.seed
-            )
-        else:
-            models[LIGHTGBM] = calibrate(booster, calibration, settings.calibration)
+        models[LIGHTGBM] = _fit_booster(training, spec, config, fit_rows)
     if LOGISTIC in settings.candidates:
         if spec.flat:
             models[LOGISTIC] = calibrate_cross_fitted(
@@ -267,6 +287,63 @@ def _fit_candidates(
                 logistic_model(settings).fit(*train), calibration, settings.calibration
             )
     return models
+
+
+def _fit_booster(
+    training: TrainingSet,
+    spec: FeatureSpec,
+    config: Config,
+    fit_rows: tuple[pd.DataFrame, np.ndarray],
+) -> Any:
+    """The additive, monotone booster (see :func:`additive_constraints`), calibrated."""
+    settings = config.models
+    train, calibration = training.part("train"), training.part("calibrate")
+    fit_features, intent_features = booster_features(spec)
+    used = fit_features + intent_features
+    constraints = additive_constraints(
+        fit_features, intent_features, intent_directions(spec, *train)
+    )
+    booster = fit_lightgbm(
+        lightgbm_model(settings, **constraints),
+        (train[0][used], train[1]),
+        (calibration[0][used], calibration[1]),
+        settings.lightgbm.early_stopping_rounds,
+    )
+    if spec.flat:
+        rounds = booster.best_iteration_ or booster.n_estimators
+        refit = lightgbm_model(settings, **constraints).set_params(n_estimators=rounds)
+        calibrated = calibrate_cross_fitted(
+            refit, (fit_rows[0][used], fit_rows[1]), settings.calibration, settings.seed
+        )
+    else:
+        calibrated = calibrate(
+            booster, (calibration[0][used], calibration[1]), settings.calibration
+        )
+    selected = _on_columns(calibrated, used)
+    selected.named_steps["columns"].fit(train[0])
+    return selected
+
+
+def booster_features(spec: FeatureSpec) -> tuple[list[str], list[str]]:
+    """Fit features, and the intent features whose direction in time is known (not the trend)."""
+    return spec.group(FIT), [f.name for f in spec.features if f.group == INTENT and f.heat != 0]
+
+
+def intent_directions(spec: FeatureSpec, X: pd.DataFrame, y: np.ndarray) -> dict[str, int]:
+    """+1 when more of a feature means hotter: its heat, flipped for event types that convert
+    below the average (an unsubscribe), as the training rows show."""
+    overall = y.mean()
+    directions = {}
+    for info in spec.features:
+        if info.group != INTENT or info.heat == 0:
+            continue
+        sign = 1
+        if info.field in spec.event_types:
+            seen = X[spec.decayed_column(info.field, max(spec.half_lives_days))].to_numpy() > 0
+            if seen.any() and y[seen].mean() < overall:
+                sign = -1
+        directions[info.name] = info.heat * sign
+    return directions
 
 
 def _both(

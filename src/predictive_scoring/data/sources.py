@@ -35,7 +35,7 @@ def describe_source(source: str) -> str:
         return source
     from sqlalchemy.engine import make_url
 
-    return make_url(_sqlalchemy_url(source)).render_as_string(hide_password=True)
+    return make_url(sqlalchemy_url(source)).render_as_string(hide_password=True)
 
 
 def read_tables(source: str, config: DataConfig) -> RawTables:
@@ -124,7 +124,7 @@ def _first_line(exc: BaseException) -> str:
 def _database_loader(source: str) -> Callable[[str], pd.DataFrame | None]:
     if source.startswith("duckdb://"):
         return _duckdb_loader(source.removeprefix("duckdb://").removeprefix("/"))
-    return _sqlalchemy_loader(_sqlalchemy_url(source))
+    return _sqlalchemy_loader(sqlalchemy_url(source))
 
 
 def _duckdb_loader(path: str) -> Callable[[str], pd.DataFrame | None]:
@@ -145,7 +145,7 @@ def _duckdb_loader(path: str) -> Callable[[str], pd.DataFrame | None]:
     return load
 
 
-def _sqlalchemy_url(source: str) -> str:
+def sqlalchemy_url(source: str) -> str:
     """Pick an installed PostgreSQL driver for bare ``postgresql://`` URLs."""
     for prefix in ("postgresql://", "postgres://"):
         if source.startswith(prefix) and importlib.util.find_spec("psycopg2") is None:

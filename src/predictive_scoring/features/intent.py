@@ -25,7 +25,8 @@ from predictive_scoring.data.sources import quote_identifier
 MICROS_PER_DAY = 86_400_000_000
 TREND_RECENT_DAYS = 7
 TREND_PRIOR_DAYS = 21
-ANY = "any"
+ACTIVITY = "activity"
+"""The field of features over all event types (what a person calls "activity")."""
 CHUNK_ROWS = 200_000
 
 
@@ -58,14 +59,14 @@ def intent_columns(
             IntentColumn(f"count_{slug}_{w}d", event_type, "count", w, +1, code) for w in windows
         ]
         columns.append(IntentColumn(f"days_since_{slug}", event_type, "days_since", None, -1, code))
-    columns += [IntentColumn(f"count_any_{w}d", ANY, "count", w, +1) for w in windows]
+    columns += [IntentColumn(f"count_any_{w}d", ACTIVITY, "count", w, +1) for w in windows]
     columns += [
-        IntentColumn("days_since_any", ANY, "days_since", None, -1),
-        IntentColumn("days_since_first_event", ANY, "first_touch", None, 0),
-        IntentColumn("log_total_events", ANY, "total", None, +1),
-        IntentColumn("trend_7d_vs_prior_21d", ANY, "trend", None, 0),
-        IntentColumn("inactive_days", ANY, "inactive", None, -1),
-        IntentColumn("lead_age_days", ANY, "lead_age", None, -1),
+        IntentColumn("days_since_any", ACTIVITY, "days_since", None, -1),
+        IntentColumn("log_total_events", ACTIVITY, "total", None, +1),
+        IntentColumn("days_since_first_event", "first_touch", "first_touch", None, -1),
+        IntentColumn("trend_7d_vs_prior_21d", "trend", "trend", None, 0),
+        IntentColumn("inactive_days", "inactivity", "inactive", None, -1),
+        IntentColumn("lead_age_days", "lead_age", "lead_age", None, -1),
     ]
     return columns
 
@@ -195,7 +196,7 @@ def _assemble(
     }
     values = []
     for column in columns:
-        if column.event_type != ANY:
+        if column.type_code >= 0:
             values.append(_per_type(cube, column))
         elif column.stat == "count":
             values.append(cube[f"count_{int(column.days or 0)}"].sum(axis=1))

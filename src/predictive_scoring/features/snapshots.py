@@ -128,16 +128,21 @@ def training_snapshots(
 def _kept(rows: pd.DataFrame, known: LeadData, every_days: int, max_per_lead: int) -> np.ndarray:
     """Age-based thinning: the lead's n-th snapshot survives with probability min(1, K / n)."""
     created = rows[schema.LEAD_ID].map(known.leads.set_index(schema.LEAD_ID)[schema.CREATED_AT])
-    nth = ((rows[schema.SNAPSHOT_AT] - created) // pd.Timedelta(days=every_days)).to_numpy() + 1
+    age_days = (rows[schema.SNAPSHOT_AT] - created).dt.total_seconds().to_numpy() / 86_400
+    nth = np.floor(age_days / every_days) + 1
     key = rows[schema.LEAD_ID].astype("string") + "@" + rows[schema.SNAPSHOT_AT].astype("string")
     uniform = pd.util.hash_pandas_object(key, index=False).to_numpy() / np.float64(2**64)
     kept: np.ndarray = uniform < np.minimum(1.0, max_per_lead / nth.astype(float))
     return kept
 
 
-def scoring_rows(data: LeadData, as_of: pd.Timestamp) -> pd.DataFrame:
+def scoring_rows(data: LeadData, as_of: pd.Timestamp | None) -> pd.DataFrame:
     """One row per lead open at ``as_of`` (every lead in flat mode), to be scored at ``as_of``."""
-    ids = data.leads[schema.LEAD_ID] if data.flat else open_leads_at(data, as_of)
+    if data.flat or as_of is None:
+        return pd.DataFrame(
+            {schema.LEAD_ID: data.leads[schema.LEAD_ID].to_numpy(), schema.SNAPSHOT_AT: pd.NaT}
+        )
+    ids = open_leads_at(data, as_of)
     return pd.DataFrame({schema.LEAD_ID: ids.to_numpy(), schema.SNAPSHOT_AT: as_of})
 
 

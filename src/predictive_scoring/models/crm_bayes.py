@@ -49,10 +49,14 @@ class FrequencyNaiveBayes(ClassifierMixin, BaseEstimator):
             c: quantile_edges(frame[c], self.bins) if is_numeric(frame[c]) else None
             for c in frame.columns
         }
-        self.log_ratios_ = {c: self._log_ratios(frame[c], self.edges_[c], won) for c in frame.columns}
+        self.log_ratios_ = {
+            c: self._log_ratios(frame[c], self.edges_[c], won) for c in frame.columns
+        }
         return self
 
-    def _log_ratios(self, values: pd.Series, edges: np.ndarray | None, won: np.ndarray) -> pd.Series:
+    def _log_ratios(
+        self, values: pd.Series, edges: np.ndarray | None, won: np.ndarray
+    ) -> pd.Series:
         labels = discretise(values, edges)
         counts = pd.crosstab(labels, won).reindex(columns=[False, True], fill_value=0)
         won_counts = counts[True] + PSEUDO_COUNT

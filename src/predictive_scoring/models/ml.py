@@ -58,6 +58,27 @@ class RankPreservingCalibration(CalibratedClassifierCV):
         return np.column_stack([1 - positive, positive])
 
 
+def additive_constraints(
+    fit_features: list[str], intent_features: list[str], directions: dict[str, int]
+) -> dict[str, Any]:
+    """LightGBM constraints that make the booster ``f(fit) + g(intent)``, ``g`` monotone.
+
+    ``interaction_constraints`` keeps every tree within one group (its root's), so the fit and
+    intent contributions separate exactly; ``monotone_constraints`` give each intent feature the
+    direction in ``directions`` (+1: more is hotter), so ``g`` cools as time passes without events.
+    """
+    features = fit_features + intent_features
+    return {
+        "interaction_constraints": [
+            list(range(len(fit_features))),
+            list(range(len(fit_features), len(features))),
+        ],
+        "monotone_constraints": [0] * len(fit_features)
+        + [directions.get(f, 0) for f in intent_features],
+        "monotone_constraints_method": "advanced",
+    }
+
+
 def lightgbm_model(config: ModelsConfig, **constraints: Any) -> lgb.LGBMClassifier:
     """A deterministic, shallow LightGBM classifier (constraints such as
     ``interaction_constraints`` pass through)."""
@@ -187,7 +208,10 @@ def choose_calibration(model: BaseEstimator, X: pd.DataFrame, y: np.ndarray) -> 
 
 
 def served_booster(model: Any) -> lgb.LGBMClassifier | None:
-    """The LightGBM booster inside a calibrated model (``None`` when there is none)."""
+    """The LightGBM booster inside a (column-selecting, calibrated) model, else ``None``."""
+    steps = getattr(model, "named_steps", None)
+    if steps:
+        model = steps[list(steps)[-1]]
     inner = getattr(model, "calibrated_classifiers_", None)
     if inner:
         frozen = inner[0].estimator

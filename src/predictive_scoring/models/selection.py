@@ -105,6 +105,8 @@ def choose_served(
     evaluations: dict[str, Evaluation], candidates: list[str], baseline: str, margin: float
 ) -> tuple[str, str]:
     """The model to serve and why."""
+    if not candidates:
+        return baseline, "no servable candidate was trained, so the points baseline is served"
     ranked = sorted(
         candidates,
         key=lambda m: (evaluations[m].metrics["log_loss"], -evaluations[m].metrics["pr_auc"]),

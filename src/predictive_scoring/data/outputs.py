@@ -1,0 +1,230 @@
+"""Where scores go: a Parquet or CSV file, or a database table; atomic and idempotent per as-of.
+
+Files are written to a temporary file beside the destination and renamed over it, so a crash or a
+kill mid-write leaves the previous file intact; rows of other as-of times are carried over and the
+as-of being written is replaced, never duplicated.  Databases get one transaction that deletes the
+as-of's rows and inserts the new ones.  CSV cells that a spreadsheet would run as formulas are
+neutralised.  Rows arrive in chunks, so memory is bounded by the chunk, not by the run.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from predictive_scoring import schema
+from predictive_scoring.data.sources import (
+    is_database_url,
+    neutralise_formulas,
+    quote_identifier,
+    sqlalchemy_url,
+    write_atomic,
+)
+from predictive_scoring.errors import UsageError
+
+
+@dataclass(frozen=True)
+class Destination:
+    """A parsed ``--output``: a file path, or a database URL and table."""
+
+    path: Path | None = None
+    url: str | None = None
+    table: str = schema.DEFAULT_SCORES_TABLE
+
+    @classmethod
+    def parse(cls, text: str) -> Destination:
+        if is_database_url(text):
+            url, _, table = text.partition("#")
+            return cls(url=url, table=table or schema.DEFAULT_SCORES_TABLE)
+        path = Path(text)
+        if path.suffix.lower() not in (".parquet", ".csv"):
+            raise UsageError(
+                f"--output {text}: use a .parquet or .csv path, or a database URL#table"
+            )
+        return cls(path=path)
+
+
+def write_scores(
+    chunks: Iterable[pd.DataFrame], destination: Destination, as_of: pd.Timestamp | None
+) -> int:
+    """Write every chunk as the rows of ``as_of``, replacing that as-of's earlier rows."""
+    if destination.path is not None:
+        return _write_file(chunks, destination.path, as_of)
+    return _write_database(chunks, destination, as_of)
+
+
+def read_scores(destination: Destination) -> pd.DataFrame:
+    """All rows at ``destination`` (empty when there is nothing yet)."""
+    if destination.path is not None:
+        path = destination.path
+        if not path.exists():
+            return pd.DataFrame(columns=list(schema.SCORE_COLUMNS))
+        if path.suffix.lower() == ".parquet":
+            return pd.read_parquet(path)
+        frame = pd.read_csv(
+            path, dtype={schema.LEAD_ID: str}, keep_default_na=False, na_values=[""]
+        )
+        frame[schema.AS_OF] = pd.to_datetime(frame[schema.AS_OF], utc=True, format="ISO8601")
+        return frame
+    return _read_database(destination)
+
+
+def _same_as_of(frame: pd.DataFrame, as_of: pd.Timestamp | None) -> pd.Series:
+    stamps = frame[schema.AS_OF]
+    if as_of is None:
+        return stamps.isna()
+    return (pd.to_datetime(stamps, utc=True) == as_of).fillna(False)
+
+
+def _write_file(chunks: Iterable[pd.DataFrame], path: Path, as_of: pd.Timestamp | None) -> int:
+    previous = read_scores(Destination(path=path))
+    kept = previous[~_same_as_of(previous, as_of)] if len(previous) else previous
+    written = 0
+
+    def write(temporary: Path) -> None:
+        nonlocal written
+        parts = itertools.chain([kept] if len(kept) else [], chunks)
+        if path.suffix.lower() == ".parquet":
+            written = _stream_parquet(parts, temporary) - len(kept)
+        else:
+            written = _stream_csv(parts, temporary) - len(kept)
+
+    write_atomic(path, write)
+    return written
+
+
+def _stream_parquet(parts: Iterable[pd.DataFrame], path: Path) -> int:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    writer: pq.ParquetWriter | None = None
+    rows = 0
+    for part in parts:
+        table = pa.Table.from_pandas(part, preserve_index=False)
+        if writer is None:
+            writer = pq.ParquetWriter(path, table.schema)
+        writer.write_table(table.cast(writer.schema))
+        rows += len(part)
+    if writer is None:
+        pd.DataFrame(columns=list(schema.SCORE_COLUMNS)).to_parquet(path, index=False)
+    else:
+        writer.close()
+    return rows
+
+
+def _stream_csv(parts: Iterable[pd.DataFrame], path: Path) -> int:
+    rows = 0
+    with open(path, "w", encoding="utf-8", newline="") as handle:
+        for part in parts:
+            neutralise_formulas(part).to_csv(
+                handle, index=False, header=rows == 0, date_format="%Y-%m-%dT%H:%M:%S.%fZ"
+            )
+            rows += len(part)
+        if rows == 0:
+            handle.write(",".join(schema.SCORE_COLUMNS) + "\n")
+    return rows
+
+
+def _write_database(
+    chunks: Iterable[pd.DataFrame], destination: Destination, as_of: pd.Timestamp | None
+) -> int:
+    assert destination.url is not None
+    if destination.url.startswith("duckdb://"):
+        return _write_duckdb(
+            chunks,
+            destination.url.removeprefix("duckdb://").removeprefix("/"),
+            destination.table,
+            as_of,
+        )
+    return _write_sqlalchemy(chunks, destination.url, destination.table, as_of)
+
+
+def _write_duckdb(
+    chunks: Iterable[pd.DataFrame], path: str, table: str, as_of: pd.Timestamp | None
+) -> int:
+    import duckdb
+
+    name = quote_identifier(table)
+    written = 0
+    with duckdb.connect(path) as con:
+        con.begin()
+        try:
+            for chunk in chunks:
+                con.register("chunk", chunk)
+                con.execute(f"CREATE TABLE IF NOT EXISTS {name} AS SELECT * FROM chunk LIMIT 0")
+                if written == 0:
+                    _delete_duckdb(con, name, as_of)
+                con.execute(f"INSERT INTO {name} SELECT * FROM chunk")
+                con.unregister("chunk")
+                written += len(chunk)
+            con.commit()
+        except BaseException:
+            con.rollback()
+            raise
+    return written
+
+
+def _delete_duckdb(con: object, name: str, as_of: pd.Timestamp | None) -> None:
+    column = quote_identifier(schema.AS_OF)
+    if as_of is None:
+        con.execute(f"DELETE FROM {name} WHERE {column} IS NULL")  # type: ignore[attr-defined]
+    else:
+        con.execute(f"DELETE FROM {name} WHERE {column} = ?", [as_of.to_pydatetime()])  # type: ignore[attr-defined]
+
+
+def _naive_utc(frame: pd.DataFrame) -> pd.DataFrame:
+    """SQL databases get ``as_of`` as naive UTC (documented), which every dialect stores alike."""
+    return frame.assign(
+        **{schema.AS_OF: pd.to_datetime(frame[schema.AS_OF], utc=True).dt.tz_localize(None)}
+    )
+
+
+def _write_sqlalchemy(
+    chunks: Iterable[pd.DataFrame], url: str, table: str, as_of: pd.Timestamp | None
+) -> int:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(sqlalchemy_url(url))
+    written = 0
+    with engine.begin() as connection:
+        for chunk in chunks:
+            naive = _naive_utc(chunk)
+            if written == 0 and sa.inspect(connection).has_table(table):
+                target = sa.Table(table, sa.MetaData(), autoload_with=connection)
+                stamp = (
+                    None
+                    if as_of is None
+                    else as_of.tz_convert("UTC").tz_localize(None).to_pydatetime()
+                )
+                condition = (
+                    target.c[schema.AS_OF].is_(None)
+                    if stamp is None
+                    else target.c[schema.AS_OF] == stamp
+                )
+                connection.execute(target.delete().where(condition))
+            naive.to_sql(table, connection, if_exists="append", index=False)
+            written += len(chunk)
+    return written
+
+
+def _read_database(destination: Destination) -> pd.DataFrame:
+    assert destination.url is not None
+    if destination.url.startswith("duckdb://"):
+        import duckdb
+
+        path = destination.url.removeprefix("duckdb://").removeprefix("/")
+        with duckdb.connect(path, read_only=True) as con:
+            frame: pd.DataFrame = con.execute(
+                f"SELECT * FROM {quote_identifier(destination.table)}"
+            ).df()
+            return frame
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(sqlalchemy_url(destination.url))
+    frame = pd.read_sql_table(destination.table, engine)
+    frame[schema.AS_OF] = pd.to_datetime(frame[schema.AS_OF]).dt.tz_localize("UTC")
+    return frame

@@ -1,0 +1,240 @@
+"""Why a lead scored as it did: exact contributions, fit/intent split, reasons in plain words.
+
+Contributions are in log-odds.  For the served LightGBM booster they are exact TreeSHAP values
+(``pred_contrib``): base + contributions = the booster's raw score, and calibration is a monotone
+map on top, so the order and sign of reasons are the served model's.  The booster is trained with
+``interaction_constraints=[fit, intent]``, so each tree uses fit features only or intent features
+only; the sum of the fit contributions depends on fit attributes alone and the intent sum on
+behaviour alone.  For additive models (the points scorecard, the logistic regression) the
+contribution of a feature is the change in the model's score when that feature is set to a
+reference row's value, which is exact for additive models.
+
+Contributions of features derived from one field (``decayed_demo_request_3d``,
+``count_demo_request_30d``, ``days_since_demo_request`` → ``demo_request``; a size and its band →
+``company_size``) are summed into that field, the thing a person recognises; the text is written
+from the features' metadata, never parsed from column names.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from predictive_scoring.features import fit
+from predictive_scoring.features.spec import FIT, FeatureInfo, FeatureSpec
+
+EVENT_PHRASES: dict[str, tuple[str, str]] = {
+    "demo_request": ("Requested a demo", "Has not requested a demo"),
+    "pricing_page_view": ("Viewed pricing", "Has not viewed pricing"),
+    "page_view": ("Visited the site", "Has not visited the site"),
+    "email_open": ("Opened an email", "Has not opened an email"),
+    "email_click": ("Clicked an email", "Has not clicked an email"),
+    "whitepaper_download": ("Downloaded a whitepaper", "Has not downloaded a whitepaper"),
+    "webinar_attended": ("Attended a webinar", "Has not attended a webinar"),
+    "contact_page_view": ("Viewed the contact page", "Has not viewed the contact page"),
+    "free_trial_signup": ("Signed up for a free trial", "Has not signed up for a free trial"),
+    "unsubscribe": ("Unsubscribed", "Has not unsubscribed"),
+}
+SENIORITY_PHRASES = {
+    "c_level": "C-level title",
+    "vp": "VP-level title",
+    "director": "Director-level title",
+    "manager": "Manager-level title",
+    "individual": "Individual-contributor title",
+    "intern": "Intern or student title",
+}
+
+
+def humanise(name: str) -> str:
+    """``company_size`` → ``Company size``."""
+    text = name.replace("_", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
+# ---- contributions -----------------------------------------------------------------------------
+
+
+def tree_contributions(booster: Any, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Exact TreeSHAP of a LightGBM classifier: (contributions rows × features, base per row)."""
+    raw = booster.predict(X, pred_contrib=True)
+    raw = np.asarray(raw, dtype=float)
+    return raw[:, :-1], raw[:, -1]
+
+
+def additive_contributions(
+    score: Callable[[pd.DataFrame], np.ndarray], X: pd.DataFrame, reference: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray]:
+    """For an additive model: each feature's effect against ``reference`` (one row).
+
+    ``base`` is the reference row's score, so base + contributions = the row's score.
+    """
+    full = score(X)
+    base_row = reference.iloc[[0] * len(X)].set_axis(X.index)
+    base = score(base_row)
+    contributions = np.empty((len(X), X.shape[1]))
+    for j, column in enumerate(X.columns):
+        swapped = base_row.copy()
+        swapped[column] = X[column]
+        contributions[:, j] = score(swapped) - base
+    residual = full - base - contributions.sum(axis=1)
+    if len(X) and np.abs(residual).max() > 1e-6:
+        contributions += residual[:, None] / max(1, X.shape[1])
+    return contributions, base
+
+
+def group_sums(
+    contributions: np.ndarray, spec: FeatureSpec, columns: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sum of the fit contributions and of the intent contributions per row."""
+    is_fit = np.array([spec.info(c).group == FIT for c in columns])
+    return contributions[:, is_fit].sum(axis=1), contributions[:, ~is_fit].sum(axis=1)
+
+
+# ---- reasons -----------------------------------------------------------------------------------
+
+
+def reasons(
+    contributions: np.ndarray,
+    X: pd.DataFrame,
+    spec: FeatureSpec,
+    top_k: int,
+    best_values: dict[str, str] | None = None,
+) -> list[str]:
+    """The top ``top_k`` fields by absolute impact, both signs, as JSON text per row."""
+    infos = [spec.info(c) for c in X.columns]
+    fields = sorted({i.field for i in infos})
+    index = {f: k for k, f in enumerate(fields)}
+    per_field = np.zeros((len(X), len(fields)))
+    for j, info in enumerate(infos):
+        per_field[:, index[info.field]] += contributions[:, j]
+    by_field: dict[str, list[FeatureInfo]] = {f: [i for i in infos if i.field == f] for f in fields}
+    order = np.argsort(-np.abs(per_field), axis=1, kind="stable")[:, :top_k]
+    records: list[dict[str, Any]] = [
+        {str(k): v for k, v in r.items()} for r in X.to_dict("records")
+    ]
+    texts = []
+    for row, chosen in enumerate(order):
+        items = [
+            _reason(
+                fields[k], by_field[fields[k]], records[row], per_field[row, k], best_values or {}
+            )
+            for k in chosen
+            if per_field[row, k] != 0
+        ]
+        texts.append(json.dumps(items, ensure_ascii=False))
+    return texts
+
+
+def _reason(
+    field: str,
+    infos: list[FeatureInfo],
+    values: dict[str, Any],
+    impact: float,
+    best: dict[str, str],
+) -> dict[str, Any]:
+    text, shown = describe(field, infos, values, impact, best)
+    return {"feature": field, "value": shown, "impact": round(float(impact), 4), "text": text}
+
+
+def describe(
+    field: str,
+    infos: list[FeatureInfo],
+    values: dict[str, Any],
+    impact: float,
+    best: dict[str, str],
+) -> tuple[str, Any]:
+    """Plain words for one field of one lead, and the value shown beside them."""
+    if infos[0].group == FIT:
+        return _describe_fit(field, infos, values, best)
+    return _describe_intent(field, infos, values)
+
+
+def _value(values: dict[str, Any], name: str) -> Any:
+    value = values.get(name)
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value
+
+
+def _describe_fit(
+    field: str, infos: list[FeatureInfo], values: dict[str, Any], best: dict[str, str]
+) -> tuple[str, Any]:
+    stats = {i.stat: i.name for i in infos}
+    label = humanise(field)
+    if "seniority" in stats:
+        seniority = str(_value(values, stats["seniority"]) or fit.MISSING)
+        title = _value(values, stats.get("title", "")) or seniority
+        phrase = SENIORITY_PHRASES.get(
+            seniority, f"{label} unknown" if seniority == fit.MISSING else label
+        )
+        return phrase, str(title)
+    name = stats.get("band") or stats.get("value") or infos[0].name
+    value = _value(values, name)
+    if value is None or value == fit.MISSING:
+        return f"{label} unknown", None
+    if value == fit.OTHER:
+        return f"{label}: an uncommon value", str(value)
+    if field == "email_domain_type":
+        return f"{humanise(str(value))} email domain", str(value)
+    suffix = " (best-converting band)" if "band" in stats and best.get(name) == str(value) else ""
+    shown = value if isinstance(value, str) else _number(value)
+    return f"{label} {shown}{suffix}" if "band" in stats else f"{label}: {shown}", value
+
+
+def _describe_intent(
+    field: str, infos: list[FeatureInfo], values: dict[str, Any]
+) -> tuple[str, Any]:
+    stats = {(i.stat, i.days): i.name for i in infos}
+    if field == "inactivity":
+        days = _value(values, "inactive_days") or 0
+        return (
+            f"No activity for {round(days):,} days beyond the usual gap"
+            if days
+            else "Recently active"
+        ), days
+    if field == "lead_age":
+        days = _value(values, "lead_age_days") or 0
+        return f"Lead created {round(days):,} days ago", days
+    if field == "first_touch":
+        days = _value(values, "days_since_first_event")
+        return (
+            "First touch " + (f"{round(days):,} days ago" if days is not None else "not yet")
+        ), days
+    if field == "trend":
+        trend = _value(values, "trend_7d_vs_prior_21d") or 0
+        word = "rising" if trend > 0 else "falling" if trend < 0 else "steady"
+        return f"Activity {word} over the last week", round(float(trend), 2)
+    done, never = EVENT_PHRASES.get(field, (f"{humanise(field)}", f"No {humanise(field).lower()}"))
+    since = _value(values, stats.get(("days_since", None), ""))
+    if since is None:
+        return (never if field != "activity" else "No activity yet"), 0
+    counts = sorted(
+        (days, name) for (stat, days), name in stats.items() if stat == "count" and days
+    )
+    window, name = (
+        next(((d, n) for d, n in counts if d >= 30), counts[-1]) if counts else (None, "")
+    )
+    count = _value(values, name) or 0
+    if field == "activity":
+        return (
+            f"{int(count)} interactions in the last {int(window or 0)} days, the last {_days(since)}",
+            int(count),
+        )
+    if count >= 2:
+        return f"{done} {int(count)} times in the last {int(window or 0)} days", int(count)
+    return f"{done} {_days(since)}", int(count)
+
+
+def _days(days: float) -> str:
+    whole = round(days)
+    return "today" if whole == 0 else "1 day ago" if whole == 1 else f"{whole:,} days ago"
+
+
+def _number(value: Any) -> str:
+    number = float(value)
+    return f"{number:,.0f}" if number.is_integer() else f"{number:,.2f}"
