@@ -37,6 +37,7 @@ from predictive_scoring.features.spec import FeatureSpec, build_features
 from predictive_scoring.models.ml import served_booster
 
 QUANTILES = 1001
+DECIMALS = 6
 
 
 @dataclass
@@ -95,8 +96,13 @@ def quantiles(values: np.ndarray) -> np.ndarray:
 
 
 def percentile_score(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """0–100: the share of the reference at or below each value, rounded."""
-    rank = np.searchsorted(reference, values, side="right") / len(reference)
+    """0–100: the share of the reference at or below each value, rounded.
+
+    Values are compared at ``DECIMALS`` decimals: many leads share one contribution sum, and
+    summing contributions in another order must not move a lead across such a plateau.
+    """
+    rank = np.searchsorted(np.round(reference, DECIMALS), np.round(values, DECIMALS), side="right")
+    rank = rank / len(reference)
     result: np.ndarray = np.clip(np.round(100 * rank), 0, 100).astype(np.int64)
     return result
 

@@ -330,9 +330,8 @@ def booster_features(spec: FeatureSpec) -> tuple[list[str], list[str]]:
 
 
 def intent_directions(spec: FeatureSpec, X: pd.DataFrame, y: np.ndarray) -> dict[str, int]:
-    """+1 when more of a feature means hotter: its heat, flipped for event types that convert
-    below the average (an unsubscribe), as the training rows show."""
-    overall = y.mean()
+    """+1 when more of a feature means hotter: its heat, flipped for event types whose leads
+    convert less than leads without them (an unsubscribe), as the training rows show."""
     directions = {}
     for info in spec.features:
         if info.group != INTENT or info.heat == 0:
@@ -340,7 +339,7 @@ def intent_directions(spec: FeatureSpec, X: pd.DataFrame, y: np.ndarray) -> dict
         sign = 1
         if info.field in spec.event_types:
             seen = X[spec.decayed_column(info.field, max(spec.half_lives_days))].to_numpy() > 0
-            if seen.any() and y[seen].mean() < overall:
+            if seen.any() and (~seen).any() and y[seen].mean() < y[~seen].mean():
                 sign = -1
         directions[info.name] = info.heat * sign
     return directions

@@ -69,13 +69,17 @@ def test_long_lived_leads_are_thinned_by_age_only() -> None:
     leads = [(f"L{i}", "2023-01-01") for i in range(200)]
     data = lead_data(leads)
     rows = training_snapshots(data, ts("2024-12-31"), horizon_days=30, every_days=7, max_per_lead=4)
-    every = training_snapshots(data, ts("2024-12-31"), horizon_days=30, every_days=7, max_per_lead=999)
+    every = training_snapshots(
+        data, ts("2024-12-31"), horizon_days=30, every_days=7, max_per_lead=999
+    )
     nth = ((every[schema.SNAPSHOT_AT] - ts("2023-01-01")) // pd.Timedelta(days=7)) + 1
     young = every[nth <= 4]
     assert len(young.merge(rows)) == len(young), "snapshots of a lead's first K weeks are all kept"
     expected = sum(min(1, 4 / n) for n in nth[every[schema.LEAD_ID] == "L0"])
     assert rows.groupby(schema.LEAD_ID).size().mean() == pytest.approx(expected, rel=0.1)
-    again = training_snapshots(data, ts("2024-12-31"), horizon_days=30, every_days=7, max_per_lead=4)
+    again = training_snapshots(
+        data, ts("2024-12-31"), horizon_days=30, every_days=7, max_per_lead=4
+    )
     pd.testing.assert_frame_equal(rows, again)
     assert set(rows.loc[rows[schema.LABEL] == 1, schema.LEAD_ID]) <= {"won", "edge"}
 

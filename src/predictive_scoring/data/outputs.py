@@ -218,9 +218,11 @@ def _read_database(destination: Destination) -> pd.DataFrame:
 
         path = destination.url.removeprefix("duckdb://").removeprefix("/")
         with duckdb.connect(path, read_only=True) as con:
-            frame: pd.DataFrame = con.execute(
-                f"SELECT * FROM {quote_identifier(destination.table)}"
-            ).df()
+            frame: pd.DataFrame = (
+                con.execute(f"SELECT * FROM {quote_identifier(destination.table)}")
+                .to_arrow_table()
+                .to_pandas()
+            )
             return frame
     import sqlalchemy as sa
 

@@ -139,7 +139,11 @@ def _duckdb_loader(path: str) -> Callable[[str], pd.DataFrame | None]:
         actual = names.get(table)
         if actual is None:
             return None
-        frame: pd.DataFrame = connection.execute(f"SELECT * FROM {quote_identifier(actual)}").df()
+        frame: pd.DataFrame = (
+            connection.execute(f"SELECT * FROM {quote_identifier(actual)}")
+            .to_arrow_table()
+            .to_pandas()
+        )
         return frame
 
     return load
