@@ -328,12 +328,16 @@ def demo(
     )
     typer.echo(validated.report.render())
     uri = f"sqlite:///{(output_dir / 'mlflow.db').resolve()}"
-    summary = _train_and_log(validated, settings, validated.data.latest_timestamp(), uri)
-    typer.echo(f"\nDemo data:   {data_dir}")
+    when = validated.data.latest_timestamp()
+    summary = _train_and_log(validated, settings, when, uri)
+    scores = output_dir / "scores.parquet"
+    scored = _score_and_write(validated, settings, when, str(scores), None, uri)
+    typer.echo(f"\nDemo data:    {data_dir}")
+    typer.echo(f"Scores:       {scores}")
     typer.echo(f"MLflow store: {uri}")
     typer.echo(f"Open the MLflow UI with: .venv/bin/mlflow ui --backend-store-uri {uri}")
     if as_json:
-        _emit_json({"data": str(data_dir), **summary})
+        _emit_json({"data": str(data_dir), "training": summary, "scoring": scored})
 
 
 @app.callback()

@@ -101,9 +101,8 @@ def percentile_score(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
     Values are compared at ``DECIMALS`` decimals: many leads share one contribution sum, and
     summing contributions in another order must not move a lead across such a plateau.
     """
-    rank = np.searchsorted(np.round(reference, DECIMALS), np.round(values, DECIMALS), side="right")
-    rank = rank / len(reference)
-    result: np.ndarray = np.clip(np.round(100 * rank), 0, 100).astype(np.int64)
+    below = np.searchsorted(np.round(reference, DECIMALS), np.round(values, DECIMALS), side="right")
+    result: np.ndarray = np.clip(np.round(100 * below / len(reference)), 0, 100).astype(np.int64)
     return result
 
 
