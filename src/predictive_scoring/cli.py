@@ -233,10 +233,10 @@ def _score_and_write(
     model: str | None,
     tracking_uri: str | None,
 ) -> dict[str, Any]:
-    from predictive_scoring.data.outputs import Destination, write_scores
+    from predictive_scoring.data.outputs import Destination, describe_output, write_scores
     from predictive_scoring.features.spec import unseen_event_types
-    from predictive_scoring.scoring import score_leads
-    from predictive_scoring.tracking import load_served
+    from predictive_scoring.scoring import DriftMonitor, score_leads
+    from predictive_scoring.tracking import load_served, log_scoring
     from predictive_scoring.tracking import tracking_uri as resolve_uri
 
     destination = Destination.parse(output)
@@ -258,18 +258,31 @@ def _score_and_write(
             counts["mql"] = counts.get("mql", 0) + int(frame["is_mql"].sum())
             yield frame
 
-    written = write_scores(counted(chunks), destination, when)
+    monitor = DriftMonitor(served.reference_shares)
+    written = write_scores(monitor.watch(counted(chunks)), destination, when)
+    drift = monitor.report()
     typer.echo(f"Scored {written:,} open leads as of {when} with {served.version} -> {output}")
     typer.echo("Tiers: " + ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items())))
-    return {
+    drifted = {k: round(v, 3) for k, v in drift.items() if v > settings.scoring.psi_warning}
+    if drifted:
+        typer.echo(
+            f"WARNING: population drift against the training population: {drifted} "
+            f"(PSI above {settings.scoring.psi_warning}); consider retraining",
+            err=True,
+        )
+    summary = {
         "as_of": when,
         "model_version": served.version,
         "model_uri": model_uri,
         "rows": written,
         "counts": counts,
         "unseen_event_types": unseen,
-        "output": output,
+        "output": describe_output(output),
+        "drift": drift,
+        "drift_warning": bool(drifted),
     }
+    summary["run_id"] = log_scoring(summary, uri, settings.tracking.scoring_experiment)
+    return summary
 
 
 @app.command()

@@ -53,6 +53,7 @@ class ServedModel:
     reference_row: pd.DataFrame
     best_values: dict[str, str] = field(default_factory=dict)
     scoring: ScoringConfig | None = None
+    reference_shares: dict[str, np.ndarray] = field(default_factory=dict)
     version: str = "unregistered"
 
     @property
@@ -131,6 +132,13 @@ def build_served_model(
     draft.fit_quantiles = quantiles(fit_sum)
     draft.intent_quantiles = quantiles(intent_sum)
     draft.scoring = scoring
+    draft.reference_shares = {
+        schema.SCORE: decile_shares(
+            percentile_score(draft.probabilities(X_reference), draft.probability_quantiles)
+        ),
+        schema.FIT_SCORE: decile_shares(percentile_score(fit_sum, draft.fit_quantiles)),
+        schema.INTENT_SCORE: decile_shares(percentile_score(intent_sum, draft.intent_quantiles)),
+    }
     return draft
 
 
@@ -249,3 +257,45 @@ def score_leads(
 def _chunks(rows: pd.DataFrame, size: int) -> Iterator[pd.DataFrame]:
     for start in range(0, len(rows), size):
         yield rows.iloc[start : start + size].reset_index(drop=True)
+
+
+def decile_shares(scores: np.ndarray, bins: int = 10) -> np.ndarray:
+    """Share of 0–100 scores in each of ``bins`` equal-width bins (floored to avoid log 0)."""
+    which = np.minimum(np.asarray(scores) * bins // 101, bins - 1).astype(int)
+    counts = np.bincount(which, minlength=bins) / max(1, len(scores))
+    shares: np.ndarray = np.maximum(counts, 1e-4)
+    return shares
+
+
+def population_stability(scores: np.ndarray, expected: np.ndarray) -> float:
+    """PSI = Σ (actual − expected) · ln(actual / expected) over the score bins."""
+    if len(scores) == 0:
+        return 0.0
+    actual = decile_shares(scores, len(expected))
+    return float(np.sum((actual - expected) * np.log(actual / expected)))
+
+
+class DriftMonitor:
+    """Collects the run's scores chunk by chunk and reports their PSI against the training
+    population's scores (kept with the served model)."""
+
+    columns = (schema.SCORE, schema.FIT_SCORE, schema.INTENT_SCORE)
+
+    def __init__(self, reference: dict[str, np.ndarray]) -> None:
+        self.reference = reference
+        self.parts: dict[str, list[np.ndarray]] = {c: [] for c in self.columns}
+
+    def watch(self, chunks: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for chunk in chunks:
+            for column in self.columns:
+                self.parts[column].append(chunk[column].to_numpy())
+            yield chunk
+
+    def report(self) -> dict[str, float]:
+        return {
+            f"psi_{column}": population_stability(
+                np.concatenate(parts) if parts else np.array([]), self.reference[column]
+            )
+            for column, parts in self.parts.items()
+            if column in self.reference
+        }

@@ -435,3 +435,29 @@ def set_champion(model_name: str, version: str, uri: str) -> None:
         from mlflow import MlflowClient
 
         MlflowClient(tracking_uri=uri).set_registered_model_alias(model_name, CHAMPION, version)
+
+
+def log_scoring(summary: dict[str, Any], uri: str, experiment: str) -> str:
+    """Record a scoring run in its own experiment: as-of, model, counts, drift, output."""
+    with quiet_mlflow():
+        import mlflow
+
+        use_experiment(mlflow, uri, experiment)
+        with mlflow.start_run(run_name=f"score-{summary['as_of']}") as run:
+            mlflow.log_params(
+                {
+                    "as_of": str(summary["as_of"]),
+                    "model_version": summary["model_version"],
+                    "model_uri": summary["model_uri"],
+                    "output": summary["output"],
+                }
+            )
+            mlflow.log_metrics(
+                {"rows": summary["rows"], **{f"count_{k}": v for k, v in summary["counts"].items()}}
+            )
+            mlflow.log_metrics(summary["drift"])
+            mlflow.set_tags({"drift_warning": str(summary["drift_warning"]).lower()})
+            mlflow.log_dict(
+                {"unseen_event_types": summary["unseen_event_types"]}, "unseen_event_types.json"
+            )
+            return str(run.info.run_id)

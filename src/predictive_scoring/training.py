@@ -152,12 +152,19 @@ def train_models(data: LeadData, config: Config, as_of: pd.Timestamp | None) -> 
 
 
 def _reference_rows(training: TrainingSet, seed: int, limit: int = REFERENCE_ROWS) -> np.ndarray:
-    """Positions of the training population scores are percentiles of (train and calibration
-    windows, at most ``limit`` rows drawn with ``seed``)."""
+    """Positions of the population scores are percentiles of: ``limit`` draws from the train and
+    calibration windows in proportion to each row's weight, so thinned long-lived leads count as
+    often as they are open, and the reference is the population scoring will see."""
     pool = np.flatnonzero(training.windows.train | training.windows.calibrate)
-    if len(pool) > limit:
-        pool = np.sort(np.random.default_rng(seed).choice(pool, limit, replace=False))
-    return pool
+    weights = (
+        training.rows[schema.WEIGHT].to_numpy()[pool]
+        if schema.WEIGHT in training.rows
+        else np.ones(len(pool))
+    )
+    chosen = np.random.default_rng(seed).choice(
+        pool, min(limit, len(pool)), replace=True, p=weights / weights.sum()
+    )
+    return np.sort(chosen)
 
 
 def servable(models: dict[str, Any], spec: FeatureSpec, config: Config) -> list[str]:

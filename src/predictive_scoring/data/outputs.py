@@ -48,6 +48,16 @@ class Destination:
         return cls(path=path)
 
 
+def describe_output(text: str) -> str:
+    """The destination fit for logs and MLflow: database passwords hidden."""
+    from predictive_scoring.data.sources import describe_source
+
+    if is_database_url(text):
+        url, _, table = text.partition("#")
+        return describe_source(url) + (f"#{table}" if table else "")
+    return text
+
+
 def write_scores(
     chunks: Iterable[pd.DataFrame], destination: Destination, as_of: pd.Timestamp | None
 ) -> int:

@@ -102,7 +102,8 @@ def training_snapshots(
     Returns
     -------
     pandas.DataFrame
-        ``lead_id``, ``snapshot_at``, ``label``, sorted by snapshot time then lead.
+        ``lead_id``, ``snapshot_at``, ``label`` and ``sample_weight`` (1 / the row's keep
+        probability: how many open-lead rows it stands for), sorted by snapshot time then lead.
     """
     known = visible_at(data, as_of)
     parts = [
@@ -119,21 +120,32 @@ def training_snapshots(
     if not parts:
         return _empty_snapshots()
     rows = pd.concat(parts, ignore_index=True)
-    kept = rows[_kept(rows, known, every_days, max_per_lead)]
+    keep = _keep_probability(rows, known, every_days, max_per_lead)
+    uniform = _uniform(rows)
+    kept = rows.assign(**{schema.WEIGHT: 1 / keep})[uniform < keep]
     return kept.sort_values([schema.SNAPSHOT_AT, schema.LEAD_ID], kind="stable").reset_index(
         drop=True
     )
 
 
-def _kept(rows: pd.DataFrame, known: LeadData, every_days: int, max_per_lead: int) -> np.ndarray:
-    """Age-based thinning: the lead's n-th snapshot survives with probability min(1, K / n)."""
+def _keep_probability(
+    rows: pd.DataFrame, known: LeadData, every_days: int, max_per_lead: int
+) -> np.ndarray:
+    """Age-based thinning: the lead's n-th snapshot is kept with probability min(1, K / n)."""
     created = rows[schema.LEAD_ID].map(known.leads.set_index(schema.LEAD_ID)[schema.CREATED_AT])
     age_days = (rows[schema.SNAPSHOT_AT] - created).dt.total_seconds().to_numpy() / 86_400
     nth = np.floor(age_days / every_days) + 1
+    keep: np.ndarray = np.minimum(1.0, max_per_lead / nth)
+    return keep
+
+
+def _uniform(rows: pd.DataFrame) -> np.ndarray:
+    """A fixed pseudo-random number in [0, 1) per (lead, snapshot time)."""
     key = rows[schema.LEAD_ID].astype("string") + "@" + rows[schema.SNAPSHOT_AT].astype("string")
-    uniform = pd.util.hash_pandas_object(key, index=False).to_numpy() / np.float64(2**64)
-    kept: np.ndarray = uniform < np.minimum(1.0, max_per_lead / nth.astype(float))
-    return kept
+    uniform: np.ndarray = pd.util.hash_pandas_object(key, index=False).to_numpy() / np.float64(
+        2**64
+    )
+    return uniform
 
 
 def scoring_rows(data: LeadData, as_of: pd.Timestamp | None) -> pd.DataFrame:
@@ -152,5 +164,6 @@ def _empty_snapshots() -> pd.DataFrame:
             schema.LEAD_ID: pd.Series(dtype="string"),
             schema.SNAPSHOT_AT: pd.Series(dtype="datetime64[ns, UTC]"),
             schema.LABEL: pd.Series(dtype="int8"),
+            schema.WEIGHT: pd.Series(dtype="float64"),
         }
     )

@@ -100,3 +100,14 @@ def shrunk_rate(
 ) -> np.ndarray:
     """Conversion rate pulled toward ``prior`` with the weight of ``strength`` pseudo-rows."""
     return (conversions + strength * prior) / (support + strength)
+
+
+class BinaryTabularMixin:
+    """Estimator tags shared by our table classifiers: binary only, missing values allowed."""
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()  # type: ignore[misc]
+        tags.input_tags.allow_nan = True
+        tags.classifier_tags.multi_class = False
+        tags.classifier_tags.poor_score = True
+        return tags

@@ -16,6 +16,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
 from predictive_scoring.models._tabular import (
+    BinaryTabularMixin,
     binary_target,
     discretise,
     frame_input,
@@ -26,7 +27,7 @@ from predictive_scoring.models._tabular import (
 PSEUDO_COUNT = 0.1
 
 
-class FrequencyNaiveBayes(ClassifierMixin, BaseEstimator):
+class FrequencyNaiveBayes(BinaryTabularMixin, ClassifierMixin, BaseEstimator):
     """Won/lost frequency tables per field value, combined by naive Bayes.
 
     Parameters
@@ -84,10 +85,3 @@ class FrequencyNaiveBayes(ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         predicted: np.ndarray = self.classes_[(self.decision_function(X) > 0).astype(int)]
         return predicted
-
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        tags.classifier_tags.multi_class = False
-        tags.classifier_tags.poor_score = True
-        return tags

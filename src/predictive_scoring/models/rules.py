@@ -24,6 +24,7 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.utils.validation import check_is_fitted
 
 from predictive_scoring.models._tabular import (
+    BinaryTabularMixin,
     binary_target,
     discretise,
     frame_input,
@@ -36,7 +37,7 @@ ATTRIBUTE = "attribute"
 BEHAVIOUR = "behaviour"
 
 
-class PointsScorecard(ClassifierMixin, BaseEstimator):
+class PointsScorecard(BinaryTabularMixin, ClassifierMixin, BaseEstimator):
     """Points per attribute value and per behaviour, from shrunk conversion rates.
 
     Parameters
@@ -177,10 +178,3 @@ class PointsScorecard(ClassifierMixin, BaseEstimator):
             rows, columns=["kind", "attribute", "value", "points", "support", "conversion_rate"]
         )
         return table.round({"points": 2, "conversion_rate": 4})
-
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        tags.classifier_tags.multi_class = False
-        tags.classifier_tags.poor_score = True
-        return tags
