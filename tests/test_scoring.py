@@ -22,7 +22,7 @@ from predictive_scoring.data.synthetic import generate_funnel
 from predictive_scoring.data.tables import LeadData
 from predictive_scoring.features.snapshots import open_leads_at, scoring_rows
 from predictive_scoring.features.spec import build_features
-from predictive_scoring.models.ml import served_booster
+from predictive_scoring.models.ml import selected_columns, served_booster
 from predictive_scoring.scoring import ServedModel, score_leads
 from predictive_scoring.training import train_models
 from tests.features.helpers import truncated
@@ -88,7 +88,7 @@ def test_shap_values_add_up_to_the_booster_margin(setup: tuple[LeadData, ServedM
     contributions, base = served.contributions(X)
     booster = served_booster(served.model)
     assert booster is not None
-    margin = booster.predict(X[list(booster.feature_names_in_)], raw_score=True)
+    margin = booster.predict(X[selected_columns(served.model)], raw_score=True)
     np.testing.assert_allclose(base + contributions.sum(axis=1), margin, atol=1e-9)
 
 

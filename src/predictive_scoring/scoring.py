@@ -34,7 +34,7 @@ from predictive_scoring.explain import (
 )
 from predictive_scoring.features.snapshots import scoring_rows
 from predictive_scoring.features.spec import FeatureSpec, build_features
-from predictive_scoring.models.ml import served_booster
+from predictive_scoring.models.ml import selected_columns, served_booster
 
 QUANTILES = 1001
 DECIMALS = 6
@@ -69,7 +69,7 @@ class ServedModel:
         booster = served_booster(self.model)
         if booster is None:
             return additive_contributions(self._log_odds, X, self.reference_row)
-        used = list(booster.feature_names_in_)
+        used = selected_columns(self.model) or list(booster.feature_names_in_)
         values, base = tree_contributions(booster, X[used])
         contributions = np.zeros((len(X), len(self.feature_names)))
         contributions[:, [self.feature_names.index(c) for c in used]] = values

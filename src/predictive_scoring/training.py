@@ -42,6 +42,7 @@ from predictive_scoring.models.rules import PointsScorecard
 from predictive_scoring.models.selection import (
     Windows,
     choose_served,
+    require_both_classes,
     stratified_windows,
     time_windows,
 )
@@ -203,12 +204,14 @@ def _windows(rows: pd.DataFrame, y: np.ndarray, config: Config) -> Windows:
     models = config.models
     if rows[schema.SNAPSHOT_AT].isna().all():
         return stratified_windows(y, models.validation_share, models.test_share, models.seed)
-    return time_windows(
+    windows = time_windows(
         rows[schema.SNAPSHOT_AT],
         config.labels.horizon_days,
         models.validation_share,
         models.test_share,
     )
+    require_both_classes(windows, y)
+    return windows
 
 
 def _source_columns(known: LeadData, rows: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:

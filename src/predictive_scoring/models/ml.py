@@ -217,3 +217,16 @@ def served_booster(model: Any) -> lgb.LGBMClassifier | None:
         frozen = inner[0].estimator
         model = getattr(frozen, "estimator", frozen)
     return model if isinstance(model, lgb.LGBMClassifier) else None
+
+
+def selected_columns(model: Any) -> list[str] | None:
+    """The columns a column-selecting pipeline feeds its model, in order (``None`` otherwise).
+
+    LightGBM renames columns with spaces or punctuation, so the booster's own names cannot be
+    matched back to the feature frame; the selector's list can.
+    """
+    steps = getattr(model, "named_steps", None)
+    if not steps or "columns" not in steps:
+        return None
+    columns: list[str] = list(steps["columns"].transformers[0][2])
+    return columns

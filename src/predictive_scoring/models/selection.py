@@ -1,9 +1,10 @@
 """Honest comparison: train, calibration and test windows; the rule that picks the served model.
 
-Time-stamped data is split by snapshot time, never by row: the earliest snapshots train, the next
-ones calibrate (and stop LightGBM early), the latest ones test.  Snapshots whose label horizon
-reaches into a later window are dropped (purged), so no window learns from outcomes that happen
-during the next one.  Flat data uses a stratified split with a fixed seed.
+Time-stamped data is split by snapshot time, never by row: the latest ``test_share`` of snapshot
+times test; the latest ``calibrate_share`` of the times whose label horizon ends before the test
+window calibrate (and stop LightGBM early); every time whose horizon ends before the calibration
+window trains.  Snapshots whose label horizon reaches into a later window are dropped (purged), so
+no window learns from outcomes that happen during the next one.  Flat data uses a stratified split with a fixed seed.
 
 Selection: among the calibrated ML candidates, the lowest log loss on the test window wins, ties
 broken by the higher PR-AUC; it is served only when it beats the points baseline's log loss by
@@ -52,12 +53,13 @@ def time_windows(
             "needed to train, calibrate and test on separate time windows (lower "
             "features.snapshot_every_days or labels.horizon_days, or use a later --as-of)"
         )
+    horizon = pd.Timedelta(days=horizon_days)
     n_test = max(1, round(test_share * len(times)))
     n_calibrate = max(1, round(calibrate_share * len(times)))
-    test_start = times[-n_test]
-    calibrate_start = times[max(0, len(times) - n_test - n_calibrate)]
-    horizon = pd.Timedelta(days=horizon_days)
-    train = (snapshot_at < calibrate_start) & (snapshot_at + horizon <= calibrate_start)
+    test_start = pd.Timestamp(times[-n_test])
+    before_test = [t for t in times if pd.Timestamp(t) + horizon <= test_start]
+    calibrate_start = pd.Timestamp(before_test[-n_calibrate]) if before_test else test_start
+    train = snapshot_at + horizon <= calibrate_start
     calibrate = (snapshot_at >= calibrate_start) & (snapshot_at + horizon <= test_start)
     test = snapshot_at >= test_start
     windows = Windows(
@@ -98,6 +100,21 @@ def _require_rows(windows: Windows) -> None:
         if size == 0:
             raise DataError(
                 f"the {name} window holds no rows; the history is too short to compare models honestly"
+            )
+
+
+def require_both_classes(windows: Windows, y: np.ndarray) -> None:
+    """Every window needs converted and unconverted rows to train, calibrate or be measured on."""
+    for name in ("train", "calibrate", "test"):
+        labels = y[getattr(windows, name)]
+        if labels.min() == labels.max():
+            bounds = windows.bounds.get(name) if windows.bounds else None
+            span = f" ({bounds[0]} to {bounds[1]})" if bounds else ""
+            kind = "conversions" if labels.max() == 0 else "unconverted rows"
+            raise DataError(
+                f"outcomes.converted_at: the {name} window{span} has no {kind} within the "
+                f"horizon, so models cannot be compared honestly; use a later --as-of, a longer "
+                f"--horizon-days or more history"
             )
 
 
