@@ -238,3 +238,36 @@ def _days(days: float) -> str:
 def _number(value: Any) -> str:
     number = float(value)
     return f"{number:,.0f}" if number.is_integer() else f"{number:,.2f}"
+
+
+def importance_by_field(
+    contributions: np.ndarray, spec: FeatureSpec, columns: list[str]
+) -> pd.DataFrame:
+    """Mean absolute contribution per field, with its group, largest first (global importance)."""
+    infos = [spec.info(c) for c in columns]
+    frame = pd.DataFrame(np.abs(contributions), columns=[i.field for i in infos])
+    importance = frame.T.groupby(level=0).sum().T.mean()
+    groups = {i.field: i.group for i in infos}
+    table = pd.DataFrame({"field": importance.index, "mean_abs_impact": importance.to_numpy()})
+    table["group"] = table["field"].map(groups)
+    return table.sort_values("mean_abs_impact", ascending=False, kind="stable").reset_index(
+        drop=True
+    )
+
+
+def importance_figure(table: pd.DataFrame, top: int = 20) -> object:
+    """A horizontal bar chart of :func:`importance_by_field`, fit and intent in two colours."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    shown = table.head(top).iloc[::-1]
+    colours = ["#2b6cb0" if g == FIT else "#dd6b20" for g in shown["group"]]
+    fig, ax = plt.subplots(figsize=(7, max(3, 0.32 * len(shown))))
+    ax.barh([humanise(f) for f in shown["field"]], shown["mean_abs_impact"], color=colours)
+    ax.set(
+        xlabel="mean |SHAP| (log-odds)", title="What drives the score (blue: fit, orange: intent)"
+    )
+    fig.tight_layout()
+    return fig

@@ -33,6 +33,7 @@ from predictive_scoring.data.tables import LeadData
 from predictive_scoring.data.validation import ValidationReport
 from predictive_scoring.errors import RegistryError
 from predictive_scoring.evaluation import comparison_figures, comparison_table
+from predictive_scoring.explain import importance_by_field, importance_figure
 from predictive_scoring.training import POINTS, TrainingResult
 
 _QUIET_ENV = {
@@ -152,6 +153,12 @@ def log_training(
         with mlflow.start_run(run_name=f"train-{fingerprint['as_of'] or 'flat'}") as parent:
             _log_parent(mlflow, result, config, report, fingerprint)
             version = log_served_model(mlflow, result.serving, example, name)
+            if result.serving is not None and result.serving.version != f"{name}/{version}":
+                logging.getLogger(__name__).warning(
+                    "registry gave version %s while %s was expected (a concurrent train?)",
+                    version,
+                    result.serving.version,
+                )
             before = current_champion(name, uri)
             challenger = result.evaluations[result.served].metrics["log_loss"]
             baseline = result.evaluations[POINTS].metrics["log_loss"]
@@ -190,15 +197,15 @@ def log_training(
 def promotion_decision(
     challenger: float, baseline: float, champion: float | None, margin: float, is_baseline: bool
 ) -> tuple[bool, str]:
-    """Move ``champion`` only when the new model earns it (log loss on the same latest window)."""
+    """Move ``champion`` only when the new model earns it (log loss on the same latest window).
+
+    A candidate must beat both the points baseline and the champion.  When no candidate beat the
+    baseline, the baseline itself is the new version: it replaces the champion only by beating it,
+    so a champion that has gone stale can still be replaced by the rules.
+    """
     if champion is None:
         return True, "no champion yet: the new version becomes champion"
-    if is_baseline:
-        return (
-            False,
-            "the new version is the points baseline itself, so it cannot beat it; the champion stays",
-        )
-    if challenger + margin >= baseline:
+    if not is_baseline and challenger + margin >= baseline:
         return (
             False,
             f"log loss {challenger:.4f} does not beat the points baseline ({baseline:.4f}) by {margin}",
@@ -258,7 +265,14 @@ def _log_parent(
     mlflow.log_text(scorecard.to_csv(index=False), "points_scorecard.csv")
     import matplotlib.pyplot as plt
 
-    for filename, figure in comparison_figures(result.test_labels, result.test_predictions).items():
+    figures = comparison_figures(result.test_labels, result.test_predictions)
+    if result.serving is not None and len(result.reference_features):
+        serving = result.serving
+        contributions, _ = serving.contributions(result.reference_features)
+        importance = importance_by_field(contributions, serving.spec, serving.feature_names)
+        mlflow.log_text(importance.to_csv(index=False), "shap_importance.csv")
+        figures["shap_summary.png"] = importance_figure(importance)
+    for filename, figure in figures.items():
         mlflow.log_figure(figure, f"plots/{filename}")
         plt.close(figure)  # type: ignore[arg-type]
 
@@ -347,8 +361,8 @@ def log_served_model(mlflow: Any, served: Any, example: pd.DataFrame, model_name
     import tempfile
 
     import joblib
-    from mlflow.models import infer_signature
 
+    served.version = f"{model_name}/{_next_version(model_name)}"
     package = Path(__file__).resolve().parent
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / SERVED_FILE
@@ -358,12 +372,22 @@ def log_served_model(mlflow: Any, served: Any, example: pd.DataFrame, model_name
             python_model=LeadScoringModel(),
             artifacts={"served": str(path)},
             code_paths=[str(package)],
-            signature=infer_signature(example),
+            signature=_signature(example),
             input_example=example,
             pip_requirements=_requirements(),
             registered_model_name=model_name,
         )
     return str(info.registered_model_version)
+
+
+def _signature(example: pd.DataFrame) -> Any:
+    """The input example's columns, plus an optional ISO 8601 ``as_of`` text column."""
+    from mlflow.models import ModelSignature, infer_signature
+    from mlflow.types.schema import ColSpec, Schema
+
+    inputs = infer_signature(example).inputs
+    optional = ColSpec("string", schema.AS_OF, required=False)
+    return ModelSignature(inputs=Schema([*inputs.inputs, optional]))
 
 
 def _requirements() -> list[str]:
@@ -382,6 +406,14 @@ def _requirements() -> list[str]:
         "joblib",
     ]
     return [f"{n}=={version(n)}" for n in names]
+
+
+def _next_version(model_name: str) -> int:
+    """The version number the registry will give the next registration of ``model_name``."""
+    from mlflow import MlflowClient
+
+    versions = MlflowClient().search_model_versions(f"name = '{model_name}'")
+    return max((int(v.version) for v in versions), default=0) + 1
 
 
 def load_served(model_uri: str, uri: str) -> Any:

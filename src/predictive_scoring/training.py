@@ -52,6 +52,7 @@ log = logging.getLogger(__name__)
 
 POINTS = "points_baseline"
 REFERENCE_ROWS = 20_000
+REFERENCE_SAMPLE = 2_000
 CRM_BAYES = "crm_naive_bayes"
 
 
@@ -148,7 +149,7 @@ def train_models(data: LeadData, config: Config, as_of: pd.Timestamp | None) -> 
         y_test,
         training.rows.loc[training.windows.test].reset_index(drop=True),
         serving,
-        training.X.loc[reference[:5]],
+        training.X.loc[reference[:REFERENCE_SAMPLE]],
     )
 
 
