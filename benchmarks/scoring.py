@@ -35,11 +35,14 @@ from features import ensure_funnel, read_lead_data  # noqa: E402
 from predictive_scoring.config import load_config  # noqa: E402
 
 
-def train_served(train_leads: int, work: Path) -> Path:
+def train_served(train_leads: int, work: Path, reuse: bool = False) -> Path:
     """Train on a separate funnel; save the served model; print the constraint's AUC cost."""
     from predictive_scoring.training import booster_features, train_models
 
     path = work / f"served-{train_leads}.joblib"
+    if path.exists() and reuse:
+        print(f"reusing the served model in {path} (drop --reuse to retrain)")
+        return path
     config = load_config().with_overrides({"models.candidates": ["lightgbm"]})
     data = read_lead_data(ensure_funnel(train_leads, 1, work))
     as_of = data.latest_timestamp()
@@ -94,7 +97,7 @@ def score_run(leads: int, served_path: Path, work: Path) -> dict[str, float]:
     from predictive_scoring.data.outputs import Destination, write_scores
     from predictive_scoring.explain import group_sums, reasons
     from predictive_scoring.features.snapshots import scoring_rows
-    from predictive_scoring.features.spec import build_features
+    from predictive_scoring.features.spec import build_features, event_keys
     from predictive_scoring.scoring import percentile_score, tiers
 
     config = load_config()
@@ -104,6 +107,7 @@ def score_run(leads: int, served_path: Path, work: Path) -> dict[str, float]:
     timings = {"features": 0.0, "model": 0.0, "shap": 0.0, "reasons": 0.0, "write": 0.0}
     started = time.perf_counter()
     rows = scoring_rows(data, as_of)
+    keys = event_keys(data, served.spec)
     timings["features"] += time.perf_counter() - started
 
     def chunks():  # type: ignore[no-untyped-def]
@@ -111,7 +115,7 @@ def score_run(leads: int, served_path: Path, work: Path) -> dict[str, float]:
         for start in range(0, len(rows), size):
             part = rows.iloc[start : start + size].reset_index(drop=True)
             clock = time.perf_counter()
-            X = build_features(data, part, served.spec)
+            X = build_features(data, part, served.spec, keys=keys)
             timings["features"] += time.perf_counter() - clock
             clock = time.perf_counter()
             probability = served.probabilities(X)
@@ -170,13 +174,14 @@ def main() -> None:
     parser.add_argument("--train-leads", type=int, default=100_000)
     parser.add_argument("--work", type=Path, default=HERE / "results")
     parser.add_argument("--served", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--reuse", action="store_true", help="reuse a served model trained earlier")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     warnings.filterwarnings("ignore")
     if args.served:
         print(json.dumps(score_run(args.leads, args.served, args.work)))
         return
-    served = train_served(args.train_leads, args.work)
+    served = train_served(args.train_leads, args.work, args.reuse)
     ensure_funnel(args.leads, 0, args.work)
     command = [
         sys.executable,

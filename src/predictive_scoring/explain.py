@@ -114,15 +114,12 @@ def reasons(
         per_field[:, index[info.field]] += contributions[:, j]
     by_field: dict[str, list[FeatureInfo]] = {f: [i for i in infos if i.field == f] for f in fields}
     order = np.argsort(-np.abs(per_field), axis=1, kind="stable")[:, :top_k]
-    records: list[dict[str, Any]] = [
-        {str(k): v for k, v in r.items()} for r in X.to_dict("records")
-    ]
+    arrays = {str(c): X[c].to_numpy(dtype=object) for c in X.columns}
     texts = []
     for row, chosen in enumerate(order):
+        values = _Row(arrays, row)
         items = [
-            _reason(
-                fields[k], by_field[fields[k]], records[row], per_field[row, k], best_values or {}
-            )
+            _reason(fields[k], by_field[fields[k]], values, per_field[row, k], best_values or {})
             for k in chosen
             if per_field[row, k] != 0
         ]
@@ -130,10 +127,24 @@ def reasons(
     return texts
 
 
+class _Row:
+    """One row of the feature frame, read column by column (no per-row dict of every feature)."""
+
+    __slots__ = ("arrays", "row")
+
+    def __init__(self, arrays: dict[str, np.ndarray], row: int) -> None:
+        self.arrays = arrays
+        self.row = row
+
+    def get(self, name: str) -> Any:
+        column = self.arrays.get(name)
+        return None if column is None else column[self.row]
+
+
 def _reason(
     field: str,
     infos: list[FeatureInfo],
-    values: dict[str, Any],
+    values: Any,
     impact: float,
     best: dict[str, str],
 ) -> dict[str, Any]:
@@ -144,7 +155,7 @@ def _reason(
 def describe(
     field: str,
     infos: list[FeatureInfo],
-    values: dict[str, Any],
+    values: Any,
     impact: float,
     best: dict[str, str],
 ) -> tuple[str, Any]:
@@ -154,7 +165,7 @@ def describe(
     return _describe_intent(field, infos, values)
 
 
-def _value(values: dict[str, Any], name: str) -> Any:
+def _value(values: Any, name: str) -> Any:
     value = values.get(name)
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None
@@ -162,7 +173,7 @@ def _value(values: dict[str, Any], name: str) -> Any:
 
 
 def _describe_fit(
-    field: str, infos: list[FeatureInfo], values: dict[str, Any], best: dict[str, str]
+    field: str, infos: list[FeatureInfo], values: Any, best: dict[str, str]
 ) -> tuple[str, Any]:
     stats = {i.stat: i.name for i in infos}
     label = humanise(field)
@@ -186,9 +197,7 @@ def _describe_fit(
     return f"{label} {shown}{suffix}" if "band" in stats else f"{label}: {shown}", value
 
 
-def _describe_intent(
-    field: str, infos: list[FeatureInfo], values: dict[str, Any]
-) -> tuple[str, Any]:
+def _describe_intent(field: str, infos: list[FeatureInfo], values: Any) -> tuple[str, Any]:
     stats = {(i.stat, i.days): i.name for i in infos}
     if field == "inactivity":
         days = _value(values, "inactive_days") or 0

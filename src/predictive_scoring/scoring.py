@@ -33,7 +33,7 @@ from predictive_scoring.explain import (
     tree_contributions,
 )
 from predictive_scoring.features.snapshots import scoring_rows
-from predictive_scoring.features.spec import FeatureSpec, build_features
+from predictive_scoring.features.spec import FeatureSpec, build_features, event_keys
 from predictive_scoring.models.ml import selected_columns, served_booster
 
 QUANTILES = 1001
@@ -236,10 +236,11 @@ def score_leads(
     gathered first (memory then grows with the run).
     """
     rows = scoring_rows(data, as_of)
+    keys = None if data.flat else event_keys(data, served.spec)
     chunks = (
         score_features(
             served,
-            build_features(data, part, served.spec, threads),
+            build_features(data, part, served.spec, threads, keys),
             part[schema.LEAD_ID],
             as_of,
             config,

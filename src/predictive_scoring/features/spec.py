@@ -216,12 +216,17 @@ def _intent_info(column: IntentColumn) -> FeatureInfo:
 
 
 def build_features(
-    data: LeadData, rows: pd.DataFrame, spec: FeatureSpec, threads: int = 2
+    data: LeadData,
+    rows: pd.DataFrame,
+    spec: FeatureSpec,
+    threads: int = 2,
+    keys: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The features of ``rows`` (``lead_id``, ``snapshot_at``), one row each, in ``spec`` order.
 
     Only events strictly before each row's ``snapshot_at`` count; fit features come from the lead's
-    attributes alone.  Categories outside the spec's vocabulary become ``(other)``.
+    attributes alone.  Categories outside the spec's vocabulary become ``(other)``.  ``keys``
+    (from :func:`event_keys`) saves recomputing the events' integer keys for every chunk.
     """
     lead_idx = pd.Index(data.leads[schema.LEAD_ID]).get_indexer(rows[schema.LEAD_ID])
     if (lead_idx < 0).any():
@@ -229,7 +234,8 @@ def build_features(
         raise KeyError(f"rows name leads that are not in the data: {missing}")
     fit_frame = fit_features(data.leads, spec).iloc[lead_idx].reset_index(drop=True)
     if not spec.flat:
-        intent = _intent_frame(data, rows, lead_idx, spec, threads).reset_index(drop=True)
+        keys = event_keys(data, spec) if keys is None else keys
+        intent = _intent_frame(data, rows, lead_idx, spec, keys, threads).reset_index(drop=True)
         fit_frame = pd.concat([fit_frame, intent], axis=1)
     features: pd.DataFrame = fit_frame[spec.names].set_axis(rows.index)
     return features
@@ -262,11 +268,10 @@ def _fit_source(
     return leads[info.field]
 
 
-def _intent_frame(
-    data: LeadData, rows: pd.DataFrame, lead_idx: np.ndarray, spec: FeatureSpec, threads: int
-) -> pd.DataFrame:
+def event_keys(data: LeadData, spec: FeatureSpec) -> pd.DataFrame:
+    """The events as integer keys: lead position, microseconds, type code (-1: unknown type)."""
     events = data.events
-    keys = pd.DataFrame(
+    return pd.DataFrame(
         {
             "lead_idx": _codes(events[schema.LEAD_ID], data.leads[schema.LEAD_ID]).astype(np.int32),
             "t_us": _micros(events[schema.OCCURRED_AT]),
@@ -275,6 +280,16 @@ def _intent_frame(
             ),
         }
     )
+
+
+def _intent_frame(
+    data: LeadData,
+    rows: pd.DataFrame,
+    lead_idx: np.ndarray,
+    spec: FeatureSpec,
+    keys: pd.DataFrame,
+    threads: int,
+) -> pd.DataFrame:
     created = data.leads[schema.CREATED_AT].iloc[lead_idx]
     row_frame = pd.DataFrame(
         {
