@@ -145,9 +145,7 @@ def score_run(leads: int, served_path: Path, work: Path) -> dict[str, float]:
                 }
             )
             timings["reasons"] += time.perf_counter() - clock
-            clock = time.perf_counter()
             yield frame
-            timings["write"] += time.perf_counter() - clock
 
     destination = Destination.parse(str(work / "scores.parquet"))
     clock = time.perf_counter()
