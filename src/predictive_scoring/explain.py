@@ -148,16 +148,12 @@ def _reason(
     impact: float,
     best: dict[str, str],
 ) -> dict[str, Any]:
-    text, shown = describe(field, infos, values, impact, best)
+    text, shown = describe(field, infos, values, best)
     return {"feature": field, "value": shown, "impact": round(float(impact), 4), "text": text}
 
 
 def describe(
-    field: str,
-    infos: list[FeatureInfo],
-    values: Any,
-    impact: float,
-    best: dict[str, str],
+    field: str, infos: list[FeatureInfo], values: Any, best: dict[str, str]
 ) -> tuple[str, Any]:
     """Plain words for one field of one lead, and the value shown beside them."""
     if infos[0].group == FIT:

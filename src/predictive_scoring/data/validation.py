@@ -182,7 +182,7 @@ def validate_tables(
     outcomes_checked = _check_child(raw.outcomes, schema.OUTCOMES, good_ids, raw_ids, bounds)
     checked = [c for c in (leads_checked, events_checked, outcomes_checked) if c is not None]
     data = LeadData(
-        leads=_clean_leads(leads_checked, raw, config),
+        leads=_clean_leads(leads_checked, config),
         events=_clean_events(events_checked),
         outcomes=_clean_outcomes(outcomes_checked),
         flat=raw.flat,
@@ -310,9 +310,7 @@ def _key(values: pd.Series) -> pd.Series:
     return text.mask(text == "")
 
 
-def _timestamp_rules(
-    frame: pd.DataFrame, column: str, bounds: _Bounds, required: bool
-) -> list[RowRule]:
+def _timestamp_rules(column: str, bounds: _Bounds, required: bool) -> list[RowRule]:
     import great_expectations.expectations as gxe
 
     shown = column
@@ -344,7 +342,7 @@ def _add_timestamp(frame: pd.DataFrame, raw: pd.Series, column: str, required: b
     frame[PARSED_OK.format(column)] = parsed.notna() | (raw.isna() & (not required))
 
 
-def _key_rules(table: str) -> list[RowRule]:
+def _key_rules() -> list[RowRule]:
     import great_expectations.expectations as gxe
 
     return [
@@ -375,13 +373,13 @@ def _check_leads(raw: RawTables, config: Config, bounds: _Bounds, require_labels
 
     table = raw.leads
     frame = pd.DataFrame({schema.LEAD_ID: _key(table[schema.LEAD_ID])}, index=_positions(table))
-    rules = _key_rules(schema.LEADS)
+    rules = _key_rules()
     if not raw.flat:
         _add_timestamp(frame, table[schema.CREATED_AT], schema.CREATED_AT, required=True)
         _require_parseable(
             schema.LEADS, schema.CREATED_AT, table[schema.CREATED_AT], frame[schema.CREATED_AT]
         )
-        rules += _timestamp_rules(frame, schema.CREATED_AT, bounds, required=True)
+        rules += _timestamp_rules(schema.CREATED_AT, bounds, required=True)
     frame[FIRST] = ~frame[schema.LEAD_ID].duplicated() | frame[schema.LEAD_ID].isna()
     rules.append(
         _in_set_rule("repeat", FIRST, schema.LEAD_ID, "repeated lead_id (first row kept)", [True])
@@ -417,7 +415,7 @@ def _check_child(
     if table is None:
         return None
     frame = pd.DataFrame({schema.LEAD_ID: _key(table[schema.LEAD_ID])}, index=_positions(table))
-    rules = _key_rules(name)
+    rules = _key_rules()
     rules += _known_rules(frame, good_ids, raw_ids)
     if name == schema.EVENTS:
         rules += _event_rules(frame, table, bounds)
@@ -452,7 +450,7 @@ def _event_rules(frame: pd.DataFrame, table: pd.DataFrame, bounds: _Bounds) -> l
     key = [schema.LEAD_ID, schema.OCCURRED_AT, schema.EVENT_TYPE]
     frame[FIRST] = ~frame.duplicated(subset=key) | frame[key].isna().any(axis=1)
     return [
-        *_timestamp_rules(frame, schema.OCCURRED_AT, bounds, required=True),
+        *_timestamp_rules(schema.OCCURRED_AT, bounds, required=True),
         RowRule(
             "missing_type",
             schema.EVENT_TYPE,
@@ -469,7 +467,7 @@ def _outcome_rules(frame: pd.DataFrame, table: pd.DataFrame, bounds: _Bounds) ->
     for column in (schema.CONVERTED_AT, schema.CLOSED_AT):
         raw = table[column] if column in table.columns else pd.Series(pd.NA, index=table.index)
         _add_timestamp(frame, raw, column, required=False)
-        rules += _timestamp_rules(frame, column, bounds, required=False)
+        rules += _timestamp_rules(column, bounds, required=False)
     status = table.get(schema.STATUS)
     frame[schema.STATUS] = (
         _key(status).str.lower() if status is not None else pd.Series(pd.NA, index=frame.index)
@@ -601,7 +599,7 @@ def _accepted_ids(checked: _Checked) -> set[str]:
     return set(checked.frame.loc[~checked.bad, schema.LEAD_ID])
 
 
-def _clean_leads(checked: _Checked, raw: RawTables, config: Config) -> pd.DataFrame:
+def _clean_leads(checked: _Checked, config: Config) -> pd.DataFrame:
     keep = ~checked.bad.to_numpy()
     # The label column is never a fit attribute, not even in timed mode where it would leak.
     reserved = [schema.LEAD_ID, schema.CREATED_AT, schema.CONVERTED]
