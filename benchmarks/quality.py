@@ -114,19 +114,11 @@ def _plain_logistic(data: object, config: Config, result: TrainingResult) -> np.
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
-    from predictive_scoring.features.snapshots import training_snapshots
     from predictive_scoring.features.spec import build_features
+    from predictive_scoring.training import labelled_rows
 
-    features = config.features
-    rows = training_snapshots(
-        data,
-        result.as_of,
-        config.labels.horizon_days,
-        features.snapshot_every_days,
-        features.max_snapshots_per_lead,
-    )  # type: ignore[arg-type]
+    rows, y = labelled_rows(data, config, result.as_of)  # type: ignore[arg-type]
     X = build_features(data, rows, result.spec)  # type: ignore[arg-type]
-    y = rows[schema.LABEL].to_numpy()
     test = rows[schema.SNAPSHOT_AT] >= result.test_rows[schema.SNAPSHOT_AT].min()
     model = make_pipeline(
         make_column_transformer(

@@ -66,19 +66,11 @@ def train_served(train_leads: int, work: Path, reuse: bool = False) -> Path:
 
 def _unconstrained_auc(data, result, config) -> float:  # type: ignore[no-untyped-def]
     from predictive_scoring import schema
-    from predictive_scoring.features.snapshots import training_snapshots
     from predictive_scoring.features.spec import build_features
+    from predictive_scoring.training import labelled_rows
 
-    f = config.features
-    rows = training_snapshots(
-        data,
-        result.as_of,
-        config.labels.horizon_days,
-        f.snapshot_every_days,
-        f.max_snapshots_per_lead,
-    )
+    rows, y = labelled_rows(data, config, result.as_of)
     X = build_features(data, rows, result.spec)
-    y = rows[schema.LABEL].to_numpy()
     test_start = result.test_rows[schema.SNAPSHOT_AT].min()
     train = (
         rows[schema.SNAPSHOT_AT] + pd.Timedelta(days=config.labels.horizon_days) <= test_start

@@ -102,7 +102,7 @@ def train_models(data: LeadData, config: Config, as_of: pd.Timestamp | None) -> 
     horizon = config.labels.horizon_days
     known = data if data.flat else visible_at(data, as_of)  # type: ignore[arg-type]
     spec = learn_feature_spec(known, config.features)
-    rows, y = _labelled_rows(data, config, as_of)
+    rows, y = labelled_rows(data, config, as_of)
     training = TrainingSet(
         rows,
         build_features(data, rows, spec, config.models.num_threads),
@@ -177,9 +177,11 @@ def servable(models: dict[str, Any], spec: FeatureSpec, config: Config) -> list[
     return chosen if spec.flat or not spec.event_types else [m for m in chosen if m != LOGISTIC]
 
 
-def _labelled_rows(
+def labelled_rows(
     data: LeadData, config: Config, as_of: pd.Timestamp | None
 ) -> tuple[pd.DataFrame, np.ndarray]:
+    """Training rows (every labelled lead when flat, else the snapshots as of ``as_of``) and
+    their 0/1 labels."""
     if data.flat:
         labelled = data.leads[data.leads[schema.CONVERTED].notna()]
         rows = pd.DataFrame(
