@@ -233,6 +233,8 @@ def _score_and_write(
     model: str | None,
     tracking_uri: str | None,
 ) -> dict[str, Any]:
+    from tqdm import tqdm
+
     from predictive_scoring.data.outputs import Destination, describe_output, write_scores
     from predictive_scoring.features.spec import unseen_event_types
     from predictive_scoring.scoring import DriftMonitor, score_leads
@@ -251,8 +253,11 @@ def _score_and_write(
     )
     counts: dict[str, int] = {}
 
+    progress = tqdm(unit=" leads", unit_scale=True, disable=not sys.stderr.isatty(), leave=False)
+
     def counted(frames: Any) -> Any:
         for frame in frames:
+            progress.update(len(frame))
             for tier, n in frame["tier"].value_counts().items():
                 counts[str(tier)] = counts.get(str(tier), 0) + int(n)
             counts["mql"] = counts.get("mql", 0) + int(frame["is_mql"].sum())
@@ -260,6 +265,7 @@ def _score_and_write(
 
     monitor = DriftMonitor(served.reference_shares)
     written = write_scores(monitor.watch(counted(chunks)), destination, when)
+    progress.close()
     drift = monitor.report()
     typer.echo(f"Scored {written:,} open leads as of {when} with {served.version} -> {output}")
     typer.echo("Tiers: " + ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items())))
