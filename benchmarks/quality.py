@@ -104,6 +104,24 @@ def olist(datasets: Path, work: Path) -> None:
         result,
         {"plain_logistic": _plain_logistic(data, config, result)},
     )
+    check_scores(data, result, config)
+
+
+def check_scores(data: object, result: TrainingResult, config: Config) -> None:
+    """Score the open leads at the end of the data with the served model; check the contract."""
+    from predictive_scoring.features.snapshots import open_leads_at
+    from predictive_scoring.scoring import score_leads
+
+    as_of = data.latest_timestamp()  # type: ignore[attr-defined]
+    assert result.serving is not None
+    scores = pd.concat(list(score_leads(data, result.serving, as_of, config.scoring)))  # type: ignore[arg-type]
+    open_ids = set(open_leads_at(data, as_of))  # type: ignore[arg-type]
+    assert list(scores.columns) == list(schema.SCORE_COLUMNS)
+    assert scores[schema.LEAD_ID].is_unique and set(scores[schema.LEAD_ID]) == open_ids
+    print(
+        f"   scored {len(scores):,} open leads as of {as_of}: contract columns and one row per "
+        f"open lead hold; tiers {scores[schema.TIER].value_counts().to_dict()}"
+    )
 
 
 def _plain_logistic(data: object, config: Config, result: TrainingResult) -> np.ndarray:
