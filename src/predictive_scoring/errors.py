@@ -64,6 +64,12 @@ def examples(values: Iterable[object], limit: int = 3) -> str:
     return f"{shown} (and {rest} more)" if rest > 0 else shown
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of a library's exception message (its type when it has none)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def _short(value: object, width: int = 40) -> object:
     text = str(value)
     return value if len(text) <= width else text[: width - 1] + "…"

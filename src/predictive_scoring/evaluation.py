@@ -65,7 +65,6 @@ METRICS: Mapping[str, Metric] = {
     "capture_10": lambda y, p: capture_at(y, p, 0.10),
     "capture_20": lambda y, p: capture_at(y, p, 0.20),
 }
-LOWER_IS_BETTER = frozenset({"brier", "log_loss", "ece"})
 
 
 @dataclass(frozen=True)

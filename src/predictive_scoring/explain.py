@@ -73,7 +73,6 @@ def additive_contributions(
 
     ``base`` is the reference row's score, so base + contributions = the row's score.
     """
-    full = score(X)
     base_row = reference.iloc[[0] * len(X)].set_axis(X.index)
     base = score(base_row)
     contributions = np.empty((len(X), X.shape[1]))
@@ -81,9 +80,6 @@ def additive_contributions(
         swapped = base_row.copy()
         swapped[column] = X[column]
         contributions[:, j] = score(swapped) - base
-    residual = full - base - contributions.sum(axis=1)
-    if len(X) and np.abs(residual).max() > 1e-6:
-        contributions += residual[:, None] / max(1, X.shape[1])
     return contributions, base
 
 

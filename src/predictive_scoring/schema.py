@@ -29,6 +29,8 @@ STATUS_LOST = "lost"
 """Outcome status meaning the lead was disqualified at ``closed_at``."""
 
 # ---- derived columns ---------------------------------------------------------------------------
+EMAIL = "email"
+"""The PII column an ``email_domain_type`` may be derived from before it is dropped."""
 EMAIL_DOMAIN_TYPE = "email_domain_type"
 """Derived from a lead's email (free vs corporate) before the email is dropped."""
 SNAPSHOT_AT = "snapshot_at"
@@ -61,7 +63,6 @@ TIERS: tuple[str, ...] = ("hot", "warm", "cold")
 DEFAULT_SCORES_TABLE = "lead_scores"
 
 # ---- quarantine ----------------------------------------------------------------------------------
-QUARANTINE_TABLE = "table"
 QUARANTINE_ROW = "row_number"
 QUARANTINE_REASON = "reason"
 

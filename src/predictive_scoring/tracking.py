@@ -31,7 +31,7 @@ from predictive_scoring import __version__, schema
 from predictive_scoring.config import Config
 from predictive_scoring.data.tables import LeadData
 from predictive_scoring.data.validation import ValidationReport
-from predictive_scoring.errors import RegistryError
+from predictive_scoring.errors import RegistryError, first_line
 from predictive_scoring.evaluation import comparison_figures, comparison_table
 from predictive_scoring.explain import importance_by_field, importance_figure
 from predictive_scoring.training import POINTS, TrainingResult
@@ -116,7 +116,7 @@ def use_experiment(mlflow: Any, uri: str, name: str) -> None:
         mlflow.set_experiment(name)
     except Exception as exc:
         raise RegistryError(
-            f"cannot use the MLflow tracking store at {uri}: {_first_line(exc)}"
+            f"cannot use the MLflow tracking store at {uri}: {first_line(exc)}"
         ) from None
 
 
@@ -288,11 +288,6 @@ def _flatten(raw: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return flat
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
-
-
 # ---- packaged model, registry and promotion ----------------------------------------------------
 
 CHAMPION = "champion"
@@ -426,7 +421,7 @@ def load_served(model_uri: str, uri: str) -> Any:
             loaded = mlflow.pyfunc.load_model(model_uri)
         except Exception as exc:
             raise RegistryError(
-                f"cannot load model {model_uri} from {uri}: {_first_line(exc)}"
+                f"cannot load model {model_uri} from {uri}: {first_line(exc)}"
             ) from None
         served = loaded.unwrap_python_model().served
         served.version = registered_version(model_uri, uri)

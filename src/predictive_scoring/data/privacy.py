@@ -7,7 +7,6 @@ import pandas as pd
 from predictive_scoring import schema
 from predictive_scoring.config import DataConfig
 
-EMAIL = "email"
 FREE_EMAIL = "free"
 CORPORATE_EMAIL = "corporate"
 FREE_EMAIL_DOMAINS: frozenset[str] = frozenset(
@@ -71,6 +70,7 @@ def strip_personal_data(leads: pd.DataFrame, config: DataConfig) -> pd.DataFrame
     pii = {c.strip().lower() for c in config.pii_columns}
     dropped = pii | {c.strip().lower() for c in config.ignore_columns}
     stripped = leads.drop(columns=[c for c in leads.columns if c in dropped])
-    if EMAIL in pii and EMAIL in leads.columns:
-        stripped = stripped.assign(**{schema.EMAIL_DOMAIN_TYPE: email_domain_type(leads[EMAIL])})
+    if schema.EMAIL in pii and schema.EMAIL in leads.columns:
+        domain_type = email_domain_type(leads[schema.EMAIL])
+        stripped = stripped.assign(**{schema.EMAIL_DOMAIN_TYPE: domain_type})
     return stripped

@@ -9,6 +9,7 @@ matched case-insensitively after trimming; ``data.column_map`` maps other names 
 from __future__ import annotations
 
 import importlib.util
+from collections import Counter
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -17,7 +18,7 @@ import pandas as pd
 from predictive_scoring import schema
 from predictive_scoring.config import DataConfig
 from predictive_scoring.data.tables import RawTables
-from predictive_scoring.errors import DataError, UsageError
+from predictive_scoring.errors import DataError, UsageError, first_line
 
 FILE_SUFFIXES: tuple[str, ...] = (".parquet", ".csv.gz", ".csv")
 DATABASE_SCHEMES: tuple[str, ...] = ("duckdb", "sqlite", "postgresql", "postgres", "mysql", "mssql")
@@ -79,8 +80,7 @@ def normalise_columns(frame: pd.DataFrame, table: str, config: DataConfig) -> pd
 
 
 def _duplicates(names: list[str]) -> set[str]:
-    seen: set[str] = set()
-    return {n for n in names if n in seen or seen.add(n)}  # type: ignore[func-returns-value]
+    return {name for name, count in Counter(names).items() if count > 1}
 
 
 # ---- folders -----------------------------------------------------------------------------------
@@ -110,12 +110,7 @@ def _read_file(path: Path | None) -> pd.DataFrame | None:
         # Everything as text: types are decided by validation, the same way for every format.
         return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], index_col=False)
     except (OSError, ValueError, pd.errors.ParserError) as exc:
-        raise DataError(f"{path.name}: cannot be read ({_first_line(exc)})") from None
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+        raise DataError(f"{path.name}: cannot be read ({first_line(exc)})") from None
 
 
 # ---- databases ---------------------------------------------------------------------------------
@@ -164,9 +159,7 @@ def _sqlalchemy_loader(url: str) -> Callable[[str], pd.DataFrame | None]:
         engine = sa.create_engine(url)
         names = {n.lower(): n for n in sa.inspect(engine).get_table_names()}
     except (sa.exc.SQLAlchemyError, ImportError) as exc:
-        raise DataError(
-            f"cannot open database {describe_source(url)}: {_first_line(exc)}"
-        ) from None
+        raise DataError(f"cannot open database {describe_source(url)}: {first_line(exc)}") from None
 
     def load(table: str) -> pd.DataFrame | None:
         actual = names.get(table)

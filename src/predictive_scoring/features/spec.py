@@ -84,10 +84,6 @@ class FeatureSpec:
             if f.stat == "decayed" and f.field == event_type and f.days == half_life
         )
 
-    @property
-    def categorical(self) -> dict[str, tuple[str, ...]]:
-        return {f.name: f.categories for f in self.features if f.kind == "categorical"}
-
     def to_dict(self) -> dict[str, Any]:
         return json.loads(json.dumps(asdict(self)))  # type: ignore[no-any-return]
 
