@@ -89,6 +89,12 @@ class CliResult:
         return loaded
 
 
+@pytest.fixture(autouse=True)
+def _working_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test runs in its own folder, so default outputs (model card, mlflow.db) land there."""
+    monkeypatch.chdir(tmp_path)
+
+
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture[str]) -> Callable[..., CliResult]:
     """Run the command line in-process and capture what it printed."""

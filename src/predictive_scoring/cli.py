@@ -37,6 +37,10 @@ ConfigOption = Annotated[
 JsonOption = Annotated[
     bool, typer.Option("--json", help="End stdout with one JSON object summarising the run.")
 ]
+ReportOption = Annotated[
+    Path | None,
+    typer.Option("--report", help="Also write the sales lead board (HTML) to this path."),
+]
 QuarantineOption = Annotated[
     Path | None,
     typer.Option(
@@ -119,6 +123,10 @@ def train(
         str | None, typer.Option("--model-name", help="Registered model name.")
     ] = None,
     quarantine_dir: QuarantineOption = None,
+    model_card: Annotated[
+        Path | None,
+        typer.Option("--model-card", help="Where to write the HTML model card (default: config)."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Train the points baseline and calibrated candidates, compare them on a later window."""
@@ -130,24 +138,38 @@ def train(
             "labels.horizon_days": horizon_days,
             "tracking.experiment": experiment,
             "tracking.model_name": model_name,
+            "reports.model_card": str(model_card) if model_card else None,
         },
     )
     validated = load_lead_data(
         _source(data, settings), settings, require_labels=True, quarantine_dir=quarantine_dir
     )
     typer.echo(validated.report.render())
-    summary = _train_and_log(validated, settings, _as_of(as_of, validated.data), tracking_uri)
+    summary = _train_and_log(
+        validated,
+        settings,
+        _as_of(as_of, validated.data),
+        tracking_uri,
+        Path(settings.reports.model_card),
+    )
     if as_json:
         _emit_json(summary)
 
 
 def _train_and_log(
-    validated: Any, settings: Config, when: Any, tracking_uri: str | None
+    validated: Any, settings: Config, when: Any, tracking_uri: str | None, card: Path
 ) -> dict[str, Any]:
-    """Train, print the comparison, log to MLflow; return the run summary."""
+    """Train, print the comparison, log to MLflow, write the model card; return the summary."""
     from predictive_scoring.evaluation import METRICS, format_comparison
     from predictive_scoring.features.spec import build_features
-    from predictive_scoring.tracking import data_fingerprint, input_example, log_training
+    from predictive_scoring.reports.html import write_page
+    from predictive_scoring.reports.model_card import MODEL_CARD_ARTIFACT, model_card
+    from predictive_scoring.tracking import (
+        data_fingerprint,
+        input_example,
+        log_run_text,
+        log_training,
+    )
     from predictive_scoring.tracking import tracking_uri as resolve_uri
     from predictive_scoring.training import train_models
 
@@ -175,6 +197,10 @@ def _train_and_log(
     typer.echo(
         f"Registered {name} version {registration.version}: {verdict} ({registration.reason})"
     )
+    document = model_card(result, validated.report, fingerprint, registration, name)
+    log_run_text(run_id, document, MODEL_CARD_ARTIFACT, uri)
+    write_page(document, card)
+    typer.echo(f"Model card: {card}")
     return {
         "run_id": run_id,
         "model_name": name,
@@ -185,6 +211,7 @@ def _train_and_log(
         "decision": result.decision,
         "as_of": when,
         "tracking_uri": uri,
+        "model_card": str(card),
         "metrics": {n: e.metrics for n, e in result.evaluations.items()},
     }
 
@@ -209,6 +236,7 @@ def score(
     ] = None,
     config: ConfigOption = None,
     quarantine_dir: QuarantineOption = None,
+    report_path: ReportOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Score every open lead as of T with the champion model; write the scores atomically."""
@@ -221,6 +249,8 @@ def score(
     summary = _score_and_write(
         validated, settings, _as_of(as_of, validated.data), output, model, tracking_uri
     )
+    if report_path is not None:
+        summary["report"] = _write_board(output, report_path, validated.data.display, settings)
     if as_json:
         _emit_json(summary)
 
@@ -291,6 +321,45 @@ def _score_and_write(
     return summary
 
 
+def _write_board(
+    scores: str, path: Path, display: Any, settings: Config, *, require_rows: bool = False
+) -> str:
+    """Write the lead board of the latest as-of in ``scores``; return where it went."""
+    from predictive_scoring.data.outputs import Destination, read_scores
+    from predictive_scoring.reports.html import write_page
+    from predictive_scoring.reports.lead_board import lead_board
+
+    frame = read_scores(Destination.parse(scores))
+    if require_rows and frame.empty:
+        raise UsageError(
+            f"--scores {scores}: no scores there; run `predictive-scoring score --output "
+            f"{scores}` first"
+        )
+    write_page(lead_board(frame, display, settings.reports.page_size), path)
+    typer.echo(f"Lead board: {path}")
+    return str(path)
+
+
+@app.command()
+def report(
+    scores: Annotated[str, typer.Option("--scores", help="Where score wrote its output.")],
+    output: Annotated[Path, typer.Option("--output", help="The HTML file to write.")],
+    data: Annotated[
+        str | None,
+        typer.Option("--data", help="Source to show reports.display_columns from (optional)."),
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Write the sales lead board (one self-contained HTML file) from written scores."""
+    settings = _settings(config)
+    display = None
+    if data:
+        from predictive_scoring.data.load import load_lead_data
+
+        display = load_lead_data(data, settings, quarantine_dir=None).data.display
+    _write_board(scores, output, display, settings, require_rows=True)
+
+
 @app.command()
 def explain(
     lead_id: Annotated[str, typer.Argument(help="The lead to explain.")],
@@ -348,11 +417,17 @@ def demo(
     typer.echo(validated.report.render())
     uri = f"sqlite:///{(output_dir / 'mlflow.db').resolve()}"
     when = validated.data.latest_timestamp()
-    summary = _train_and_log(validated, settings, when, uri)
+    card = output_dir / "model-card.html"
+    summary = _train_and_log(validated, settings, when, uri, card)
     scores = output_dir / "scores.parquet"
     scored = _score_and_write(validated, settings, when, str(scores), None, uri)
+    board = Path(
+        _write_board(str(scores), output_dir / "lead-board.html", validated.data.display, settings)
+    )
     typer.echo(f"\nDemo data:    {data_dir}")
-    typer.echo(f"Scores:       {scores}")
+    typer.echo(f"Model card:   {card.resolve()}")
+    typer.echo(f"Lead board:   {board.resolve()}")
+    typer.echo(f"Scores:       {scores.resolve()}")
     typer.echo(f"MLflow store: {uri}")
     typer.echo(f"Open the MLflow UI with: .venv/bin/mlflow ui --backend-store-uri {uri}")
     if as_json:

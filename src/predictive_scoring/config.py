@@ -121,6 +121,12 @@ class TrackingConfig(_Section):
     model_name: str = Field(min_length=1)
 
 
+class ReportsConfig(_Section):
+    model_card: str
+    display_columns: list[str]
+    page_size: int = Field(ge=1)
+
+
 class Config(_Section):
     """The whole resolved configuration."""
 
@@ -131,6 +137,7 @@ class Config(_Section):
     models: ModelsConfig
     scoring: ScoringConfig
     tracking: TrackingConfig
+    reports: ReportsConfig
 
     def with_overrides(self, overrides: dict[str, Any]) -> Config:
         """Return a copy with dotted-path overrides applied, e.g. ``{"labels.horizon_days": 14}``."""

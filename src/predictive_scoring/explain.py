@@ -256,6 +256,14 @@ def importance_by_field(
     )
 
 
+def served_importance(served: Any, X: pd.DataFrame) -> pd.DataFrame | None:
+    """:func:`importance_by_field` of a served model on the rows ``X`` (``None`` without rows)."""
+    if not len(X):
+        return None
+    contributions, _ = served.contributions(X)
+    return importance_by_field(contributions, served.spec, served.feature_names)
+
+
 def importance_figure(table: pd.DataFrame, top: int = 20) -> object:
     """A horizontal bar chart of :func:`importance_by_field`, fit and intent in two colours."""
     import matplotlib

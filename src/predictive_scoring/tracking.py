@@ -33,7 +33,7 @@ from predictive_scoring.data.tables import LeadData
 from predictive_scoring.data.validation import ValidationReport
 from predictive_scoring.errors import RegistryError, first_line
 from predictive_scoring.evaluation import comparison_figures, comparison_table
-from predictive_scoring.explain import importance_by_field, importance_figure
+from predictive_scoring.explain import importance_figure, served_importance
 from predictive_scoring.training import POINTS, TrainingResult
 
 _QUIET_ENV = {
@@ -194,6 +194,14 @@ def log_training(
             return Registration(str(parent.info.run_id), version, promoted, reason, before)
 
 
+def log_run_text(run_id: str, content: str, artifact: str, uri: str) -> None:
+    """Attach ``content`` to a finished run as the artifact ``artifact`` (e.g. the model card)."""
+    with quiet_mlflow():
+        from mlflow import MlflowClient
+
+        MlflowClient(tracking_uri=uri).log_text(run_id, content, artifact)
+
+
 def promotion_decision(
     challenger: float, baseline: float, champion: float | None, margin: float, is_baseline: bool
 ) -> tuple[bool, str]:
@@ -266,10 +274,12 @@ def _log_parent(
     import matplotlib.pyplot as plt
 
     figures = comparison_figures(result.test_labels, result.test_predictions)
-    if result.serving is not None and len(result.reference_features):
-        serving = result.serving
-        contributions, _ = serving.contributions(result.reference_features)
-        importance = importance_by_field(contributions, serving.spec, serving.feature_names)
+    importance = (
+        None
+        if result.serving is None
+        else served_importance(result.serving, result.reference_features)
+    )
+    if importance is not None:
         mlflow.log_text(importance.to_csv(index=False), "shap_importance.csv")
         figures["shap_summary.png"] = importance_figure(importance)
     for filename, figure in figures.items():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
@@ -43,13 +43,15 @@ class LeadData:
     ``leads`` holds ``lead_id`` (str), ``created_at`` (UTC, absent in flat mode), the fit attributes
     and, in flat mode, the 0/1 label. ``events`` holds ``lead_id``, ``occurred_at``, ``event_type``;
     ``outcomes`` one row per lead with ``converted_at`` and ``closed_at`` (lost leads only).  Both
-    are empty frames when the source has none.
+    are empty frames when the source has none.  ``display`` holds ``lead_id`` and the columns
+    reports show beside it (``reports.display_columns``, never PII, never features).
     """
 
     leads: pd.DataFrame
     events: pd.DataFrame
     outcomes: pd.DataFrame
     flat: bool
+    display: pd.DataFrame = field(default_factory=lambda: pd.DataFrame({schema.LEAD_ID: []}))
 
     @property
     def fit_columns(self) -> list[str]:

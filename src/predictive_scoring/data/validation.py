@@ -186,6 +186,7 @@ def validate_tables(
         events=_clean_events(events_checked),
         outcomes=_clean_outcomes(outcomes_checked),
         flat=raw.flat,
+        display=_display(leads_checked, config),
     )
     if require_labels:
         _require_labels(data)
@@ -597,6 +598,17 @@ def _quiet() -> Iterator[None]:
 
 def _accepted_ids(checked: _Checked) -> set[str]:
     return set(checked.frame.loc[~checked.bad, schema.LEAD_ID])
+
+
+def _display(checked: _Checked, config: Config) -> pd.DataFrame:
+    """``lead_id`` and the display columns present in the source, as text (never PII)."""
+    pii = {c.strip().lower() for c in config.data.pii_columns}
+    wanted = [c.strip().lower() for c in config.reports.display_columns]
+    columns = [c for c in wanted if c in checked.raw.columns and c not in pii]
+    keep = ~checked.bad.to_numpy()
+    shown = checked.raw.loc[keep, columns].astype("string").reset_index(drop=True)
+    ids = checked.frame.loc[keep, [schema.LEAD_ID]].reset_index(drop=True)
+    return pd.concat([ids, shown], axis=1)
 
 
 def _clean_leads(checked: _Checked, config: Config) -> pd.DataFrame:

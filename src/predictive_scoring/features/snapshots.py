@@ -47,6 +47,7 @@ def visible_at(data: LeadData, as_of: pd.Timestamp) -> LeadData:
         events=events.reset_index(drop=True),
         outcomes=outcomes[known].reset_index(drop=True),
         flat=False,
+        display=data.display[data.display[schema.LEAD_ID].isin(leads[schema.LEAD_ID])],
     )
 
 

@@ -1,0 +1,1 @@
+"""What people look at: the model card (data scientists) and the lead board (sales)."""

@@ -1,0 +1,234 @@
+"""The model card: one HTML file per training run, for the data scientist who has to trust it.
+
+It holds what the run saw (data summary, validation findings), what it refused (leakage audit),
+how every model did on the later window (with bootstrap intervals), calibration and gains
+charts, the points scorecard, what drives the served model (SHAP grouped into fit and intent)
+and whether the new version was promoted.  No row of lead data appears in it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from predictive_scoring import __version__
+from predictive_scoring.data.validation import ValidationReport
+from predictive_scoring.evaluation import Evaluation, comparison_figures
+from predictive_scoring.explain import humanise, importance_figure, served_importance
+from predictive_scoring.features.spec import FIT
+from predictive_scoring.reports.html import figure_uri, page, table, text
+from predictive_scoring.tracking import Registration
+from predictive_scoring.training import POINTS, TrainingResult
+
+MODEL_CARD_ARTIFACT = "model_card.html"
+CARD_METRICS = ("roc_auc", "pr_auc", "log_loss", "brier", "ece", "lift_10", "capture_20")
+CARD_STYLE = """
+.kv { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; }
+.kv dt { color: var(--muted); } .kv dd { margin: 0; }
+tr.served td { background: #f0fff4; font-weight: 600; }
+.verdict { font-size: 15px; font-weight: 600; }
+.verdict.yes { color: var(--up); } .verdict.no { color: var(--down); }
+.swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; }
+"""
+
+
+def model_card(
+    result: TrainingResult,
+    report: ValidationReport,
+    fingerprint: dict[str, Any],
+    promotion: Registration | None,
+    model_name: str,
+) -> str:
+    """The model card of one training run as a self-contained HTML document."""
+    import matplotlib.pyplot as plt
+
+    figures = comparison_figures(result.test_labels, result.test_predictions)
+    importance = (
+        served_importance(result.serving, result.reference_features)
+        if result.serving is not None
+        else None
+    )
+    if importance is not None:
+        figures["shap_summary.png"] = importance_figure(importance)
+    images = {name: figure_uri(figure) for name, figure in figures.items()}
+    for figure in figures.values():
+        plt.close(figure)  # type: ignore[arg-type]
+    title = f"Model card: {model_name} version {promotion.version}" if promotion else "Model card"
+    when = fingerprint.get("as_of") or "flat export"
+    subtitle = (
+        f"Trained as of {when}, horizon {result.horizon_days} days; served: {result.served}; "
+        f"predictive-scoring {__version__}"
+    )
+    body = "".join(
+        [
+            _decision(result, promotion),
+            _data(report, fingerprint, result),
+            _leakage(result),
+            _comparison(result),
+            _charts(images),
+            _importance(importance, images.get("shap_summary.png")),
+            _scorecard(result),
+        ]
+    )
+    return page(title, subtitle, body, CARD_STYLE)
+
+
+def _decision(result: TrainingResult, promotion: Registration | None) -> str:
+    if promotion is None:
+        verdict = ""
+    else:
+        kind = "yes" if promotion.promoted else "no"
+        outcome = "Promoted to champion" if promotion.promoted else "Not promoted"
+        verdict = (
+            f'<p class="verdict {kind}">{text(outcome)}: {text(promotion.reason)}</p>'
+            f'<p class="note">MLflow run {text(promotion.run_id)}</p>'
+        )
+    return (
+        '<section id="decision"><h2>Decision</h2>'
+        f"<p><b>Served model: {text(result.served)}</b>: {text(result.decision)}</p>"
+        f"{verdict}</section>"
+    )
+
+
+def _data(report: ValidationReport, fingerprint: dict[str, Any], result: TrainingResult) -> str:
+    rows = [
+        (
+            t.table,
+            f"{t.rows:,}",
+            f"{t.rows - t.quarantined:,}",
+            f"{t.quarantined:,}",
+            "; ".join(f"{reason} ({n:,})" for reason, n in t.reasons.items()) or "none",
+        )
+        for t in report.tables.values()
+    ]
+    facts = {
+        "Source": report.source,
+        "Mode": "flat CRM export" if report.flat else "leads with timestamps",
+        "Time range": f"{fingerprint.get('time_from')} to {fingerprint.get('time_to')}",
+        "Content hash": fingerprint.get("content_sha256", ""),
+        "Windows (rows)": ", ".join(f"{k} {v:,}" for k, v in result.window_sizes.items()),
+    }
+    if result.window_bounds:
+        facts["Window bounds"] = "; ".join(
+            f"{k}: {a[:10]} to {b[:10]}" for k, (a, b) in result.window_bounds.items()
+        )
+    says = result.data_says
+    if says.get("median_days_to_conversion") is not None:
+        facts["Half-life"] = (
+            f"median time to conversion {says['median_days_to_conversion']:.1f} days, "
+            f"suggested half-life {says['suggested_half_life_days']:.1f}, "
+            f"used {says['used_half_life_days']}"
+        )
+    listed = "".join(f"<dt>{text(k)}</dt><dd>{text(v)}</dd>" for k, v in facts.items())
+    return (
+        '<section id="data"><h2>Data and validation</h2>'
+        f'<dl class="kv">{listed}</dl><br>'
+        + table(rows, ["table", "rows", "accepted", "quarantined", "reasons"], {1, 2, 3})
+        + "</section>"
+    )
+
+
+def _leakage(result: TrainingResult) -> str:
+    if not result.leakage:
+        found = "<p>No column predicts the label suspiciously well on its own.</p>"
+    else:
+        found = table([(f.column, f.reason) for f in result.leakage], ["column", "finding"], set())
+    excluded = ", ".join(result.excluded_columns) or "none"
+    return (
+        '<section id="leakage"><h2>Leakage audit</h2>'
+        f"{found}<p>Excluded from the features: {text(excluded)}</p></section>"
+    )
+
+
+def _comparison(result: TrainingResult) -> str:
+    header = ["model", "rows", *CARD_METRICS]
+    body = []
+    for name, evaluation in result.evaluations.items():
+        cells = "".join(
+            f'<td class="num">{text(_interval(evaluation, m))}</td>' for m in CARD_METRICS
+        )
+        marker = ' class="served"' if name == result.served else ""
+        label = f"{name} (served)" if name == result.served else name
+        body.append(
+            f'<tr{marker}><td>{text(label)}</td><td class="num">{evaluation.rows:,}</td>{cells}</tr>'
+        )
+    head = "".join(
+        f'<th class="num">{text(h)}</th>' if i else f"<th>{text(h)}</th>"
+        for i, h in enumerate(header)
+    )
+    return (
+        '<section id="comparison"><h2>Comparison on the test window</h2>'
+        f'<p class="note">Every model on the same later window; 95 % bootstrap intervals in '
+        f"brackets. {text(POINTS)} is the rule-based scorecard, crm_naive_bayes what a CRM "
+        "computes from won/lost counts.</p>"
+        f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></section>"
+    )
+
+
+def _interval(evaluation: Evaluation, metric: str) -> str:
+    return (
+        f"{evaluation.metrics[metric]:.4f} "
+        f"[{evaluation.lower[metric]:.3f}, {evaluation.upper[metric]:.3f}]"
+    )
+
+
+def _charts(images: dict[str, str]) -> str:
+    captions = {
+        "calibration.png": "Calibration: predicted against observed conversion",
+        "gains.png": "Cumulative gains: conversions captured by calling the top share",
+        "precision_recall.png": "Precision and recall",
+    }
+    shown = "".join(
+        f'<figure><img alt="{text(caption)}" src="{images[name]}">'
+        f'<figcaption class="note">{text(caption)}</figcaption></figure>'
+        for name, caption in captions.items()
+        if name in images
+    )
+    return f'<section id="charts"><h2>Calibration and gains</h2><div class="figures">{shown}</div></section>'
+
+
+def _importance(importance: pd.DataFrame | None, image: str | None) -> str:
+    if importance is None or importance.empty:
+        return ""
+    share = importance.groupby("group")["mean_abs_impact"].sum()
+    total = float(share.sum()) or 1.0
+    split = ", ".join(f"{group} {value / total:.0%}" for group, value in share.items())
+    rows = [
+        (humanise(str(r.field)), r.group, f"{r.mean_abs_impact:.4f}")
+        for r in importance.itertuples(index=False)
+    ]
+    figure = f'<img alt="Mean absolute SHAP value per field" src="{image}">' if image else ""
+    return (
+        '<section id="importance"><h2>What drives the served model</h2>'
+        f'<p class="note">Mean absolute SHAP value (log-odds) per field on the training '
+        f"population, summed over the field's derived features; share of impact: {text(split)}. "
+        f'<span class="swatch" style="background:var(--fit)"></span> {text(FIT)} '
+        '<span class="swatch" style="background:var(--intent)"></span> intent</p>'
+        f"{figure}" + table(rows, ["field", "group", "mean |SHAP|"], {2}) + "</section>"
+    )
+
+
+def _scorecard(result: TrainingResult) -> str:
+    scorecard = result.models[POINTS].named_steps["model"].scorecard()
+    rows = [
+        (
+            r.kind,
+            humanise(str(r.attribute)),
+            r.value,
+            f"{r.points:.2f}",
+            f"{r.support:,.0f}",
+            f"{r.conversion_rate:.2%}",
+        )
+        for r in scorecard.itertuples(index=False)
+    ]
+    return (
+        '<section id="scorecard"><h2>Points scorecard (the baseline)</h2>'
+        '<p class="note">Points per attribute value and behaviour, from conversion rates shrunk '
+        "toward the overall rate: the table a marketing-automation tool can be configured from."
+        '</p><div class="scroll">'
+        + table(
+            rows, ["kind", "attribute", "value", "points", "support", "conversion rate"], {3, 4, 5}
+        )
+        + "</div></section>"
+    )

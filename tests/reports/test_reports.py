@@ -1,0 +1,158 @@
+"""The model card and the lead board, written by train, score --report and report."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+
+from predictive_scoring import schema
+from predictive_scoring.reports.lead_board import board_payload, lead_board
+from tests.conftest import CliResult
+from tests.reports.conftest import SCRIPT_COMPANY, BoardRun
+
+OFFLINE = re.compile(r"""(src|href)\s*=\s*["']?(https?:)?//""")
+
+
+def _payload(document: str) -> dict[str, object]:
+    found = re.search(r'<script type="application/json" id="board-data">(.*?)</script>', document)
+    assert found is not None
+    loaded: dict[str, object] = json.loads(found.group(1))
+    return loaded
+
+
+def test_train_writes_the_model_card_and_logs_it_to_the_run(board_run: BoardRun) -> None:
+    document = board_run.card.read_text(encoding="utf-8")
+    for section in (
+        "decision",
+        "data",
+        "leakage",
+        "comparison",
+        "charts",
+        "importance",
+        "scorecard",
+    ):
+        assert f'id="{section}"' in document
+    assert "Promoted to champion" in document
+    for model in ("points_baseline", "crm_naive_bayes", "lightgbm", "logistic"):
+        assert model in document
+    assert document.count("data:image/png;base64,") == 4
+    assert not OFFLINE.search(document)
+    assert board_run.training["model_card"] == str(board_run.card)
+    artifacts = MlflowClient(tracking_uri=board_run.tracking_uri).list_artifacts(
+        str(board_run.training["run_id"])
+    )
+    assert "model_card.html" in {a.path for a in artifacts}
+
+
+def test_model_card_holds_no_lead_data(board_run: BoardRun) -> None:
+    document = board_run.card.read_text(encoding="utf-8")
+    leads = pd.read_csv(board_run.data / "leads.csv", dtype=str)
+    full_names = leads["first_name"] + " " + leads["last_name"]
+    for values in (leads["email"], leads["phone"], leads["company"], full_names):
+        assert not any(v in document for v in values.dropna().unique())
+    assert SCRIPT_COMPANY not in document and "alert(1)" not in document
+
+
+def test_lead_board_ranks_every_open_lead_with_its_reasons(board_run: BoardRun) -> None:
+    scores = pd.read_parquet(board_run.scores)
+    payload = _payload(board_run.board.read_text(encoding="utf-8"))
+    leads = payload["leads"]
+    assert isinstance(leads, dict)
+    assert len(leads["id"]) == len(scores) == board_run.scoring["rows"]
+    assert leads["score"] == sorted(leads["score"], reverse=True)
+    first = scores.set_index(schema.LEAD_ID).loc[leads["id"][0]]
+    texts = payload["texts"]
+    assert isinstance(texts, list)
+    shown = [texts[int(i)] for i in leads["reasons"][0][::2]]
+    assert shown == [r["text"] for r in json.loads(first[schema.REASONS])]
+    assert payload["columns"] == ["company"]
+    position = leads["id"].index(board_run.script_lead)
+    assert leads["display"][position] == [SCRIPT_COMPANY]
+
+
+def test_script_named_company_never_appears_as_markup(board_run: BoardRun) -> None:
+    document = board_run.board.read_text(encoding="utf-8")
+    assert SCRIPT_COMPANY not in document
+    assert "\\u003cscript\\u003ealert(1)\\u003c/script\\u003e" in document
+    assert document.count("<script") == 2  # the data block and the board's own script
+    assert not OFFLINE.search(document)
+
+
+def test_report_command_rebuilds_the_board_from_written_scores(
+    board_run: BoardRun, cli: Callable[..., CliResult]
+) -> None:
+    output = board_run.folder / "again.html"
+    result = cli("report", "--scores", board_run.scores, "--output", output)
+    assert result.code == 0, result.err
+    again = _payload(output.read_text(encoding="utf-8"))
+    scored = _payload(board_run.board.read_text(encoding="utf-8"))
+    assert again["leads"]["id"] == scored["leads"]["id"]  # type: ignore[index]
+    assert again["columns"] == []
+    with_data = board_run.folder / "with-data.html"
+    result = cli(
+        "report", "--scores", board_run.scores, "--output", with_data, "--data", board_run.data
+    )
+    assert result.code == 0, result.err
+    assert _payload(with_data.read_text(encoding="utf-8")) == scored
+
+
+def test_report_on_missing_scores_is_one_clear_error(
+    board_run: BoardRun, cli: Callable[..., CliResult]
+) -> None:
+    output = board_run.folder / "none.html"
+    result = cli("report", "--scores", board_run.folder / "missing.parquet", "--output", output)
+    assert result.code != 0
+    assert "missing.parquet" in result.err and "Traceback" not in result.err
+    assert not output.exists()
+
+
+def _scores(rows: list[tuple[str, str, int, str]]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            schema.LEAD_ID: [r[0] for r in rows],
+            schema.AS_OF: pd.to_datetime([r[1] for r in rows], utc=True),
+            schema.PROBABILITY: [r[2] / 100 for r in rows],
+            schema.SCORE: [r[2] for r in rows],
+            schema.FIT_SCORE: 50,
+            schema.INTENT_SCORE: 40,
+            schema.TIER: [r[3] for r in rows],
+            schema.IS_MQL: [r[3] == "hot" for r in rows],
+            schema.REASONS: [
+                json.dumps([{"feature": "f", "value": "v", "impact": 0.5, "text": f"why {r[0]}"}])
+                for r in rows
+            ],
+            schema.MODEL_VERSION: "m/1",
+        }
+    )
+
+
+def test_board_shows_the_latest_as_of_ranked_and_shares_reason_texts() -> None:
+    scores = _scores(
+        [
+            ("a", "2024-01-01", 90, "hot"),
+            ("b", "2024-02-01", 20, "cold"),
+            ("c", "2024-02-01", 85, "hot"),
+            ("d", "2024-02-01", 60, "warm"),
+        ]
+    )
+    payload = board_payload(scores[scores[schema.AS_OF] == scores[schema.AS_OF].max()], None, 2)
+    leads = payload["leads"]
+    assert leads["id"] == ["c", "d", "b"]
+    assert leads["tier"] == [0, 1, 2] and leads["mql"] == [1, 0, 0]
+    assert payload["texts"] == ["why c", "why d", "why b"]
+    assert leads["reasons"] == [[0, 0.5], [1, 0.5], [2, 0.5]]
+    document = lead_board(scores)
+    assert '"id":["c","d","b"]' in document
+    assert "3 open leads as of 2024-02-01" in document
+
+
+@pytest.mark.parametrize("leads", [100_000])
+def test_board_of_100k_leads_stays_a_few_megabytes(leads: int) -> None:
+    rows = [(f"L{i:06d}", "2024-02-01", i % 101, "warm") for i in range(leads)]
+    document = lead_board(_scores(rows))
+    assert len(document.encode("utf-8")) < 12_000_000
