@@ -113,7 +113,8 @@ BOARD_SCRIPT = r"""
       row.addEventListener("keydown", function (e) { if (e.key === "Enter") show(i); });
       body.appendChild(row);
     }
-    info.textContent = "Page " + (pageNo + 1) + " of " + pages + " \u00b7 " +
+    info.textContent = "Page " + (pageNo + 1).toLocaleString("en") + " of " +
+      pages.toLocaleString("en") + " \u00b7 " +
       view.length.toLocaleString("en") + " of " + n.toLocaleString("en") + " leads";
     document.getElementById("prev").disabled = pageNo === 0;
     document.getElementById("next").disabled = pageNo >= pages - 1;
