@@ -91,6 +91,7 @@ class TrainingResult:
     test_rows: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
     serving: ServedModel | None = field(repr=False, default=None)
     reference_features: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
+    servable: list[str] = field(default_factory=list)
 
     @property
     def served_model(self) -> Any:
@@ -124,9 +125,8 @@ def train_models(data: LeadData, config: Config, as_of: pd.Timestamp | None) -> 
     evaluations = {
         name: evaluate(name, y_test, p, seed=config.models.seed) for name, p in predictions.items()
     }
-    served, decision = choose_served(
-        evaluations, servable(models, spec, config), POINTS, config.models.promotion_margin
-    )
+    may_serve = servable(models, spec, config)
+    served, decision = choose_served(evaluations, may_serve, POINTS, config.models.promotion_margin)
     log.info("served model: %s (%s)", served, decision)
     reference = _reference_rows(training, config.models.seed)
     serving = build_served_model(
@@ -150,6 +150,7 @@ def train_models(data: LeadData, config: Config, as_of: pd.Timestamp | None) -> 
         training.rows.loc[training.windows.test].reset_index(drop=True),
         serving,
         training.X.loc[reference[:REFERENCE_SAMPLE]],
+        may_serve,
     )
 
 

@@ -133,7 +133,8 @@ def choose_served(
     baseline_loss = evaluations[baseline].metrics["log_loss"]
     if best_loss + margin < baseline_loss:
         return best, (
-            f"{best} has the lowest test log loss ({best_loss:.4f}) and beats the points "
+            f"{best} has the lowest test log loss of the servable candidates ({best_loss:.4f}) "
+            f"and beats the points "
             f"baseline ({baseline_loss:.4f})"
         )
     return baseline, (

@@ -19,7 +19,7 @@ from predictive_scoring.explain import humanise, importance_figure, served_impor
 from predictive_scoring.features.spec import FIT
 from predictive_scoring.reports.html import figure_uri, page, table, text
 from predictive_scoring.tracking import Registration
-from predictive_scoring.training import POINTS, TrainingResult
+from predictive_scoring.training import CRM_BAYES, POINTS, TrainingResult
 
 MODEL_CARD_ARTIFACT = "model_card.html"
 CARD_METRICS = ("roc_auc", "pr_auc", "log_loss", "brier", "ece", "lift_10", "capture_20")
@@ -29,6 +29,8 @@ CARD_STYLE = """
 tr.served td { background: #f0fff4; font-weight: 600; }
 .verdict { font-size: 15px; font-weight: 600; }
 .verdict.yes { color: var(--up); } .verdict.no { color: var(--down); }
+.ci { color: var(--muted); font-size: 12px; font-weight: 400; }
+.wide { overflow-x: auto; }
 .swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; }
 """
 
@@ -145,13 +147,12 @@ def _comparison(result: TrainingResult) -> str:
     header = ["model", "rows", *CARD_METRICS]
     body = []
     for name, evaluation in result.evaluations.items():
-        cells = "".join(
-            f'<td class="num">{text(_interval(evaluation, m))}</td>' for m in CARD_METRICS
-        )
+        cells = "".join(f'<td class="num">{_interval(evaluation, m)}</td>' for m in CARD_METRICS)
         marker = ' class="served"' if name == result.served else ""
-        label = f"{name} (served)" if name == result.served else name
+        role = _role(name, result)
+        label = f'{text(name)}<br><span class="ci">{text(role)}</span>' if role else text(name)
         body.append(
-            f'<tr{marker}><td>{text(label)}</td><td class="num">{evaluation.rows:,}</td>{cells}</tr>'
+            f'<tr{marker}><td>{label}</td><td class="num">{evaluation.rows:,}</td>{cells}</tr>'
         )
     head = "".join(
         f'<th class="num">{text(h)}</th>' if i else f"<th>{text(h)}</th>"
@@ -159,18 +160,28 @@ def _comparison(result: TrainingResult) -> str:
     )
     return (
         '<section id="comparison"><h2>Comparison on the test window</h2>'
-        f'<p class="note">Every model on the same later window; 95 % bootstrap intervals in '
-        f"brackets. {text(POINTS)} is the rule-based scorecard, crm_naive_bayes what a CRM "
-        "computes from won/lost counts.</p>"
-        f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></section>"
+        f'<p class="note">Every model on the same later window; 95 % bootstrap intervals below '
+        f"each figure. {text(POINTS)} is the rule-based scorecard, crm_naive_bayes what a CRM "
+        "computes from won/lost counts. The served model is the servable candidate with the "
+        "lowest log loss, when it beats the points baseline.</p>"
+        f'<div class="wide"><table><thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(body)}</tbody></table></div></section>"
     )
+
+
+def _role(name: str, result: TrainingResult) -> str:
+    if name == result.served:
+        return "served"
+    if name in (POINTS, CRM_BAYES):
+        return "baseline"
+    if result.servable and name not in result.servable:
+        return "reference only (not monotone in time)"
+    return ""
 
 
 def _interval(evaluation: Evaluation, metric: str) -> str:
-    return (
-        f"{evaluation.metrics[metric]:.4f} "
-        f"[{evaluation.lower[metric]:.3f}, {evaluation.upper[metric]:.3f}]"
-    )
+    low, high = evaluation.lower[metric], evaluation.upper[metric]
+    return f'{evaluation.metrics[metric]:.4f}<br><span class="ci">[{low:.3f}, {high:.3f}]</span>'
 
 
 def _charts(images: dict[str, str]) -> str:
