@@ -126,9 +126,9 @@ def olist_forward(mqls: pd.DataFrame, deals: pd.DataFrame, work: Path, config: C
     early = mqls[contact < cut]
     folder = work / "olist-before-march"
     folder.mkdir(parents=True, exist_ok=True)
-    early.rename(columns={"mql_id": schema.LEAD_ID, "first_contact_date": schema.CREATED_AT}).to_csv(
-        folder / "leads.csv", index=False
-    )
+    early.rename(
+        columns={"mql_id": schema.LEAD_ID, "first_contact_date": schema.CREATED_AT}
+    ).to_csv(folder / "leads.csv", index=False)
     deals.loc[deals["mql_id"].isin(early["mql_id"]), ["mql_id", "won_date"]].rename(
         columns={"mql_id": schema.LEAD_ID, "won_date": schema.CONVERTED_AT}
     ).to_csv(folder / "outcomes.csv", index=False)
