@@ -60,7 +60,16 @@ def humanise(name: str) -> str:
 
 
 def tree_contributions(booster: Any, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Exact TreeSHAP of a LightGBM classifier: (contributions rows × features, base per row)."""
+    """Exact TreeSHAP of a LightGBM classifier: (contributions rows × features, base per row).
+
+    The compiled tables of :mod:`predictive_scoring.treeshap` give ``pred_contrib``'s values
+    several times faster; boosters too deep for them use LightGBM's own implementation.
+    """
+    from predictive_scoring import treeshap
+
+    fast = treeshap.contributions(booster, X)
+    if fast is not None:
+        return fast
     raw = booster.predict(X, pred_contrib=True)
     raw = np.asarray(raw, dtype=float)
     return raw[:, :-1], raw[:, -1]
@@ -101,51 +110,104 @@ def reasons(
     top_k: int,
     best_values: dict[str, str] | None = None,
 ) -> list[str]:
-    """The top ``top_k`` fields by absolute impact, both signs, as JSON text per row."""
+    """The top ``top_k`` fields by absolute impact, both signs, as JSON text per row.
+
+    Vectorised: a field's words depend on a few of its features only (whole days, counts, a
+    category), so :func:`describe` runs once per distinct combination of those values among the
+    rows that show the field, and the JSON is assembled column-wise.  The text is exactly what
+    :func:`describe` gives row by row.
+    """
     infos = [spec.info(c) for c in X.columns]
     fields = sorted({i.field for i in infos})
-    index = {f: k for k, f in enumerate(fields)}
-    per_field = np.zeros((len(X), len(fields)))
+    n, k = len(X), min(top_k, len(fields))
+    if n == 0 or k == 0:
+        return ["[]"] * n
+    index = {f: j for j, f in enumerate(fields)}
+    per_field = np.zeros((n, len(fields)))
     for j, info in enumerate(infos):
         per_field[:, index[info.field]] += contributions[:, j]
-    by_field: dict[str, list[FeatureInfo]] = {f: [i for i in infos if i.field == f] for f in fields}
-    order = np.argsort(-np.abs(per_field), axis=1, kind="stable")[:, :top_k]
-    arrays = {str(c): X[c].to_numpy(dtype=object) for c in X.columns}
-    texts = []
-    for row, chosen in enumerate(order):
-        values = _Row(arrays, row)
-        items = [
-            _reason(fields[k], by_field[fields[k]], values, per_field[row, k], best_values or {})
-            for k in chosen
-            if per_field[row, k] != 0
-        ]
-        texts.append(json.dumps(items, ensure_ascii=False))
-    return texts
+    order = np.argsort(-np.abs(per_field), axis=1, kind="stable")[:, :k]
+    impact = np.take_along_axis(per_field, order, axis=1)
+    shown = impact != 0  # zero impacts sort last, so the shown reasons are a prefix of each row
+    before = np.empty((n, k), dtype=object)
+    after = np.empty((n, k), dtype=object)
+    for j, field in enumerate(fields):
+        rows, ranks = np.nonzero((order == j) & shown)
+        if len(rows):
+            field_infos = [i for i in infos if i.field == field]
+            head, tail = _fragments(field, field_infos, X, rows, best_values or {})
+            before[rows, ranks] = head
+            after[rows, ranks] = tail
+    numbers = np.round(impact, 4).astype(str).astype(object)
+    text = np.full(n, "[", dtype=object)
+    for rank in range(k):
+        on = shown[:, rank]
+        if not on.any():
+            break
+        item = before[on, rank] + numbers[on, rank] + after[on, rank]
+        text[on] = text[on] + (item if rank == 0 else ", " + item)
+    return list(text + "]")
 
 
-class _Row:
-    """One row of the feature frame, read column by column (no per-row dict of every feature)."""
-
-    __slots__ = ("arrays", "row")
-
-    def __init__(self, arrays: dict[str, np.ndarray], row: int) -> None:
-        self.arrays = arrays
-        self.row = row
-
-    def get(self, name: str) -> Any:
-        column = self.arrays.get(name)
-        return None if column is None else column[self.row]
+# The features a field's words read, and how finely: days in whole days (as the words say them),
+# the trend to two decimals and by its sign; decayed counts and the log total are never read.
+_UNREAD_STATS = frozenset({"decayed", "total"})
+_WHOLE_DAYS = frozenset({"days_since", "first_touch", "inactive", "lead_age"})
 
 
-def _reason(
+def _fragments(
     field: str,
     infos: list[FeatureInfo],
-    values: Any,
-    impact: float,
+    X: pd.DataFrame,
+    rows: np.ndarray,
     best: dict[str, str],
-) -> dict[str, Any]:
-    text, shown = describe(field, infos, values, best)
-    return {"feature": field, "value": shown, "impact": round(float(impact), 4), "text": text}
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's JSON before and after its impact, for one field, via distinct values."""
+    read = [i for i in infos if i.stat not in _UNREAD_STATS]
+    keys: dict[str, Any] = {}
+    for info in read:
+        values = X[info.name].iloc[rows]
+        if info.kind == "numeric" and info.group != FIT:
+            numbers = values.to_numpy(dtype=float, na_value=np.nan)
+            if info.stat in _WHOLE_DAYS:
+                numbers = np.round(numbers)
+            elif info.stat == "trend":
+                keys[f"{info.name} sign"] = np.sign(numbers)
+                numbers = np.round(numbers, 2)
+            keys[info.name] = numbers
+        else:
+            keys[info.name] = values.to_numpy(dtype=object)
+    frame = pd.DataFrame(keys)
+    if frame.shape[1] == 0:
+        codes = np.zeros(len(rows), dtype=np.int64)
+        firsts = np.zeros(1, dtype=np.int64)
+    else:
+        codes = frame.groupby(list(frame.columns), dropna=False, sort=False).ngroup().to_numpy()
+        _, firsts = np.unique(codes, return_index=True)
+    heads, tails = [], []
+    label = json.dumps(field, ensure_ascii=False)
+    for first in firsts:
+        position = rows[first]
+        values = {i.name: _plain(X[i.name].iat[position]) for i in read}
+        words, value = describe(field, infos, values, best)
+        heads.append(
+            '{"feature": '
+            + label
+            + ', "value": '
+            + json.dumps(value, ensure_ascii=False)
+            + ', "impact": '
+        )
+        tails.append(', "text": ' + json.dumps(words, ensure_ascii=False) + "}")
+    return np.asarray(heads, dtype=object)[codes], np.asarray(tails, dtype=object)[codes]
+
+
+def _plain(value: Any) -> Any:
+    """A feature value as :func:`describe` reads it: Python scalars, NaN for missing."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, np.generic):
+        value = value.item()
+    return value
 
 
 def describe(
@@ -197,15 +259,15 @@ def _describe_intent(field: str, infos: list[FeatureInfo], values: Any) -> tuple
             f"No activity for {round(days):,} days beyond the usual gap"
             if days
             else "Recently active"
-        ), days
+        ), round(days)
     if field == "lead_age":
         days = _value(values, "lead_age_days") or 0
-        return f"Lead created {round(days):,} days ago", days
+        return f"Lead created {round(days):,} days ago", round(days)
     if field == "first_touch":
         days = _value(values, "days_since_first_event")
         return (
             "First touch " + (f"{round(days):,} days ago" if days is not None else "not yet")
-        ), days
+        ), (round(days) if days is not None else None)
     if field == "trend":
         trend = _value(values, "trend_7d_vs_prior_21d") or 0
         word = "rising" if trend > 0 else "falling" if trend < 0 else "steady"

@@ -1,0 +1,367 @@
+"""Exact path-dependent TreeSHAP for LightGBM boosters, compiled and parallel over rows.
+
+The values are those of ``booster.predict(X, pred_contrib=True)`` (the algorithm of Lundberg et
+al., with node data counts as covers) to floating-point rounding, computed another way: each leaf
+contributes to the features on its path only, and what it contributes depends only on which of
+those features' split conditions the row meets.  With ``d`` distinct features on a path there are
+``2**d`` such patterns, so every leaf's contributions are tabulated once per model (Shapley
+weights over the path's zero fractions, as in GPUTreeShap's path decomposition) and a row costs
+one decision per split node and one table lookup per (leaf, path feature).  For the shallow trees
+the served booster uses this is several times faster than LightGBM's own implementation.
+
+LightGBM's decision rules are reproduced exactly: ``<=`` on numeric splits with its missing-value
+handling (``None``: NaN read as 0; ``Zero``/``NaN``: the default direction), and category sets on
+categorical splits (NaN and negative codes go right).
+"""
+
+from __future__ import annotations
+
+import math
+import weakref
+from dataclasses import dataclass
+from typing import Any
+
+import numba
+import numpy as np
+import pandas as pd
+
+MAX_PATH_FEATURES = 10  # tables grow as 2**d per leaf; deeper boosters use LightGBM's own code
+ZERO_THRESHOLD = 1e-35  # LightGBM's kZeroThreshold
+NUMERIC, CATEGORICAL = 0, 1
+MISSING_NONE, MISSING_ZERO, MISSING_NAN = 0, 1, 2
+BLOCK = 512
+
+
+@dataclass(frozen=True)
+class TreeTables:
+    """A booster's trees as flat arrays, and every leaf's contribution table."""
+
+    feature: np.ndarray  # per split node
+    threshold: np.ndarray
+    kind: np.ndarray
+    default_left: np.ndarray
+    missing: np.ndarray
+    category_start: np.ndarray
+    category_end: np.ndarray
+    categories: np.ndarray
+    tree_nodes: np.ndarray  # per tree: first split node, and one past the last
+    tree_leaves: np.ndarray  # per tree: first leaf, and one past the last
+    path_start: np.ndarray  # per leaf
+    path_node: np.ndarray  # per path step: the split node (tree-local), the way taken, the bit
+    path_left: np.ndarray
+    path_bit: np.ndarray
+    leaf_features: np.ndarray  # per leaf: its path features (columns), -1 padded
+    leaf_table: np.ndarray  # per leaf: contributions by failure pattern and path feature
+    expected_value: float
+    n_features: int
+    max_nodes: int
+    pandas_categorical: list[list[Any]] | None
+
+
+_CACHE: weakref.WeakKeyDictionary[Any, TreeTables | None] = weakref.WeakKeyDictionary()
+
+
+def tables_for(booster: Any) -> TreeTables | None:
+    """The tables of a fitted ``LGBMClassifier`` (cached per booster); ``None`` when a path has
+    more than :data:`MAX_PATH_FEATURES` distinct features."""
+    if booster not in _CACHE:
+        _CACHE[booster] = build_tables(
+            booster.booster_.dump_model(), booster.booster_.pandas_categorical
+        )
+    return _CACHE[booster]
+
+
+def contributions(booster: Any, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:
+    """Exact TreeSHAP values (rows × features) and the base per row, or ``None`` when the booster
+    is too deep for tables."""
+    tables = tables_for(booster)
+    if tables is None:
+        return None
+    matrix = numeric_matrix(X, tables.pandas_categorical)
+    out = np.zeros((len(matrix), tables.n_features))
+    _shap_kernel(
+        matrix,
+        tables.feature,
+        tables.threshold,
+        tables.kind,
+        tables.default_left,
+        tables.missing,
+        tables.category_start,
+        tables.category_end,
+        tables.categories,
+        tables.tree_nodes,
+        tables.tree_leaves,
+        tables.path_start,
+        tables.path_node,
+        tables.path_left,
+        tables.path_bit,
+        tables.leaf_features,
+        tables.leaf_table,
+        tables.max_nodes,
+        out,
+    )
+    return out, np.full(len(matrix), tables.expected_value)
+
+
+def numeric_matrix(X: pd.DataFrame, pandas_categorical: list[list[Any]] | None) -> np.ndarray:
+    """``X`` as LightGBM reads a pandas frame: categories as their training codes, NaN missing."""
+    columns = []
+    categorical = iter(pandas_categorical or [])
+    for name in X.columns:
+        values = X[name]
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            known = next(categorical)
+            codes = values.cat.set_categories(known).cat.codes.to_numpy(dtype=float)
+            codes[codes < 0] = np.nan
+            columns.append(codes)
+        else:
+            columns.append(pd.to_numeric(values).to_numpy(dtype=float, na_value=np.nan))
+    return np.ascontiguousarray(np.column_stack(columns)) if columns else np.empty((len(X), 0))
+
+
+# ---- tables ------------------------------------------------------------------------------------
+
+
+def build_tables(
+    dump: dict[str, Any], pandas_categorical: list[list[Any]] | None
+) -> TreeTables | None:
+    """Flatten ``Booster.dump_model()`` and tabulate every leaf's contributions."""
+    nodes: dict[str, list[Any]] = {
+        k: [] for k in ("feature", "threshold", "kind", "left", "missing", "cat_start", "cat_end")
+    }
+    categories: list[float] = []
+    tree_nodes, tree_leaves, path_start = [0], [0], []
+    path_node: list[int] = []
+    path_left: list[int] = []
+    path_bit: list[int] = []
+    leaf_features: list[list[int]] = []
+    leaf_tables: list[np.ndarray] = []
+    expected = 0.0
+    max_nodes = 1
+    for tree in dump["tree_info"]:
+        root = tree["tree_structure"]
+        first_node = len(nodes["feature"])
+        leaves: list[tuple[float, list[tuple[int, bool, float]]]] = []
+        total = float(root.get("internal_count", root.get("leaf_count", 1)))
+
+        def walk(
+            node: dict[str, Any],
+            path: list[tuple[int, bool, float]],
+            leaves: list[tuple[float, list[tuple[int, bool, float]]]] = leaves,
+            first_node: int = first_node,
+        ) -> None:
+            if "leaf_index" in node or "split_index" not in node:
+                leaves.append((float(node.get("leaf_value", 0.0)), path))
+                return
+            local = len(nodes["feature"]) - first_node
+            nodes["feature"].append(int(node["split_feature"]))
+            nodes["left"].append(bool(node["default_left"]))
+            nodes["missing"].append(
+                {"None": MISSING_NONE, "Zero": MISSING_ZERO, "NaN": MISSING_NAN}[
+                    node["missing_type"]
+                ]
+            )
+            if node["decision_type"] == "==":
+                values = [float(v) for v in str(node["threshold"]).split("||")]
+                nodes["kind"].append(CATEGORICAL)
+                nodes["threshold"].append(0.0)
+                nodes["cat_start"].append(len(categories))
+                categories.extend(sorted(values))
+                nodes["cat_end"].append(len(categories))
+            else:
+                nodes["kind"].append(NUMERIC)
+                nodes["threshold"].append(float(node["threshold"]))
+                nodes["cat_start"].append(0)
+                nodes["cat_end"].append(0)
+            count = float(node["internal_count"])
+            for child, goes_left in ((node["left_child"], True), (node["right_child"], False)):
+                child_count = float(child.get("internal_count", child.get("leaf_count", 0)))
+                walk(
+                    child,
+                    [*path, (local, goes_left, child_count / count if count else 0.0)],
+                    leaves,
+                    first_node,
+                )
+
+        walk(root, [])
+        n_split = len(nodes["feature"]) - first_node
+        max_nodes = max(max_nodes, n_split)
+        tree_nodes.append(len(nodes["feature"]))
+        for value, path in leaves:
+            features: list[int] = []
+            zero: list[float] = []
+            path_start.append(len(path_node))
+            for local, goes_left, fraction in path:
+                feature = nodes["feature"][first_node + local]
+                if feature not in features:
+                    features.append(feature)
+                    zero.append(1.0)
+                bit = features.index(feature)
+                zero[bit] *= fraction
+                path_node.append(local)
+                path_left.append(int(goes_left))
+                path_bit.append(bit)
+            if len(features) > MAX_PATH_FEATURES:
+                return None
+            leaf_features.append(features)
+            leaf_tables.append(_leaf_table(value, np.array(zero)))
+        covers = _leaf_covers(root, total)
+        expected += float(sum(v * c for (v, _), c in zip(leaves, covers, strict=True)))
+        tree_leaves.append(len(leaf_features))
+    path_start.append(len(path_node))
+    width = max((len(f) for f in leaf_features), default=0)
+    patterns = 1 << width
+    padded_features = np.full((len(leaf_features), max(width, 1)), -1, dtype=np.int64)
+    table = np.zeros((len(leaf_features), patterns, max(width, 1)))
+    for i, (features, leaf_table) in enumerate(zip(leaf_features, leaf_tables, strict=True)):
+        padded_features[i, : len(features)] = features
+        table[i, : leaf_table.shape[0], : leaf_table.shape[1]] = leaf_table
+    return TreeTables(
+        feature=np.asarray(nodes["feature"], dtype=np.int64),
+        threshold=np.asarray(nodes["threshold"], dtype=np.float64),
+        kind=np.asarray(nodes["kind"], dtype=np.int8),
+        default_left=np.asarray(nodes["left"], dtype=np.bool_),
+        missing=np.asarray(nodes["missing"], dtype=np.int8),
+        category_start=np.asarray(nodes["cat_start"], dtype=np.int64),
+        category_end=np.asarray(nodes["cat_end"], dtype=np.int64),
+        categories=np.asarray(categories, dtype=np.float64),
+        tree_nodes=np.asarray(tree_nodes, dtype=np.int64),
+        tree_leaves=np.asarray(tree_leaves, dtype=np.int64),
+        path_start=np.asarray(path_start, dtype=np.int64),
+        path_node=np.asarray(path_node, dtype=np.int64),
+        path_left=np.asarray(path_left, dtype=np.bool_),
+        path_bit=np.asarray(path_bit, dtype=np.int64),
+        leaf_features=padded_features,
+        leaf_table=table,
+        expected_value=expected,
+        n_features=int(dump["max_feature_idx"]) + 1,
+        max_nodes=max_nodes,
+        pandas_categorical=pandas_categorical,
+    )
+
+
+def _leaf_covers(root: dict[str, Any], total: float) -> list[float]:
+    """Each leaf's share of the training rows, in the order :func:`build_tables` walks them."""
+    shares: list[float] = []
+
+    def walk(node: dict[str, Any]) -> None:
+        if "split_index" not in node:
+            shares.append(float(node.get("leaf_count", total)) / total if total else 1.0)
+            return
+        walk(node["left_child"])
+        walk(node["right_child"])
+
+    walk(root)
+    return shares
+
+
+def _leaf_table(value: float, zero: np.ndarray) -> np.ndarray:
+    """Contribution of a leaf with value ``value`` to each of its ``d`` path features, for every
+    failure pattern (bit k set: the row fails feature k's conditions on the path)."""
+    d = len(zero)
+    if d == 0:
+        return np.zeros((1, 1))
+    patterns = np.arange(1 << d)
+    one = 1.0 - ((patterns[:, None] >> np.arange(d)[None, :]) & 1)  # o_k per pattern
+    weights = np.array(
+        [math.factorial(s) * math.factorial(d - s - 1) / math.factorial(d) for s in range(d)]
+    )
+    table = np.zeros((len(patterns), d))
+    for k in range(d):
+        # coefficients of prod over j != k of (z_j + o_j t): subsets S of the others with o in S
+        poly = np.zeros((len(patterns), d))
+        poly[:, 0] = 1.0
+        for j in range(d):
+            if j == k:
+                continue
+            shifted = np.zeros_like(poly)
+            shifted[:, 1:] = poly[:, :-1] * one[:, [j]]
+            poly = poly * zero[j] + shifted
+        table[:, k] = value * (one[:, k] - zero[k]) * (poly @ weights)
+    return table
+
+
+# ---- the compiled kernel -----------------------------------------------------------------------
+
+
+@numba.njit(cache=True, inline="always")
+def _goes_left(
+    x: float,
+    kind: int,
+    threshold: float,
+    default_left: bool,
+    missing: int,
+    start: int,
+    end: int,
+    categories: np.ndarray,
+) -> bool:
+    if kind == NUMERIC:
+        if np.isnan(x) and missing != MISSING_NAN:
+            x = 0.0
+        if (missing == MISSING_ZERO and abs(x) <= ZERO_THRESHOLD) or (
+            missing == MISSING_NAN and np.isnan(x)
+        ):
+            return default_left
+        return x <= threshold
+    if np.isnan(x) or x < 0:
+        return False
+    code = float(int(x))
+    for i in range(start, end):  # noqa: SIM110 (compiled: a plain loop)
+        if categories[i] == code:
+            return True
+    return False
+
+
+@numba.njit(parallel=True, cache=True)
+def _shap_kernel(
+    X: np.ndarray,
+    feature: np.ndarray,
+    threshold: np.ndarray,
+    kind: np.ndarray,
+    default_left: np.ndarray,
+    missing: np.ndarray,
+    category_start: np.ndarray,
+    category_end: np.ndarray,
+    categories: np.ndarray,
+    tree_nodes: np.ndarray,
+    tree_leaves: np.ndarray,
+    path_start: np.ndarray,
+    path_node: np.ndarray,
+    path_left: np.ndarray,
+    path_bit: np.ndarray,
+    leaf_features: np.ndarray,
+    leaf_table: np.ndarray,
+    max_nodes: int,
+    out: np.ndarray,
+) -> None:
+    n = X.shape[0]
+    n_trees = tree_nodes.shape[0] - 1
+    width = leaf_features.shape[1]
+    blocks = (n + BLOCK - 1) // BLOCK
+    for block in numba.prange(blocks):
+        left = np.empty(max_nodes, dtype=np.bool_)
+        for r in range(block * BLOCK, min(n, (block + 1) * BLOCK)):
+            for t in range(n_trees):
+                first = tree_nodes[t]
+                for local in range(tree_nodes[t + 1] - first):
+                    g = first + local
+                    left[local] = _goes_left(
+                        X[r, feature[g]],
+                        kind[g],
+                        threshold[g],
+                        default_left[g],
+                        missing[g],
+                        category_start[g],
+                        category_end[g],
+                        categories,
+                    )
+                for leaf in range(tree_leaves[t], tree_leaves[t + 1]):
+                    pattern = 0
+                    for q in range(path_start[leaf], path_start[leaf + 1]):
+                        if left[path_node[q]] != path_left[q]:
+                            pattern |= 1 << path_bit[q]
+                    for k in range(width):
+                        column = leaf_features[leaf, k]
+                        if column < 0:
+                            break
+                        out[r, column] += leaf_table[leaf, pattern, k]

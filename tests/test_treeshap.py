@@ -1,0 +1,106 @@
+"""The compiled TreeSHAP gives LightGBM's ``pred_contrib`` values, split rule for split rule."""
+
+from __future__ import annotations
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+import pytest
+
+from predictive_scoring import treeshap
+from predictive_scoring.explain import tree_contributions
+
+TOLERANCE = 1e-9
+
+
+def _frame(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(
+        {
+            "a": rng.normal(size=n),
+            "b": rng.integers(0, 5, n).astype(float),  # many exact zeros
+            "c": rng.exponential(size=n),
+            "colour": pd.Categorical(rng.choice(["red", "green", "blue", "grey", "pink"], n)),
+            "size": pd.Categorical(rng.choice(["s", "m", "l"], n)),
+        }
+    )
+    X.loc[rng.random(n) < 0.1, "a"] = np.nan
+    X.loc[rng.random(n) < 0.05, "colour"] = np.nan
+    logit = (
+        X["a"].fillna(1.5)
+        - 0.8 * X["b"]
+        + np.sin(3 * X["c"])
+        + X["colour"].isin(["red", "pink"]) * 1.2
+        + (X["size"] == "l") * (X["a"].fillna(0) > 0) * 1.0
+    )
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    return X, y
+
+
+def _scoring_frame(X: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """Rows to explain, with what training never saw: NaN where there was none, an unseen
+    category, exact zeros and values beyond every threshold."""
+    rng = np.random.default_rng(seed)
+    rows = X.sample(400, random_state=seed).reset_index(drop=True)
+    rows.loc[rng.random(400) < 0.1, "c"] = np.nan
+    rows.loc[rng.random(400) < 0.1, "b"] = 0.0
+    rows.loc[:10, "a"] = 1e9
+    colour = rows["colour"].astype("object")
+    colour[rng.random(400) < 0.1] = "violet"
+    rows["colour"] = colour.astype("category")
+    rows["size"] = rows["size"].astype("object").astype("category")  # categories in another order
+    return rows
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"max_depth": 4, "num_leaves": 15},
+        {"max_depth": 6, "num_leaves": 40, "min_child_samples": 5},
+        {"max_depth": -1, "num_leaves": 31, "zero_as_missing": True},
+        {"max_depth": 3, "num_leaves": 8, "use_missing": False},
+        {"max_depth": 5, "num_leaves": 20, "interaction_constraints": [[0, 1], [2, 3, 4]]},
+    ],
+)
+def test_values_match_pred_contrib(params: dict[str, object]) -> None:
+    X, y = _frame(3000, seed=1)
+    model = lgb.LGBMClassifier(
+        n_estimators=60, learning_rate=0.1, verbose=-1, random_state=0, **params
+    ).fit(X, y)
+    rows = _scoring_frame(X, seed=2)
+    expected = model.predict(rows, pred_contrib=True)
+    result = treeshap.contributions(model, rows)
+    assert result is not None
+    values, base = result
+    assert np.abs(values - expected[:, :-1]).max() < TOLERANCE
+    assert np.abs(base - expected[:, -1]).max() < TOLERANCE
+    raw = model.predict(rows, raw_score=True)
+    assert np.abs(values.sum(axis=1) + base - raw).max() < 1e-9
+
+
+def test_early_stopped_boosters_explain_their_best_iteration() -> None:
+    X, y = _frame(3000, seed=3)
+    model = lgb.LGBMClassifier(n_estimators=300, learning_rate=0.2, verbose=-1).fit(
+        X[:2000],
+        y[:2000],
+        eval_X=(X[2000:],),
+        eval_y=(y[2000:],),
+        callbacks=[lgb.early_stopping(5, verbose=False)],
+    )
+    assert 0 < model.best_iteration_ < 300
+    expected = model.predict(X[2000:], pred_contrib=True)
+    values, base = tree_contributions(model, X[2000:])
+    assert np.abs(values - expected[:, :-1]).max() < TOLERANCE
+    assert np.abs(base - expected[:, -1]).max() < TOLERANCE
+
+
+def test_boosters_too_deep_for_tables_fall_back_to_lightgbm(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    X, y = _frame(2000, seed=4)
+    model = lgb.LGBMClassifier(n_estimators=20, max_depth=4, verbose=-1).fit(X, y)
+    monkeypatch.setattr(treeshap, "MAX_PATH_FEATURES", 1)
+    assert treeshap.contributions(model, X) is None
+    values, base = tree_contributions(model, X)
+    expected = model.predict(X, pred_contrib=True)
+    assert np.array_equal(values, expected[:, :-1]) and np.array_equal(base, expected[:, -1])
