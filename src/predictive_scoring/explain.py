@@ -165,18 +165,21 @@ def _fragments(
     """Each row's JSON before and after its impact, for one field, via distinct values."""
     read = [i for i in infos if i.stat not in _UNREAD_STATS]
     keys: dict[str, Any] = {}
+    raw: dict[str, np.ndarray] = {}
     for info in read:
         values = X[info.name].iloc[rows]
-        if info.kind == "numeric" and info.group != FIT:
+        if info.kind == "numeric":
             numbers = values.to_numpy(dtype=float, na_value=np.nan)
-            if info.stat in _WHOLE_DAYS:
+            raw[info.name] = numbers
+            if info.group != FIT and info.stat in _WHOLE_DAYS:
                 numbers = np.round(numbers)
-            elif info.stat == "trend":
+            elif info.group != FIT and info.stat == "trend":
                 keys[f"{info.name} sign"] = np.sign(numbers)
                 numbers = np.round(numbers, 2)
             keys[info.name] = numbers
         else:
-            keys[info.name] = values.to_numpy(dtype=object)
+            raw[info.name] = values.to_numpy(dtype=object)
+            keys[info.name] = raw[info.name]
     frame = pd.DataFrame(keys)
     if frame.shape[1] == 0:
         codes = np.zeros(len(rows), dtype=np.int64)
@@ -187,8 +190,7 @@ def _fragments(
     heads, tails = [], []
     label = json.dumps(field, ensure_ascii=False)
     for first in firsts:
-        position = rows[first]
-        values = {i.name: _plain(X[i.name].iat[position]) for i in read}
+        values = {name: _plain(column[first]) for name, column in raw.items()}
         words, value = describe(field, infos, values, best)
         heads.append(
             '{"feature": '
