@@ -104,3 +104,17 @@ def test_boosters_too_deep_for_tables_fall_back_to_lightgbm(
     values, base = tree_contributions(model, X)
     expected = model.predict(X, pred_contrib=True)
     assert np.array_equal(values, expected[:, :-1]) and np.array_equal(base, expected[:, -1])
+
+
+@pytest.mark.filterwarnings("ignore:LightGBM binary classifier:UserWarning")
+def test_values_match_the_shap_package() -> None:
+    shap = pytest.importorskip("shap")
+    X, y = _frame(2000, seed=5)
+    numeric = X[["a", "b", "c"]]
+    model = lgb.LGBMClassifier(n_estimators=40, max_depth=4, verbose=-1).fit(numeric, y)
+    explainer = shap.TreeExplainer(model, feature_perturbation="tree_path_dependent")
+    expected = np.asarray(explainer.shap_values(numeric))
+    expected = expected[..., 1] if expected.ndim == 3 else expected
+    values, base = tree_contributions(model, numeric)
+    assert np.abs(values - expected).max() < 1e-6
+    assert np.abs(base - np.ravel(explainer.expected_value)[-1]).max() < 1e-6

@@ -404,6 +404,7 @@ def _requirements() -> list[str]:
         "numpy",
         "scikit-learn",
         "lightgbm",
+        "numba",
         "duckdb",
         "pyarrow",
         "pydantic",
