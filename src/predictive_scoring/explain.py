@@ -181,17 +181,16 @@ def _fragments(
             raw[info.name] = values.to_numpy(dtype=object)
             keys[info.name] = raw[info.name]
     frame = pd.DataFrame(keys)
-    if frame.shape[1] == 0:
-        codes = np.zeros(len(rows), dtype=np.int64)
-        firsts = np.zeros(1, dtype=np.int64)
-    else:
+    codes: np.ndarray = np.zeros(len(rows), dtype=np.int64)
+    firsts: np.ndarray = np.zeros(1, dtype=np.int64)
+    if frame.shape[1]:
         codes = frame.groupby(list(frame.columns), dropna=False, sort=False).ngroup().to_numpy()
         _, firsts = np.unique(codes, return_index=True)
     heads, tails = [], []
     label = json.dumps(field, ensure_ascii=False)
     for first in firsts:
-        values = {name: _plain(column[first]) for name, column in raw.items()}
-        words, value = describe(field, infos, values, best)
+        read_values = {name: _plain(column[first]) for name, column in raw.items()}
+        words, value = describe(field, infos, read_values, best)
         heads.append(
             '{"feature": '
             + label
