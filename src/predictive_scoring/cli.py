@@ -297,7 +297,10 @@ def _score_and_write(
     written = write_scores(monitor.watch(counted(chunks)), destination, when)
     progress.close()
     drift = monitor.report()
-    typer.echo(f"Scored {written:,} open leads as of {when} with {served.version} -> {output}")
+    typer.echo(
+        f"Scored {written:,} open leads as of {when or 'a flat export'} with {served.version} "
+        f"-> {output}"
+    )
     typer.echo("Tiers: " + ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items())))
     drifted = {k: round(v, 3) for k, v in drift.items() if v > settings.scoring.psi_warning}
     if drifted:

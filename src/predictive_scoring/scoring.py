@@ -97,13 +97,20 @@ def quantiles(values: np.ndarray) -> np.ndarray:
 
 
 def percentile_score(values: np.ndarray, reference: np.ndarray) -> np.ndarray:
-    """0–100: the share of the reference at or below each value, rounded.
+    """0–100: the percentile rank of each value in the reference (the share below it, plus half
+    the share equal to it), rounded.
 
-    Values are compared at ``DECIMALS`` decimals: many leads share one contribution sum, and
-    summing contributions in another order must not move a lead across such a plateau.
+    Ties count half, so a plateau sits in its middle: when every training lead shares one intent
+    sum (a flat export has no behaviour), every lead's ``intent_score`` is 50, not 100.  Values are
+    compared at ``DECIMALS`` decimals: many leads share one contribution sum, and summing
+    contributions in another order must not move a lead across such a plateau.
     """
-    below = np.searchsorted(np.round(reference, DECIMALS), np.round(values, DECIMALS), side="right")
-    result: np.ndarray = np.clip(np.round(100 * below / len(reference)), 0, 100).astype(np.int64)
+    rounded = np.round(reference, DECIMALS)
+    points = np.round(values, DECIMALS)
+    below = np.searchsorted(rounded, points, side="left")
+    at_or_below = np.searchsorted(rounded, points, side="right")
+    share = (below + at_or_below) / (2 * len(reference))
+    result: np.ndarray = np.clip(np.round(100 * share), 0, 100).astype(np.int64)
     return result
 
 

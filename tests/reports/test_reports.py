@@ -156,3 +156,11 @@ def test_board_of_100k_leads_stays_a_few_megabytes(leads: int) -> None:
     rows = [(f"L{i:06d}", "2024-02-01", i % 101, "warm") for i in range(leads)]
     document = lead_board(_scores(rows))
     assert len(document.encode("utf-8")) < 12_000_000
+
+
+def test_board_of_a_flat_export_shows_every_lead() -> None:
+    scores = _scores([("a", "2024-01-01", 30, "cold"), ("b", "2024-01-01", 90, "hot")])
+    scores[schema.AS_OF] = pd.NaT
+    document = lead_board(scores)
+    assert _payload(document)["leads"]["id"] == ["b", "a"]  # type: ignore[index]
+    assert "2 open leads as of a flat export" in document

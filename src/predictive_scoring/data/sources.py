@@ -195,9 +195,23 @@ def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
         write(temporary)
         with open(temporary, "rb") as handle:
             os.fsync(handle.fileno())
+        os.chmod(temporary, _file_mode(path))
         os.replace(temporary, path)
     finally:
         temporary.unlink(missing_ok=True)
+
+
+def _file_mode(path: Path) -> int:
+    """The permissions the written file gets: those of the file it replaces, else what the umask
+    gives a new file (temporary files are created private)."""
+    import os
+    import stat
+
+    if path.exists():
+        return stat.S_IMODE(path.stat().st_mode)
+    umask = os.umask(0o022)  # read it (the only portable way), then put it back at once
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:

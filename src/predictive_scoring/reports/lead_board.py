@@ -246,10 +246,12 @@ def board_payload(
 
 
 def latest_as_of(scores: pd.DataFrame) -> pd.DataFrame:
-    """The rows of the latest as-of in ``scores`` (a destination may hold several runs)."""
-    if scores.empty:
+    """The rows of the latest as-of in ``scores`` (a destination may hold several runs); flat
+    exports are scored without an as-of, so all their rows."""
+    stamps = scores[schema.AS_OF] if len(scores) else pd.Series([], dtype=object)
+    if stamps.isna().all():
         return scores
-    latest: pd.DataFrame = scores[scores[schema.AS_OF] == scores[schema.AS_OF].max()]
+    latest: pd.DataFrame = scores[stamps == stamps.max()]
     return latest
 
 
@@ -259,7 +261,8 @@ def lead_board(
     """The lead board of the latest as-of in ``scores`` as one self-contained HTML document."""
     latest = latest_as_of(scores)
     payload = board_payload(latest, display, page_size)
-    as_of = str(latest[schema.AS_OF].iloc[0]) if len(latest) else "no scores"
+    stamp = latest[schema.AS_OF].iloc[0] if len(latest) else None
+    as_of = "no scores" if stamp is None else "a flat export" if pd.isna(stamp) else str(stamp)
     versions = sorted({str(v) for v in latest[schema.MODEL_VERSION].dropna()})
     counts = latest[schema.TIER].value_counts()
     summary = ", ".join(f"{counts.get(t, 0):,} {t}" for t in TIERS)
