@@ -23,7 +23,7 @@ from predictive_scoring.data.tables import LeadData
 from predictive_scoring.features.snapshots import open_leads_at, scoring_rows
 from predictive_scoring.features.spec import build_features
 from predictive_scoring.models.ml import selected_columns, served_booster
-from predictive_scoring.scoring import ServedModel, score_leads
+from predictive_scoring.scoring import ServedModel, percentile_score, score_leads
 from predictive_scoring.training import train_models
 from tests.features.helpers import truncated
 
@@ -229,3 +229,11 @@ def test_a_writer_killed_mid_write_leaves_the_previous_output_intact(
     write_scores([_chunk(second, 5, "b")], Destination.parse(str(path)), second)
     stored = read_scores(Destination.parse(str(path)))
     assert stored.groupby(schema.AS_OF).size().tolist() == [10, 5]
+
+
+def test_percentile_scores_count_ties_half() -> None:
+    reference = np.array([0.0, 0.0, 0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0])
+    values = np.array([-1.0, 0.0, 0.5, 3.0, 9.0])
+    # below + half of equal, out of 10: 0, 1.5, 3, 5.5, 10 -> 0, 15, 30, 55, 100
+    assert percentile_score(values, reference).tolist() == [0, 15, 30, 55, 100]
+    assert percentile_score(np.zeros(3), np.zeros(101)).tolist() == [50, 50, 50]
