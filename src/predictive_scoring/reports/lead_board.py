@@ -262,7 +262,13 @@ def lead_board(
     latest = latest_as_of(scores)
     payload = board_payload(latest, display, page_size)
     stamp = latest[schema.AS_OF].iloc[0] if len(latest) else None
-    as_of = "no scores" if stamp is None else "a flat export" if pd.isna(stamp) else str(stamp)
+    as_of = (
+        "no scores"
+        if stamp is None
+        else "a flat export"
+        if pd.isna(stamp)
+        else pd.Timestamp(stamp).strftime("%Y-%m-%d %H:%M UTC")
+    )
     versions = sorted({str(v) for v in latest[schema.MODEL_VERSION].dropna()})
     counts = latest[schema.TIER].value_counts()
     summary = ", ".join(f"{counts.get(t, 0):,} {t}" for t in TIERS)
