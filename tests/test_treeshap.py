@@ -118,3 +118,25 @@ def test_values_match_the_shap_package() -> None:
     values, base = tree_contributions(model, numeric)
     assert np.abs(values - expected).max() < 1e-6
     assert np.abs(base - np.ravel(explainer.expected_value)[-1]).max() < 1e-6
+
+
+def test_a_refit_estimator_is_explained_with_its_new_trees() -> None:
+    X, y = _frame(2000, seed=6)
+    model = lgb.LGBMClassifier(n_estimators=20, max_depth=3, verbose=-1).fit(X, y)
+    first, _ = tree_contributions(model, X)
+    model.set_params(n_estimators=35).fit(X, 1 - y)
+    again, _ = tree_contributions(model, X)
+    expected = model.predict(X, pred_contrib=True)[:, :-1]
+    assert np.abs(again - expected).max() < TOLERANCE
+    assert np.abs(again - first).max() > 0.1
+
+
+def test_concurrent_calls_from_threads_agree() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    X, y = _frame(3000, seed=7)
+    model = lgb.LGBMClassifier(n_estimators=30, max_depth=4, verbose=-1).fit(X, y)
+    expected = model.predict(X, pred_contrib=True)[:, :-1]
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: tree_contributions(model, X)[0], range(8)))
+    assert all(np.abs(r - expected).max() < TOLERANCE for r in results)

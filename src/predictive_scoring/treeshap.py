@@ -17,6 +17,7 @@ categorical splits (NaN and negative codes go right).
 from __future__ import annotations
 
 import math
+import threading
 import weakref
 from dataclasses import dataclass
 from typing import Any
@@ -59,16 +60,19 @@ class TreeTables:
 
 
 _CACHE: weakref.WeakKeyDictionary[Any, TreeTables | None] = weakref.WeakKeyDictionary()
+# numba's default threading layer (workqueue) must not be entered from two threads at once (a
+# threaded model server could): kernel launches are serialised; each still uses every core.
+_KERNEL = threading.Lock()
 
 
 def tables_for(booster: Any) -> TreeTables | None:
-    """The tables of a fitted ``LGBMClassifier`` (cached per booster); ``None`` when a path has
-    more than :data:`MAX_PATH_FEATURES` distinct features."""
-    if booster not in _CACHE:
-        _CACHE[booster] = build_tables(
-            booster.booster_.dump_model(), booster.booster_.pandas_categorical
-        )
-    return _CACHE[booster]
+    """The tables of a fitted ``LGBMClassifier``; ``None`` when a path has more than
+    :data:`MAX_PATH_FEATURES` distinct features.  Cached per fitted LightGBM ``Booster`` (every
+    fit makes a new one, so a refit estimator is never explained with stale tables)."""
+    fitted = booster.booster_
+    if fitted not in _CACHE:
+        _CACHE[fitted] = build_tables(fitted.dump_model(), fitted.pandas_categorical)
+    return _CACHE[fitted]
 
 
 def contributions(booster: Any, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:
@@ -79,27 +83,28 @@ def contributions(booster: Any, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray
         return None
     matrix = numeric_matrix(X, tables.pandas_categorical)
     out = np.zeros((len(matrix), tables.n_features))
-    _shap_kernel(
-        matrix,
-        tables.feature,
-        tables.threshold,
-        tables.kind,
-        tables.default_left,
-        tables.missing,
-        tables.category_start,
-        tables.category_end,
-        tables.categories,
-        tables.tree_nodes,
-        tables.tree_leaves,
-        tables.path_start,
-        tables.path_node,
-        tables.path_left,
-        tables.path_bit,
-        tables.leaf_features,
-        tables.leaf_table,
-        tables.max_nodes,
-        out,
-    )
+    with _KERNEL:
+        _shap_kernel(
+            matrix,
+            tables.feature,
+            tables.threshold,
+            tables.kind,
+            tables.default_left,
+            tables.missing,
+            tables.category_start,
+            tables.category_end,
+            tables.categories,
+            tables.tree_nodes,
+            tables.tree_leaves,
+            tables.path_start,
+            tables.path_node,
+            tables.path_left,
+            tables.path_bit,
+            tables.leaf_features,
+            tables.leaf_table,
+            tables.max_nodes,
+            out,
+        )
     return out, np.full(len(matrix), tables.expected_value)
 
 
