@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -164,3 +165,14 @@ def test_board_of_a_flat_export_shows_every_lead() -> None:
     document = lead_board(scores)
     assert _payload(document)["leads"]["id"] == ["b", "a"]  # type: ignore[index]
     assert "2 open leads as of a flat export" in document
+
+
+@pytest.mark.parametrize("url", ["sqlite:///{}/none.db#scores", "duckdb:///{}/none.duckdb#scores"])
+def test_report_on_a_missing_database_table_is_a_usage_error_and_creates_nothing(
+    url: str, cli: Callable[..., CliResult], tmp_path: Path
+) -> None:
+    scores = url.format(tmp_path)
+    result = cli("report", "--scores", scores, "--output", tmp_path / "board.html")
+    assert result.code == 2, result.err
+    assert "no scores there" in result.err and "Traceback" not in result.err
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

@@ -222,12 +222,22 @@ def _write_sqlalchemy(
 
 
 def _read_database(destination: Destination) -> pd.DataFrame:
+    """The destination table's rows; empty (never created) when the database or table is absent."""
     assert destination.url is not None
+    empty = pd.DataFrame(columns=list(schema.SCORE_COLUMNS))
     if destination.url.startswith("duckdb://"):
         import duckdb
 
         path = destination.url.removeprefix("duckdb://").removeprefix("/")
+        if path != ":memory:" and not Path(path).exists():
+            return empty
         with duckdb.connect(path, read_only=True) as con:
+            found = con.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
+                [destination.table],
+            ).fetchone()
+            if not found or not found[0]:
+                return empty
             frame: pd.DataFrame = (
                 con.execute(f"SELECT * FROM {quote_identifier(destination.table)}")
                 .to_arrow_table()
@@ -236,7 +246,14 @@ def _read_database(destination: Destination) -> pd.DataFrame:
             return frame
     import sqlalchemy as sa
 
-    engine = sa.create_engine(sqlalchemy_url(destination.url))
+    url = sqlalchemy_url(destination.url)
+    if url.startswith("sqlite:///"):
+        database = url.removeprefix("sqlite:///")
+        if database not in ("", ":memory:") and not Path(database).exists():
+            return empty
+    engine = sa.create_engine(url)
+    if not sa.inspect(engine).has_table(destination.table):
+        return empty
     frame = pd.read_sql_table(destination.table, engine)
     frame[schema.AS_OF] = pd.to_datetime(frame[schema.AS_OF]).dt.tz_localize("UTC")
     return frame
