@@ -94,12 +94,13 @@ def test_early_stopped_boosters_explain_their_best_iteration() -> None:
     assert np.abs(base - expected[:, -1]).max() < TOLERANCE
 
 
+@pytest.mark.parametrize("limit", ["MAX_PATH_FEATURES", "TABLE_BUDGET_BYTES"])
 def test_boosters_too_deep_for_tables_fall_back_to_lightgbm(
-    monkeypatch: pytest.MonkeyPatch,
+    limit: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     X, y = _frame(2000, seed=4)
     model = lgb.LGBMClassifier(n_estimators=20, max_depth=4, verbose=-1).fit(X, y)
-    monkeypatch.setattr(treeshap, "MAX_PATH_FEATURES", 1)
+    monkeypatch.setattr(treeshap, limit, 1)
     assert treeshap.contributions(model, X) is None
     values, base = tree_contributions(model, X)
     expected = model.predict(X, pred_contrib=True)
@@ -140,3 +141,20 @@ def test_concurrent_calls_from_threads_agree() -> None:
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(lambda _: tree_contributions(model, X)[0], range(8)))
     assert all(np.abs(r - expected).max() < TOLERANCE for r in results)
+
+
+def test_frames_unlike_the_training_frame_are_refused() -> None:
+    X, y = _frame(1000, seed=8)
+    model = lgb.LGBMClassifier(n_estimators=5, verbose=-1).fit(X, y)
+    with pytest.raises(ValueError, match="trained on 5 columns"):
+        treeshap.contributions(model, X.drop(columns="c"))
+    with pytest.raises(ValueError, match="2 categorical"):
+        treeshap.contributions(model, X.assign(a=X["a"].astype("category")))
+
+
+def test_single_leaf_trees_add_their_value_to_the_base() -> None:
+    X, y = _frame(200, seed=9)
+    model = lgb.LGBMClassifier(n_estimators=5, min_child_samples=500, verbose=-1).fit(X, y)
+    expected = model.predict(X, pred_contrib=True)
+    values, base = tree_contributions(model, X)
+    assert np.all(values == 0) and np.abs(base - expected[:, -1]).max() < TOLERANCE

@@ -162,6 +162,7 @@ def _train_and_log(
     """Train, print the comparison, log to MLflow, write the model card; return the summary."""
     from predictive_scoring.evaluation import METRICS, format_comparison
     from predictive_scoring.features.spec import build_features
+    from predictive_scoring.reports.figures import run_charts
     from predictive_scoring.reports.html import write_page
     from predictive_scoring.reports.model_card import MODEL_CARD_ARTIFACT, model_card
     from predictive_scoring.tracking import (
@@ -187,8 +188,9 @@ def _train_and_log(
         return METRICS["log_loss"](result.test_labels, champion.probabilities(features))
 
     example = input_example(result.serving, result.reference_features)
+    charts = run_charts(result)
     registration = log_training(
-        result, settings, validated.report, fingerprint, uri, example, champion_loss
+        result, settings, validated.report, fingerprint, uri, example, champion_loss, charts
     )
     run_id = registration.run_id
     typer.echo(f"MLflow run {run_id} in {uri}")
@@ -197,7 +199,7 @@ def _train_and_log(
     typer.echo(
         f"Registered {name} version {registration.version}: {verdict} ({registration.reason})"
     )
-    document = model_card(result, validated.report, fingerprint, registration, name)
+    document = model_card(result, validated.report, fingerprint, registration, name, charts)
     log_run_text(run_id, document, MODEL_CARD_ARTIFACT, uri)
     write_page(document, card)
     typer.echo(f"Model card: {card}")
@@ -250,7 +252,9 @@ def score(
         validated, settings, _as_of(as_of, validated.data), output, model, tracking_uri
     )
     if report_path is not None:
-        summary["report"] = _write_board(output, report_path, validated.data.display, settings)
+        summary["report"] = _write_board(
+            output, report_path, validated.data.display, settings, as_of=summary["as_of"]
+        )
     if as_json:
         _emit_json(summary)
 
@@ -325,20 +329,27 @@ def _score_and_write(
 
 
 def _write_board(
-    scores: str, path: Path, display: Any, settings: Config, *, require_rows: bool = False
+    scores: str,
+    path: Path,
+    display: Any,
+    settings: Config,
+    *,
+    as_of: Any = None,
+    require_rows: bool = False,
 ) -> str:
-    """Write the lead board of the latest as-of in ``scores``; return where it went."""
-    from predictive_scoring.data.outputs import Destination, read_scores
+    """Write the lead board of the run of ``as_of`` (else the latest) in ``scores``."""
+    from predictive_scoring.data.outputs import Destination, describe_output, read_scores
     from predictive_scoring.reports.html import write_page
     from predictive_scoring.reports.lead_board import lead_board
 
     frame = read_scores(Destination.parse(scores))
     if require_rows and frame.empty:
+        where = describe_output(scores)
         raise UsageError(
-            f"--scores {scores}: no scores there; run `predictive-scoring score --output "
-            f"{scores}` first"
+            f"--scores {where}: no scores there; run `predictive-scoring score --output "
+            f"{where}` first"
         )
-    write_page(lead_board(frame, display, settings.reports.page_size), path)
+    write_page(lead_board(frame, display, settings.reports.page_size, as_of), path)
     typer.echo(f"Lead board: {path}")
     return str(path)
 
@@ -425,7 +436,13 @@ def demo(
     scores = output_dir / "scores.parquet"
     scored = _score_and_write(validated, settings, when, str(scores), None, uri)
     board = Path(
-        _write_board(str(scores), output_dir / "lead-board.html", validated.data.display, settings)
+        _write_board(
+            str(scores),
+            output_dir / "lead-board.html",
+            validated.data.display,
+            settings,
+            as_of=scored["as_of"],
+        )
     )
     typer.echo(f"\nDemo data:    {data_dir}")
     typer.echo(f"Model card:   {card.resolve()}")

@@ -150,7 +150,7 @@ def reasons(
 
 
 # The features a field's words read, and how finely: days in whole days (as the words say them),
-# the trend to two decimals and by its sign; decayed counts and the log total are never read.
+# everything else as it is; decayed counts and the log total are never read.
 _UNREAD_STATS = frozenset({"decayed", "total"})
 _WHOLE_DAYS = frozenset({"days_since", "first_touch", "inactive", "lead_age"})
 
@@ -172,10 +172,7 @@ def _fragments(
             numbers = values.to_numpy(dtype=float, na_value=np.nan)
             raw[info.name] = numbers
             if info.group != FIT and info.stat in _WHOLE_DAYS:
-                numbers = np.round(numbers)
-            elif info.group != FIT and info.stat == "trend":
-                keys[f"{info.name} sign"] = np.sign(numbers)
-                numbers = np.round(numbers, 2)
+                numbers = np.round(numbers)  # round half to even, as Python's round()
             keys[info.name] = numbers
         else:
             raw[info.name] = values.to_numpy(dtype=object)

@@ -18,6 +18,7 @@ import io
 import logging
 import os
 import subprocess
+import tempfile
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -32,8 +33,8 @@ from predictive_scoring.config import Config
 from predictive_scoring.data.tables import LeadData
 from predictive_scoring.data.validation import ValidationReport
 from predictive_scoring.errors import RegistryError, first_line
-from predictive_scoring.evaluation import comparison_figures, comparison_table
-from predictive_scoring.explain import importance_figure, served_importance
+from predictive_scoring.evaluation import comparison_table
+from predictive_scoring.reports.figures import RunCharts
 from predictive_scoring.training import POINTS, TrainingResult
 
 _QUIET_ENV = {
@@ -139,6 +140,7 @@ def log_training(
     uri: str,
     example: pd.DataFrame,
     champion_loss: Callable[[Any], float],
+    charts: RunCharts,
 ) -> Registration:
     """Log the run, register the served model as a new version and apply the promotion gate.
 
@@ -151,7 +153,7 @@ def log_training(
 
         use_experiment(mlflow, uri, config.tracking.experiment)
         with mlflow.start_run(run_name=f"train-{fingerprint['as_of'] or 'flat'}") as parent:
-            _log_parent(mlflow, result, config, report, fingerprint)
+            _log_parent(mlflow, result, config, report, fingerprint, charts)
             version = log_served_model(mlflow, result.serving, example, name)
             if result.serving is not None and result.serving.version != f"{name}/{version}":
                 logging.getLogger(__name__).warning(
@@ -235,6 +237,7 @@ def _log_parent(
     config: Config,
     report: ValidationReport,
     fingerprint: dict[str, Any],
+    charts: RunCharts,
 ) -> None:
     mlflow.set_tags(
         {
@@ -271,20 +274,12 @@ def _log_parent(
     mlflow.log_text(table.to_csv(index=False), "comparison.csv")
     scorecard = result.models[POINTS].named_steps["model"].scorecard()
     mlflow.log_text(scorecard.to_csv(index=False), "points_scorecard.csv")
-    import matplotlib.pyplot as plt
-
-    figures = comparison_figures(result.test_labels, result.test_predictions)
-    importance = (
-        None
-        if result.serving is None
-        else served_importance(result.serving, result.reference_features)
-    )
-    if importance is not None:
-        mlflow.log_text(importance.to_csv(index=False), "shap_importance.csv")
-        figures["shap_summary.png"] = importance_figure(importance)
-    for filename, figure in figures.items():
-        mlflow.log_figure(figure, f"plots/{filename}")
-        plt.close(figure)  # type: ignore[arg-type]
+    if charts.importance is not None:
+        mlflow.log_text(charts.importance.to_csv(index=False), "shap_importance.csv")
+    with tempfile.TemporaryDirectory() as folder:
+        for filename, image in charts.images.items():
+            (Path(folder) / filename).write_bytes(image)
+        mlflow.log_artifacts(folder, "plots")
 
 
 def _flatten(raw: dict[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 MAX_PATH_FEATURES = 10  # tables grow as 2**d per leaf; deeper boosters use LightGBM's own code
+TABLE_BUDGET_BYTES = 256 * 2**20  # ... as do boosters whose tables would take more memory
 ZERO_THRESHOLD = 1e-35  # LightGBM's kZeroThreshold
 NUMERIC, CATEGORICAL = 0, 1
 MISSING_NONE, MISSING_ZERO, MISSING_NAN = 0, 1, 2
@@ -81,6 +82,13 @@ def contributions(booster: Any, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray
     tables = tables_for(booster)
     if tables is None:
         return None
+    categorical = sum(isinstance(t, pd.CategoricalDtype) for t in X.dtypes)
+    if X.shape[1] != tables.n_features or categorical != len(tables.pandas_categorical or []):
+        raise ValueError(
+            f"the booster was trained on {tables.n_features} columns "
+            f"({len(tables.pandas_categorical or [])} categorical); got {X.shape[1]} "
+            f"({categorical} categorical)"
+        )
     matrix = numeric_matrix(X, tables.pandas_categorical)
     out = np.zeros((len(matrix), tables.n_features))
     with _KERNEL:
@@ -130,7 +138,10 @@ def numeric_matrix(X: pd.DataFrame, pandas_categorical: list[list[Any]] | None) 
 def build_tables(
     dump: dict[str, Any], pandas_categorical: list[list[Any]] | None
 ) -> TreeTables | None:
-    """Flatten ``Booster.dump_model()`` and tabulate every leaf's contributions."""
+    """Flatten ``Booster.dump_model()`` and tabulate every leaf's contributions (``None`` for
+    multiclass boosters and for tables over the size limits)."""
+    if int(dump.get("num_tree_per_iteration", 1)) != 1:
+        return None
     nodes: dict[str, list[Any]] = {
         k: [] for k in ("feature", "threshold", "kind", "left", "missing", "cat_start", "cat_end")
     }
@@ -146,17 +157,18 @@ def build_tables(
     for tree in dump["tree_info"]:
         root = tree["tree_structure"]
         first_node = len(nodes["feature"])
-        leaves: list[tuple[float, list[tuple[int, bool, float]]]] = []
+        leaves: list[tuple[float, float, list[tuple[int, bool, float]]]] = []
         total = float(root.get("internal_count", root.get("leaf_count", 1)))
 
         def walk(
             node: dict[str, Any],
             path: list[tuple[int, bool, float]],
-            leaves: list[tuple[float, list[tuple[int, bool, float]]]] = leaves,
+            leaves: list[tuple[float, float, list[tuple[int, bool, float]]]] = leaves,
             first_node: int = first_node,
         ) -> None:
             if "leaf_index" in node or "split_index" not in node:
-                leaves.append((float(node.get("leaf_value", 0.0)), path))
+                count = float(node.get("leaf_count", node.get("internal_count", 0)))
+                leaves.append((float(node.get("leaf_value", 0.0)), count, path))
                 return
             local = len(nodes["feature"]) - first_node
             nodes["feature"].append(int(node["split_feature"]))
@@ -192,7 +204,7 @@ def build_tables(
         n_split = len(nodes["feature"]) - first_node
         max_nodes = max(max_nodes, n_split)
         tree_nodes.append(len(nodes["feature"]))
-        for value, path in leaves:
+        for value, _, path in leaves:
             features: list[int] = []
             zero: list[float] = []
             path_start.append(len(path_node))
@@ -210,12 +222,14 @@ def build_tables(
                 return None
             leaf_features.append(features)
             leaf_tables.append(_leaf_table(value, np.array(zero)))
-        covers = _leaf_covers(root, total)
-        expected += float(sum(v * c for (v, _), c in zip(leaves, covers, strict=True)))
+        # Tree::ExpectedValue: the leaves' values weighted by their share of the training rows
+        expected += leaves[0][0] if len(leaves) == 1 else sum(v * c / total for v, c, _ in leaves)
         tree_leaves.append(len(leaf_features))
     path_start.append(len(path_node))
     width = max((len(f) for f in leaf_features), default=0)
     patterns = 1 << width
+    if len(leaf_features) * patterns * max(width, 1) * 8 > TABLE_BUDGET_BYTES:
+        return None
     padded_features = np.full((len(leaf_features), max(width, 1)), -1, dtype=np.int64)
     table = np.zeros((len(leaf_features), patterns, max(width, 1)))
     for i, (features, leaf_table) in enumerate(zip(leaf_features, leaf_tables, strict=True)):
@@ -243,21 +257,6 @@ def build_tables(
         max_nodes=max_nodes,
         pandas_categorical=pandas_categorical,
     )
-
-
-def _leaf_covers(root: dict[str, Any], total: float) -> list[float]:
-    """Each leaf's share of the training rows, in the order :func:`build_tables` walks them."""
-    shares: list[float] = []
-
-    def walk(node: dict[str, Any]) -> None:
-        if "split_index" not in node:
-            shares.append(float(node.get("leaf_count", total)) / total if total else 1.0)
-            return
-        walk(node["left_child"])
-        walk(node["right_child"])
-
-    walk(root)
-    return shares
 
 
 def _leaf_table(value: float, zero: np.ndarray) -> np.ndarray:
@@ -308,9 +307,12 @@ def _goes_left(
         ):
             return default_left
         return x <= threshold
-    if np.isnan(x) or x < 0:
+    if np.isnan(x):
         return False
-    code = float(int(x))
+    whole = int(x)  # LightGBM truncates toward zero; negative codes go right
+    if whole < 0:
+        return False
+    code = float(whole)
     for i in range(start, end):  # noqa: SIM110 (compiled: a plain loop)
         if categories[i] == code:
             return True

@@ -176,3 +176,32 @@ def test_report_on_a_missing_database_table_is_a_usage_error_and_creates_nothing
     assert result.code == 2, result.err
     assert "no scores there" in result.err and "Traceback" not in result.err
     assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_board_of_a_chosen_as_of_shows_that_run_only() -> None:
+    scores = _scores([("a", "2024-01-01", 90, "hot"), ("b", "2024-02-01", 20, "cold")])
+    document = lead_board(scores, as_of=pd.Timestamp("2024-01-01", tz="UTC"))
+    assert _payload(document)["leads"]["id"] == ["a"]  # type: ignore[index]
+    assert "1 open leads as of 2024-01-01 00:00 UTC" in document
+
+
+def test_scores_read_back_from_duckdb_are_utc_whatever_the_session_zone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from predictive_scoring.data.outputs import Destination, read_scores, write_scores
+
+    scores = _scores([("a", "2024-03-01 12:00", 90, "hot")])
+    destination = Destination.parse(f"duckdb:///{tmp_path}/s.duckdb#scores")
+    write_scores(iter([scores]), destination, pd.Timestamp("2024-03-01 12:00", tz="UTC"))
+    monkeypatch.setenv("TZ", "Europe/Paris")
+    time.tzset()
+    try:
+        back = read_scores(destination)
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    assert str(back[schema.AS_OF].dt.tz) == "UTC"
+    assert back[schema.AS_OF].iloc[0] == pd.Timestamp("2024-03-01 12:00", tz="UTC")
+    assert "as of 2024-03-01 12:00 UTC" in lead_board(back)

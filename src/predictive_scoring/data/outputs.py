@@ -72,7 +72,7 @@ def read_scores(destination: Destination) -> pd.DataFrame:
     if destination.path is not None:
         path = destination.path
         if not path.exists():
-            return pd.DataFrame(columns=list(schema.SCORE_COLUMNS))
+            return empty_scores()
         if path.suffix.lower() == ".parquet":
             return pd.read_parquet(path)
         frame = pd.read_csv(
@@ -120,7 +120,7 @@ def _stream_parquet(parts: Iterable[pd.DataFrame], path: Path) -> int:
         writer.write_table(table.cast(writer.schema))
         rows += len(part)
     if writer is None:
-        pd.DataFrame(columns=list(schema.SCORE_COLUMNS)).to_parquet(path, index=False)
+        empty_scores().to_parquet(path, index=False)
     else:
         writer.close()
     return rows
@@ -224,7 +224,7 @@ def _write_sqlalchemy(
 def _read_database(destination: Destination) -> pd.DataFrame:
     """The destination table's rows; empty (never created) when the database or table is absent."""
     assert destination.url is not None
-    empty = pd.DataFrame(columns=list(schema.SCORE_COLUMNS))
+    empty = empty_scores()
     if destination.url.startswith("duckdb://"):
         import duckdb
 
@@ -243,17 +243,29 @@ def _read_database(destination: Destination) -> pd.DataFrame:
                 .to_arrow_table()
                 .to_pandas()
             )
-            return frame
+            return _as_of_in_utc(frame)
     import sqlalchemy as sa
 
-    url = sqlalchemy_url(destination.url)
-    if url.startswith("sqlite:///"):
-        database = url.removeprefix("sqlite:///")
-        if database not in ("", ":memory:") and not Path(database).exists():
-            return empty
+    url = sa.engine.make_url(sqlalchemy_url(destination.url))
+    database = url.database or ""
+    local = url.get_backend_name() == "sqlite" and database not in ("", ":memory:")
+    if local and not Path(database).exists():
+        return empty
     engine = sa.create_engine(url)
     if not sa.inspect(engine).has_table(destination.table):
         return empty
-    frame = pd.read_sql_table(destination.table, engine)
-    frame[schema.AS_OF] = pd.to_datetime(frame[schema.AS_OF]).dt.tz_localize("UTC")
-    return frame
+    return _as_of_in_utc(pd.read_sql_table(destination.table, engine))
+
+
+def _as_of_in_utc(frame: pd.DataFrame) -> pd.DataFrame:
+    """``as_of`` as UTC: databases hand timestamps back naive (UTC as stored) or in the session's
+    time zone."""
+    stamps = pd.to_datetime(frame[schema.AS_OF])
+    if stamps.dt.tz is None:
+        stamps = stamps.dt.tz_localize("UTC")
+    return frame.assign(**{schema.AS_OF: stamps.dt.tz_convert("UTC")})
+
+
+def empty_scores() -> pd.DataFrame:
+    """A scores table with the contract's columns and no rows."""
+    return pd.DataFrame(columns=list(schema.SCORE_COLUMNS))

@@ -204,14 +204,27 @@ def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
 def _file_mode(path: Path) -> int:
     """The permissions the written file gets: those of the file it replaces, else what the umask
     gives a new file (temporary files are created private)."""
-    import os
     import stat
 
     if path.exists():
         return stat.S_IMODE(path.stat().st_mode)
-    umask = os.umask(0o022)  # read it (the only portable way), then put it back at once
+    return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    """The process umask, read without changing it where the system tells (Linux)."""
+    import os
+
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    umask = os.umask(0o022)  # elsewhere the only way is to set it, then put it back at once
     os.umask(umask)
-    return 0o666 & ~umask
+    return umask
 
 
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:

@@ -8,9 +8,7 @@ be mailed or attached to an MLflow run.  Data reaches a page in two ways only: :
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import json
 from collections.abc import Iterable
 from pathlib import Path
@@ -65,13 +63,6 @@ def json_block(element_id: str, payload: Any) -> str:
         .replace("\u2029", "\\u2029")
     )
     return f'<script type="application/json" id="{text(element_id)}">{safe}</script>'
-
-
-def figure_uri(figure: Any) -> str:
-    """A matplotlib figure as a PNG data URI."""
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=96, bbox_inches="tight")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
 def table(rows: Iterable[Iterable[object]], header: Iterable[str], numeric: set[int]) -> str:

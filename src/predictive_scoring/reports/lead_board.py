@@ -245,24 +245,30 @@ def board_payload(
     }
 
 
-def latest_as_of(scores: pd.DataFrame) -> pd.DataFrame:
-    """The rows of the latest as-of in ``scores`` (a destination may hold several runs); flat
-    exports are scored without an as-of, so all their rows."""
-    stamps = scores[schema.AS_OF] if len(scores) else pd.Series([], dtype=object)
-    if stamps.isna().all():
-        return scores
-    latest: pd.DataFrame = scores[stamps == stamps.max()]
-    return latest
+def rows_as_of(scores: pd.DataFrame, as_of: pd.Timestamp | None = None) -> pd.DataFrame:
+    """The rows of one run in ``scores`` (a destination may hold several): those of ``as_of``
+    when given, else of the latest as-of.  Flat exports are scored without an as-of."""
+    stamps = pd.to_datetime(scores[schema.AS_OF], utc=True)
+    if as_of is None:
+        if stamps.isna().all():
+            return scores
+        as_of = stamps.max()
+    chosen: pd.DataFrame = scores[stamps.isna() if pd.isna(as_of) else stamps == as_of]
+    return chosen
 
 
 def lead_board(
-    scores: pd.DataFrame, display: pd.DataFrame | None = None, page_size: int = 50
+    scores: pd.DataFrame,
+    display: pd.DataFrame | None = None,
+    page_size: int = 50,
+    as_of: pd.Timestamp | None = None,
 ) -> str:
-    """The lead board of the latest as-of in ``scores`` as one self-contained HTML document."""
-    latest = latest_as_of(scores)
+    """The lead board of one run in ``scores`` (``as_of``, else the latest) as one
+    self-contained HTML document."""
+    latest = rows_as_of(scores, as_of)
     payload = board_payload(latest, display, page_size)
     stamp = latest[schema.AS_OF].iloc[0] if len(latest) else None
-    as_of = (
+    when = (
         "no scores"
         if stamp is None
         else "a flat export"
@@ -274,7 +280,7 @@ def lead_board(
     summary = ", ".join(f"{counts.get(t, 0):,} {t}" for t in TIERS)
     mql = int(latest[schema.IS_MQL].sum()) if len(latest) else 0
     subtitle = (
-        f"{len(latest):,} open leads as of {as_of} ({summary}; {mql:,} MQL) · model "
+        f"{len(latest):,} open leads as of {when} ({summary}; {mql:,} MQL) · model "
         f"{', '.join(versions) or 'none'}"
     )
     buttons = "".join(

@@ -8,16 +8,18 @@ and whether the new version was promoted.  No row of lead data appears in it.
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import pandas as pd
 
 from predictive_scoring import __version__
 from predictive_scoring.data.validation import ValidationReport
-from predictive_scoring.evaluation import Evaluation, comparison_figures
-from predictive_scoring.explain import humanise, importance_figure, served_importance
+from predictive_scoring.evaluation import Evaluation
+from predictive_scoring.explain import humanise
 from predictive_scoring.features.spec import FIT
-from predictive_scoring.reports.html import figure_uri, page, table, text
+from predictive_scoring.reports.figures import RunCharts
+from predictive_scoring.reports.html import page, table, text
 from predictive_scoring.tracking import Registration
 from predictive_scoring.training import CRM_BAYES, POINTS, TrainingResult
 
@@ -41,21 +43,11 @@ def model_card(
     fingerprint: dict[str, Any],
     promotion: Registration | None,
     model_name: str,
+    charts: RunCharts,
 ) -> str:
     """The model card of one training run as a self-contained HTML document."""
-    import matplotlib.pyplot as plt
-
-    figures = comparison_figures(result.test_labels, result.test_predictions)
-    importance = (
-        served_importance(result.serving, result.reference_features)
-        if result.serving is not None
-        else None
-    )
-    if importance is not None:
-        figures["shap_summary.png"] = importance_figure(importance)
-    images = {name: figure_uri(figure) for name, figure in figures.items()}
-    for figure in figures.values():
-        plt.close(figure)  # type: ignore[arg-type]
+    images = {name: _data_uri(image) for name, image in charts.images.items()}
+    importance = charts.importance
     title = f"Model card: {model_name} version {promotion.version}" if promotion else "Model card"
     when = fingerprint.get("as_of") or "flat export"
     subtitle = (
@@ -74,6 +66,10 @@ def model_card(
         ]
     )
     return page(title, subtitle, body, CARD_STYLE)
+
+
+def _data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
 def _decision(result: TrainingResult, promotion: Registration | None) -> str:
