@@ -19,8 +19,9 @@ from __future__ import annotations
 import math
 import threading
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numba
 import numpy as np
@@ -288,7 +289,24 @@ def _leaf_table(value: float, zero: np.ndarray) -> np.ndarray:
 # ---- the compiled kernel -----------------------------------------------------------------------
 
 
-@numba.njit(cache=True, inline="always")
+_Function = TypeVar("_Function", bound=Callable[..., Any])
+
+
+def _compiled(**options: Any) -> Callable[[_Function], _Function]:
+    """``numba.njit`` with an on-disk cache where one can be written (a read-only install with
+    no writable cache folder compiles on first use instead of failing to import)."""
+
+    def wrap(function: _Function) -> _Function:
+        try:
+            compiled: _Function = numba.njit(cache=True, **options)(function)
+        except RuntimeError:  # "cannot cache function ...: no locator available"
+            compiled = numba.njit(cache=False, **options)(function)
+        return compiled
+
+    return wrap
+
+
+@_compiled(inline="always")
 def _goes_left(
     x: float,
     kind: int,
@@ -319,7 +337,7 @@ def _goes_left(
     return False
 
 
-@numba.njit(parallel=True, cache=True)
+@_compiled(parallel=True)
 def _shap_kernel(
     X: np.ndarray,
     feature: np.ndarray,
