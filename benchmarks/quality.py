@@ -34,6 +34,7 @@ from predictive_scoring import schema
 from predictive_scoring.config import Config, load_config
 from predictive_scoring.data.load import load_lead_data
 from predictive_scoring.data.synthetic import generate_funnel
+from predictive_scoring.data.tables import LeadData
 from predictive_scoring.evaluation import evaluate, format_comparison
 from predictive_scoring.training import TrainingResult, train_models
 
@@ -110,11 +111,14 @@ def olist(datasets: Path, work: Path) -> None:
         {"plain_logistic": _plain_logistic(data, config, result)},
     )
     check_scores(data, result, config)
-    olist_forward(mqls, deals, work, config)
+    olist_forward(mqls, deals, data, work, config)
 
 
-def olist_forward(mqls: pd.DataFrame, deals: pd.DataFrame, work: Path, config: Config) -> None:
-    """Train on the leads first contacted before 2018-03-01; rank March to May 2018 at contact."""
+def olist_forward(
+    mqls: pd.DataFrame, deals: pd.DataFrame, funnel: LeadData, work: Path, config: Config
+) -> None:
+    """Train on the leads first contacted before 2018-03-01; rank March to May 2018 at contact
+    (their features built from ``funnel``, the whole validated funnel)."""
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import roc_auc_score
     from sklearn.preprocessing import OneHotEncoder
@@ -143,10 +147,7 @@ def olist_forward(mqls: pd.DataFrame, deals: pd.DataFrame, work: Path, config: C
             schema.SNAPSHOT_AT: pd.to_datetime(later["first_contact_date"], utc=True).to_numpy(),
         }
     )
-    everything = load_lead_data(
-        str(work / "olist"), config, require_labels=True, quarantine_dir=work / "q"
-    ).data
-    X = build_features(everything, rows, result.spec)
+    X = build_features(funnel, rows, result.spec)
     won = pd.to_datetime(deals.set_index("mql_id")["won_date"], utc=True)
     won_at = rows[schema.LEAD_ID].map(won)
     horizon = pd.Timedelta(days=config.labels.horizon_days)
