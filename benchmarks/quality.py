@@ -35,7 +35,7 @@ from predictive_scoring.config import Config, load_config
 from predictive_scoring.data.load import load_lead_data
 from predictive_scoring.data.synthetic import generate_funnel
 from predictive_scoring.data.tables import LeadData
-from predictive_scoring.evaluation import evaluate, format_comparison
+from predictive_scoring.evaluation import BOOTSTRAP_SAMPLES, evaluate, format_comparison
 from predictive_scoring.training import TrainingResult, train_models
 
 HERE = Path(__file__).resolve().parent
@@ -66,7 +66,9 @@ def synthetic(seed: int, leads: int, work: Path, config: Config) -> None:
     trained = time.perf_counter() - started
     truth = np.full(len(result.test_rows), np.nan)
     for at, rows in result.test_rows.groupby(schema.SNAPSHOT_AT):
-        probability = funnel.true_probability(at, config.labels.horizon_days, n_sims=400)
+        probability = funnel.true_probability(
+            at, config.labels.horizon_days, n_sims=400, lead_ids=rows[schema.LEAD_ID]
+        )
         truth[rows.index] = probability.reindex(rows[schema.LEAD_ID]).to_numpy()
     report(
         f"synthetic seed {seed}, {leads:,} leads (trained in {trained:.0f} s)",
@@ -177,6 +179,29 @@ def olist_forward(
         marker = " (served)" if name == result.served else ""
         aucs = "".join(f"{roc_auc_score(y, p):22.4f}" for y in labels.values())
         print(f"   {name + marker:24s}{aucs}")
+    served = predictions[result.served]
+    print("   served minus, ROC-AUC [95 % paired bootstrap interval]:")
+    for name, p in predictions.items():
+        if name != result.served:
+            gaps = "".join(
+                f"{_auc_gap(y, served, p, config.models.seed):>22s}" for y in labels.values()
+            )
+            print(f"   {name:24s}{gaps}")
+
+
+def _auc_gap(y: np.ndarray, first: np.ndarray, second: np.ndarray, seed: int) -> str:
+    """ROC-AUC of ``first`` minus ``second`` with a paired percentile bootstrap interval."""
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(seed)
+    gaps = []
+    for _ in range(BOOTSTRAP_SAMPLES):
+        rows = rng.integers(0, len(y), len(y))
+        if y[rows].min() != y[rows].max():
+            gaps.append(roc_auc_score(y[rows], first[rows]) - roc_auc_score(y[rows], second[rows]))
+    low, high = np.percentile(gaps, [2.5, 97.5])
+    gap = roc_auc_score(y, first) - roc_auc_score(y, second)
+    return f"{gap:+.4f} [{low:+.3f},{high:+.3f}]"
 
 
 def check_scores(data: object, result: TrainingResult, config: Config) -> None:

@@ -46,6 +46,7 @@ class LabelsConfig(_Section):
 class FeaturesConfig(_Section):
     snapshot_every_days: int = Field(gt=0)
     max_snapshots_per_lead: int = Field(gt=0)
+    entry_snapshots: bool
     half_lives_days: list[float] = Field(min_length=1)
     windows_days: list[int] = Field(min_length=1)
     inactivity_days: int = Field(gt=0)

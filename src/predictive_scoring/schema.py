@@ -36,6 +36,8 @@ EMAIL_DOMAIN_TYPE = "email_domain_type"
 SNAPSHOT_AT = "snapshot_at"
 LABEL = "label"
 WEIGHT = "sample_weight"
+ENTRY = "entry_snapshot"
+"""True for a lead's entry snapshot (its first daily tick), False for a snapshot-grid row."""
 
 # ---- output columns (CONTRACT section 4) ---------------------------------------------------------
 AS_OF = "as_of"

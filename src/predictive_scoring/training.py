@@ -198,21 +198,22 @@ def labelled_rows(
         config.labels.horizon_days,
         features.snapshot_every_days,
         features.max_snapshots_per_lead,  # type: ignore[arg-type]
+        features.entry_snapshots,
     )
-    return snapshots[[schema.LEAD_ID, schema.SNAPSHOT_AT]], snapshots[schema.LABEL].to_numpy(
-        dtype=int
-    )
+    return snapshots.drop(columns=schema.LABEL), snapshots[schema.LABEL].to_numpy(dtype=int)
 
 
 def _windows(rows: pd.DataFrame, y: np.ndarray, config: Config) -> Windows:
     models = config.models
     if rows[schema.SNAPSHOT_AT].isna().all():
         return stratified_windows(y, models.validation_share, models.test_share, models.seed)
+    grid = rows.loc[~rows[schema.ENTRY], schema.SNAPSHOT_AT] if schema.ENTRY in rows else None
     windows = time_windows(
         rows[schema.SNAPSHOT_AT],
         config.labels.horizon_days,
         models.validation_share,
         models.test_share,
+        grid if grid is not None and len(grid) else None,
     )
     require_both_classes(windows, y)
     return windows
@@ -324,8 +325,9 @@ def _fit_booster(
         settings.lightgbm.early_stopping_rounds,
     )
     if spec.flat:
-        rounds = booster.best_iteration_ or booster.n_estimators
-        refit = lightgbm_model(settings, **constraints).set_params(n_estimators=rounds)
+        refit = lightgbm_model(settings, **constraints).set_params(
+            n_estimators=refit_rounds(booster, len(train[1]), len(fit_rows[1]))
+        )
         calibrated = calibrate_cross_fitted(
             refit, (fit_rows[0][used], fit_rows[1]), settings.calibration, settings.seed
         )
@@ -336,6 +338,17 @@ def _fit_booster(
     selected = _on_columns(calibrated, used)
     selected.named_steps["columns"].fit(train[0])
     return selected
+
+
+def refit_rounds(booster: Any, stopped_on: int, refit_on: int) -> int:
+    """Boosting rounds for a refit on ``refit_on`` rows, after early stopping on ``stopped_on``.
+
+    More rows support more rounds at the same learning rate before overfitting, so the stopped
+    round count is scaled by the ratio of rows (the usual rule when refitting on train plus
+    validation data).
+    """
+    rounds = int(booster.best_iteration_ or booster.n_estimators)
+    return max(1, round(rounds * refit_on / stopped_on))
 
 
 def booster_features(spec: FeatureSpec) -> tuple[list[str], list[str]]:

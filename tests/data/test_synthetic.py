@@ -199,6 +199,10 @@ def test_true_probability_covers_exactly_the_open_leads(
     assert probability.between(0.0, 1.0).all()
     assert probability.max() > 0.3 and probability.median() < 0.05
     pd.testing.assert_series_equal(probability, funnel.true_probability(as_of, n_sims=50))
+    some = pd.Series([*probability.index[::7].tolist(), "not-a-lead"])
+    subset = funnel.true_probability(as_of, n_sims=50, lead_ids=some)
+    assert list(subset.index) == list(probability.index[::7])
+    assert subset.between(0.0, 1.0).all()
 
 
 def test_true_probability_matches_realised_conversions() -> None:

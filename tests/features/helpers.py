@@ -27,22 +27,24 @@ def lead_data(
     lead_frame = pd.DataFrame(
         {
             schema.LEAD_ID: pd.Series([lid for lid, _ in leads], dtype="string"),
-            schema.CREATED_AT: pd.to_datetime([c for _, c in leads], utc=True),
+            schema.CREATED_AT: pd.to_datetime([c for _, c in leads], utc=True, format="ISO8601"),
             **(attributes or {}),
         }
     )
     event_frame = pd.DataFrame(
         {
             schema.LEAD_ID: pd.Series([e[0] for e in events], dtype="string"),
-            schema.OCCURRED_AT: pd.to_datetime([e[1] for e in events], utc=True),
+            schema.OCCURRED_AT: pd.to_datetime([e[1] for e in events], utc=True, format="ISO8601"),
             schema.EVENT_TYPE: pd.Series([e[2] for e in events], dtype="string"),
         }
     )
     outcome_frame = pd.DataFrame(
         {
             schema.LEAD_ID: pd.Series([o[0] for o in outcomes], dtype="string"),
-            schema.CONVERTED_AT: pd.to_datetime([o[1] for o in outcomes], utc=True),
-            schema.CLOSED_AT: pd.to_datetime([o[2] for o in outcomes], utc=True),
+            schema.CONVERTED_AT: pd.to_datetime(
+                [o[1] for o in outcomes], utc=True, format="ISO8601"
+            ),
+            schema.CLOSED_AT: pd.to_datetime([o[2] for o in outcomes], utc=True, format="ISO8601"),
         }
     )
     return LeadData(lead_frame, event_frame, outcome_frame, flat=False)

@@ -106,3 +106,26 @@ def test_chunking_does_not_change_features(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setattr(intent, "CHUNK_ROWS", 3)
     monkeypatch.setattr(intent.compute_intent, "__defaults__", (2, 3))
     pd.testing.assert_frame_equal(build_features(data, rows, spec), whole)
+
+
+def test_per_time_and_pooled_queries_give_the_same_features(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from predictive_scoring.features import intent
+    from predictive_scoring.features.snapshots import training_snapshots
+    from tests.features.helpers import random_lead_data
+
+    data = random_lead_data(seed=3, n_leads=60, n_events=600)
+    at = ts("2024-06-30")
+    rows = training_snapshots(data, at, horizon_days=30, every_days=7, max_per_lead=4)
+    assert rows[schema.ENTRY].any() and rows[schema.SNAPSHOT_AT].nunique() > 20
+    spec = learn_feature_spec(visible_at(data, at), features_config())
+    monkeypatch.setattr(intent, "SHARED_MIN_ROWS", 1)
+    per_time = build_features(data, rows, spec)
+    monkeypatch.setattr(intent, "SHARED_MIN_ROWS", 10**9)
+    pooled = build_features(data, rows, spec)
+    monkeypatch.setattr(intent, "SHARED_MIN_ROWS", 3)
+    monkeypatch.setattr(intent.compute_intent, "__defaults__", (2, 5))
+    mixed = build_features(data, rows, spec)
+    pd.testing.assert_frame_equal(pooled, per_time)
+    pd.testing.assert_frame_equal(mixed, per_time)

@@ -1142,7 +1142,11 @@ class SyntheticFunnel:
         }
 
     def true_probability(
-        self, as_of: pd.Timestamp | str, horizon_days: int = 30, n_sims: int = 200
+        self,
+        as_of: pd.Timestamp | str,
+        horizon_days: int = 30,
+        n_sims: int = 200,
+        lead_ids: pd.Series | None = None,
     ) -> pd.Series:
         """Probability, under the generating process, that each open lead converts soon.
 
@@ -1158,6 +1162,8 @@ class SyntheticFunnel:
             Conversion window ``(as_of, as_of + horizon_days]``.
         n_sims : int, default 200
             Monte Carlo runs per lead; the standard error is at most ``0.5 / sqrt(n_sims)``.
+        lead_ids : pandas.Series, optional
+            Simulate only these of the open leads (others are left out of the result).
 
         Returns
         -------
@@ -1175,6 +1181,11 @@ class SyntheticFunnel:
             )
         day = self._day_of(as_of)
         open_leads, pop = _population_at(self._observed, day, self._dynamics)
+        if lead_ids is not None:
+            wanted = np.flatnonzero(
+                pd.Index(self.leads[schema.LEAD_ID].array.take(open_leads)).isin(lead_ids)
+            )
+            open_leads, pop = open_leads[wanted], pop.take(wanted)
         seed = [self.seed, _MONTE_CARLO_STREAM, day + 2**40, horizon_days, n_sims]
         shares = _monte_carlo(pop, day, horizon_days, n_sims, self._dynamics, seed)
         index = pd.Index(self.leads[schema.LEAD_ID].array.take(open_leads), name=schema.LEAD_ID)

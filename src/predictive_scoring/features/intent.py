@@ -1,9 +1,10 @@
 """What the lead did, as of each snapshot: decayed counts, windows, recency, trend, inactivity.
 
-Computed in DuckDB, one query per snapshot time, never in Python loops: the query aggregates the
-events strictly before the snapshot (``occurred_at < s``; a window of ``w`` days holds the events
-with ``s - w <= occurred_at < s``) per lead and event type, and numpy lays the few per-type
-statistics out as features.  The SQL is generated from the feature spec in a plain dialect
+Computed in DuckDB, one query per snapshot time (rare times pooled into one query where each row
+has its own time), never in Python loops: the query aggregates the events strictly before the
+snapshot (``occurred_at < s``; a window of ``w`` days holds the events with
+``s - w <= occurred_at < s``) per lead and event type, and numpy lays the few per-type statistics
+out as features.  The SQL is generated from the feature spec in a plain dialect
 (``SUM``/``COUNT ... FILTER``/``MIN``/``MAX``/``EXP``) that the usual engines share; see the
 README's "Feature engine" section for why it is SQL rather than a dataframe library.
 
@@ -28,6 +29,8 @@ TREND_PRIOR_DAYS = 21
 ACTIVITY = "activity"
 """The field of features over all event types (what a person calls "activity")."""
 CHUNK_ROWS = 200_000
+SHARED_MIN_ROWS = 5_000
+"""Rows a snapshot time needs for a query of its own; rarer times are pooled (see ``_batches``)."""
 
 
 @dataclass(frozen=True)
@@ -74,12 +77,19 @@ def intent_columns(
 PER_TYPE_STATS = ("min_age", "max_age", "total", "recent", "prior")
 
 
-def per_type_sql(half_lives: tuple[float, ...], windows: tuple[int, ...]) -> str:
+def per_type_sql(
+    half_lives: tuple[float, ...], windows: tuple[int, ...], per_row: bool = False
+) -> str:
     """One query for one snapshot time ``$snapshot`` (microseconds since the epoch, UTC).
 
     It aggregates per (lead, event type) only what every feature is made from: decayed sums per
     half-life, counts per window, the youngest and oldest event's age, totals and the two trend
     windows.  Features over all types are sums, minima and maxima of these.
+
+    ``per_row``: each batch row has its own time ``snap_us`` instead, and the statistics are
+    grouped by the row's position ``row_key`` (returned as ``lead_idx``); used for the many small
+    groups of rows that share a time (entry snapshots), where one query per time would rescan
+    the events for a handful of leads.
     """
     decayed = [
         f"SUM(EXP(-{math.log(2) / h!r} * age)) AS {quote_identifier(f'decayed_{h:g}')}"
@@ -102,12 +112,20 @@ def per_type_sql(half_lives: tuple[float, ...], windows: tuple[int, ...]) -> str
             f"COUNT(*) FILTER (WHERE age > {TREND_RECENT_DAYS} AND age <= {trend}) AS prior",
         ]
     )
-    return (
-        f"SELECT\n  {select}\nFROM (\n"
-        f"  SELECT e.lead_idx, e.type_code, ($snapshot - e.t_us) / {MICROS_PER_DAY}.0 AS age\n"
-        "  FROM events e SEMI JOIN batch b ON e.lead_idx = b.lead_idx\n"
-        "  WHERE e.t_us < $snapshot AND e.type_code >= 0\n) visible\nGROUP BY lead_idx, type_code"
-    )
+    if per_row:
+        visible = (
+            f"  SELECT b.row_key AS lead_idx, e.type_code, "
+            f"(b.snap_us - e.t_us) / {MICROS_PER_DAY}.0 AS age\n"
+            "  FROM events e JOIN batch b ON e.lead_idx = b.lead_idx\n"
+            "  WHERE e.t_us < b.snap_us AND e.type_code >= 0\n"
+        )
+    else:
+        visible = (
+            f"  SELECT e.lead_idx, e.type_code, ($snapshot - e.t_us) / {MICROS_PER_DAY}.0 AS age\n"
+            "  FROM events e SEMI JOIN batch b ON e.lead_idx = b.lead_idx\n"
+            "  WHERE e.t_us < $snapshot AND e.type_code >= 0\n"
+        )
+    return f"SELECT\n  {select}\nFROM (\n{visible}) visible\nGROUP BY lead_idx, type_code"
 
 
 def compute_intent(
@@ -131,30 +149,51 @@ def compute_intent(
 
     half_lives = tuple(sorted({c.days for c in columns if c.stat == "decayed" and c.days}))
     windows_days = tuple(sorted({int(c.days) for c in columns if c.stat == "count" and c.days}))
-    sql = per_type_sql(half_lives, windows_days)
+    queries = {
+        shared: per_type_sql(half_lives, windows_days, per_row=not shared)
+        for shared in (True, False)
+    }
     out = np.full((len(rows), len(columns)), np.nan)
     with duckdb.connect(config={"threads": threads}) as con:
         con.register("events", events)
-        for snap_us, positions in _by_snapshot(rows, chunk_rows):
+        for shared, positions in _batches(rows, chunk_rows):
             batch = rows.iloc[positions]
-            con.register("batch", batch[["lead_idx"]])
-            found = con.execute(sql, {"snapshot": snap_us}).fetchnumpy()
+            snaps = batch["snap_us"].to_numpy()
+            keys = batch["lead_idx"].to_numpy() if shared else np.arange(len(batch))
+            con.register(
+                "batch",
+                pd.DataFrame({"lead_idx": batch["lead_idx"].to_numpy(), "row_key": keys}).assign(
+                    snap_us=snaps
+                ),
+            )
+            found = con.execute(queries[shared], {"snapshot": int(snaps[0])} if shared else {})
+            cube = _cube(found.fetchnumpy(), keys, n_types, half_lives, windows_days)
             con.unregister("batch")
-            cube = _cube(found, batch["lead_idx"].to_numpy(), n_types, half_lives, windows_days)
-            age = (snap_us - batch["created_us"].to_numpy()) / MICROS_PER_DAY
+            age = (snaps - batch["created_us"].to_numpy()) / MICROS_PER_DAY
             out[positions] = _assemble(cube, columns, age, inactivity_days)
     return pd.DataFrame(out, index=rows.index, columns=[c.name for c in columns], copy=False)
 
 
-def _by_snapshot(rows: pd.DataFrame, chunk_rows: int) -> Iterator[tuple[int, np.ndarray]]:
-    """Row positions grouped by snapshot time, in chunks of at most ``chunk_rows``."""
+def _batches(rows: pd.DataFrame, chunk_rows: int) -> Iterator[tuple[bool, np.ndarray]]:
+    """Row positions to compute together, and whether they share one snapshot time.
+
+    Times held by at least ``SHARED_MIN_ROWS`` rows get their own queries, in chunks of at most
+    ``chunk_rows``; the rows of rarer times are pooled into per-row-time batches.
+    """
     snaps = rows["snap_us"].to_numpy()
     order = np.argsort(snaps, kind="stable")
     bounds = np.flatnonzero(np.diff(snaps[order])) + 1
+    pooled: list[np.ndarray] = []
     for positions in np.split(order, bounds):
+        if len(positions) < SHARED_MIN_ROWS:
+            pooled.append(positions)
+            continue
         for start in range(0, len(positions), chunk_rows):
-            chunk = positions[start : start + chunk_rows]
-            yield int(snaps[chunk[0]]), chunk
+            yield True, positions[start : start + chunk_rows]
+    if pooled:
+        rest = np.concatenate(pooled)
+        for start in range(0, len(rest), chunk_rows):
+            yield False, rest[start : start + chunk_rows]
 
 
 def _cube(

@@ -12,6 +12,16 @@ The only module that cuts time.  Everything else asks it (CONTRACT section 2):
 
 Snapshot times are anchored at ``T - H`` and step back every ``snapshot_every_days``, so they depend
 only on ``T``: feeding the full history or the history truncated at ``T`` gives the same snapshots.
+
+That grid sees a new lead first somewhere in its first ``snapshot_every_days`` days, and a lead that
+converts before then never as a positive.  Yet daily scoring sees every lead within a day of its
+creation, and the fastest conversions are the ones fit predicts best.  So each lead also gets an
+*entry snapshot* at its first daily tick: the first of ``T - H - k`` days (k = 0, 1, ...) after its
+creation, at most a day after it (skipped when that tick is on the grid, which already holds it).
+Entry rows are chosen by the lead's age alone, like the thinning below, so they change which rows
+are learned from but not what a row's features say about its label.  They carry weight 0: the open
+population (the reference scores are percentiles of) is the grid's, which already holds young leads
+as often as they are open.
 A lead open for a year would appear at every snapshot.  Its first ``max_snapshots_per_lead``
 snapshots are all kept; its n-th after that is kept with probability ``max_snapshots_per_lead / n``
 (a fixed hash of lead and snapshot time draws it), so long-lived leads grow only logarithmically
@@ -27,6 +37,10 @@ import pandas as pd
 
 from predictive_scoring import schema
 from predictive_scoring.data.tables import LeadData
+
+EPOCH = pd.Timestamp(0, tz="UTC")
+MICROSECOND = pd.Timedelta(microseconds=1)
+DAY_US = 86_400_000_000
 
 
 def visible_at(data: LeadData, as_of: pd.Timestamp) -> LeadData:
@@ -97,14 +111,17 @@ def training_snapshots(
     horizon_days: int,
     every_days: int,
     max_per_lead: int,
+    entry: bool = True,
 ) -> pd.DataFrame:
     """One row per (open lead, snapshot) with its label, as known at ``as_of``.
 
     Returns
     -------
     pandas.DataFrame
-        ``lead_id``, ``snapshot_at``, ``label`` and ``sample_weight`` (1 / the row's keep
-        probability: how many open-lead rows it stands for), sorted by snapshot time then lead.
+        ``lead_id``, ``snapshot_at``, ``label``, ``sample_weight`` (1 / the row's keep
+        probability: how many open-lead rows it stands for; 0 for entry rows) and
+        ``entry_snapshot`` (entry row or grid row), sorted by snapshot time then lead.
+        ``entry=False`` leaves out the entry rows.
     """
     known = visible_at(data, as_of)
     parts = [
@@ -123,10 +140,47 @@ def training_snapshots(
     rows = pd.concat(parts, ignore_index=True)
     keep = _keep_probability(rows, known, every_days, max_per_lead)
     uniform = _uniform(rows)
-    kept = rows.assign(**{schema.WEIGHT: 1 / keep})[uniform < keep]
+    rows[schema.WEIGHT] = 1 / keep
+    rows[schema.ENTRY] = False
+    kept = rows[uniform < keep]
+    if entry:
+        kept = pd.concat([kept, entry_snapshots(known, as_of, horizon_days, every_days)])
     return kept.sort_values([schema.SNAPSHOT_AT, schema.LEAD_ID], kind="stable").reset_index(
         drop=True
     )
+
+
+def entry_snapshots(
+    known: LeadData, as_of: pd.Timestamp, horizon_days: int, every_days: int
+) -> pd.DataFrame:
+    """Each lead's entry snapshot: its first daily tick ``T - H - k`` days (k = 0, 1, ...) after
+    its creation, with its label; leads still open then, ticks off the grid only."""
+    latest = as_of - pd.Timedelta(days=horizon_days)
+    leads = known.leads[known.leads[schema.CREATED_AT] < latest]
+    latest_us = (latest - EPOCH) // MICROSECOND
+    created_us = (leads[schema.CREATED_AT] - EPOCH) // MICROSECOND
+    ticks_back = (latest_us - created_us.to_numpy(dtype=np.int64) - 1) // DAY_US
+    rows = pd.DataFrame(
+        {
+            schema.LEAD_ID: leads[schema.LEAD_ID].to_numpy(),
+            schema.SNAPSHOT_AT: pd.to_datetime(
+                latest_us - ticks_back * DAY_US, unit="us", utc=True
+            ),
+        }
+    )[ticks_back % every_days != 0]
+    ended = known.outcomes.set_index(schema.LEAD_ID)
+    converted, closed = (
+        pd.to_datetime(ended[column].reindex(rows[schema.LEAD_ID]), utc=True).set_axis(rows.index)
+        for column in (schema.CONVERTED_AT, schema.CLOSED_AT)
+    )
+    at = rows[schema.SNAPSHOT_AT]
+    still_open = ~((converted < at).fillna(False) | (closed < at).fillna(False))
+    label = (converted > at) & (converted <= at + pd.Timedelta(days=horizon_days))
+    entry: pd.DataFrame = rows[still_open.to_numpy()]
+    entry[schema.LABEL] = label[still_open].fillna(False).astype("int8")
+    entry[schema.WEIGHT] = 0.0
+    entry[schema.ENTRY] = True
+    return entry
 
 
 def _keep_probability(
@@ -166,5 +220,6 @@ def _empty_snapshots() -> pd.DataFrame:
             schema.SNAPSHOT_AT: pd.Series(dtype="datetime64[ns, UTC]"),
             schema.LABEL: pd.Series(dtype="int8"),
             schema.WEIGHT: pd.Series(dtype="float64"),
+            schema.ENTRY: pd.Series(dtype="bool"),
         }
     )

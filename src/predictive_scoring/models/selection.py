@@ -43,10 +43,18 @@ class Windows:
 
 
 def time_windows(
-    snapshot_at: pd.Series, horizon_days: int, calibrate_share: float, test_share: float
+    snapshot_at: pd.Series,
+    horizon_days: int,
+    calibrate_share: float,
+    test_share: float,
+    grid: pd.Series | None = None,
 ) -> Windows:
-    """Split rows by snapshot time: earliest train, then calibrate, latest test; purge overlaps."""
-    times = np.sort(snapshot_at.unique())
+    """Split rows by snapshot time: earliest train, then calibrate, latest test; purge overlaps.
+
+    The shares count the distinct times in ``grid`` (default: ``snapshot_at``), the snapshot grid;
+    rows at other times (entry snapshots) fall into the window their time lies in.
+    """
+    times = np.sort((snapshot_at if grid is None else grid).unique())
     if len(times) < MIN_SNAPSHOTS:
         raise DataError(
             f"the history gives {len(times)} training snapshot(s); at least {MIN_SNAPSHOTS} are "
