@@ -83,6 +83,7 @@ def measure(step: str, folder: Path) -> dict[str, float]:
             config.labels.horizon_days,
             features.snapshot_every_days,
             features.max_snapshots_per_lead,
+            features.entry_snapshots,
         )
     found = time.perf_counter()
     frame = build_features(data, rows, spec, threads=config.models.num_threads)

@@ -40,6 +40,9 @@ from predictive_scoring.training import TrainingResult, train_models
 
 HERE = Path(__file__).resolve().parent
 DEFAULT_DATASETS = HERE.parents[1] / "shared" / "datasets"
+TRUTH_SIMULATIONS = 2000
+"""Monte Carlo runs per test row for ``true_probability``: with 400 its noise cost the truth
+0.008 of ROC-AUC on seed 2 (0.9053 against 0.9129), flattering every model beside it."""
 
 
 def report(title: str, result: TrainingResult, extra: dict[str, np.ndarray] | None = None) -> None:
@@ -67,7 +70,7 @@ def synthetic(seed: int, leads: int, work: Path, config: Config) -> None:
     truth = np.full(len(result.test_rows), np.nan)
     for at, rows in result.test_rows.groupby(schema.SNAPSHOT_AT):
         probability = funnel.true_probability(
-            at, config.labels.horizon_days, n_sims=400, lead_ids=rows[schema.LEAD_ID]
+            at, config.labels.horizon_days, n_sims=TRUTH_SIMULATIONS, lead_ids=rows[schema.LEAD_ID]
         )
         truth[rows.index] = probability.reindex(rows[schema.LEAD_ID]).to_numpy()
     report(
@@ -174,17 +177,17 @@ def olist_forward(
         f"(as of {as_of.date()}, served {result.served}); {len(rows):,} leads contacted "
         f"{cut.date()} to {end.date()} ranked at first contact"
     )
-    print(f"   {'model':24s}" + "".join(f"{name:>22s}" for name in labels))
+    print(f"   {'model':24s}" + "".join(f"{name:>26s}" for name in labels))
     for name, p in predictions.items():
         marker = " (served)" if name == result.served else ""
-        aucs = "".join(f"{roc_auc_score(y, p):22.4f}" for y in labels.values())
+        aucs = "".join(f"{roc_auc_score(y, p):26.4f}" for y in labels.values())
         print(f"   {name + marker:24s}{aucs}")
     served = predictions[result.served]
     print("   served minus, ROC-AUC [95 % paired bootstrap interval]:")
     for name, p in predictions.items():
         if name != result.served:
             gaps = "".join(
-                f"{_auc_gap(y, served, p, config.models.seed):>22s}" for y in labels.values()
+                f"{_auc_gap(y, served, p, config.models.seed):>26s}" for y in labels.values()
             )
             print(f"   {name:24s}{gaps}")
 

@@ -12,20 +12,25 @@ from predictive_scoring import schema
 from predictive_scoring.config import load_config
 from predictive_scoring.data.load import load_lead_data
 from predictive_scoring.data.synthetic import generate_funnel
+from predictive_scoring.data.tables import LeadData
+from predictive_scoring.models.ml import fit_interactions, selected_columns, served_booster
 from predictive_scoring.training import CRM_BAYES, POINTS, TrainingResult, train_models
 
 AS_OF = pd.Timestamp("2026-01-01", tz="UTC")
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> TrainingResult:
+def data(tmp_path_factory: pytest.TempPathFactory) -> LeadData:
     folder = tmp_path_factory.mktemp("funnel")
     generate_funnel(n_leads=3000, seed=3).write(folder)
-    config = load_config()
-    data = load_lead_data(
-        str(folder), config, require_labels=True, quarantine_dir=folder / "q"
+    return load_lead_data(
+        str(folder), load_config(), require_labels=True, quarantine_dir=folder / "q"
     ).data
-    return train_models(data, config, AS_OF)
+
+
+@pytest.fixture(scope="module")
+def trained(data: LeadData) -> TrainingResult:
+    return train_models(data, load_config(), AS_OF)
 
 
 def test_every_candidate_and_both_baselines_are_compared(trained: TrainingResult) -> None:
@@ -110,3 +115,34 @@ def test_leaky_column_is_flagged_and_excluded(tmp_path: Path) -> None:
     assert [f.column for f in result.leakage] == ["deal_stage"]
     assert "deal_stage" in result.excluded_columns
     assert not any(f.field == "deal_stage" for f in result.spec.features)
+
+
+def _fit_features_per_tree(model: object, fit_names: list[str]) -> list[set[str]]:
+    """The fit features each tree splits on (LightGBM's own names for them)."""
+    booster, columns = served_booster(model), selected_columns(model)
+    assert booster is not None and columns is not None
+    own_names = booster.booster_.feature_name()
+    fit = {own_names[i] for i, name in enumerate(columns) if name in fit_names}
+    trees = booster.booster_.trees_to_dataframe().dropna(subset=["split_feature"])
+    return [set(features) & fit for _, features in trees.groupby("tree_index")["split_feature"]]
+
+
+def test_booster_structure_is_the_lower_stopping_loss_of_the_two(
+    data: LeadData, trained: TrainingResult
+) -> None:
+    from predictive_scoring.training import booster_features, stopping_loss
+
+    fit_names = booster_features(trained.spec)[0]
+    losses = {}
+    for interacting in (True, False):
+        config = load_config().with_overrides({"models.lightgbm.fit_interactions": interacting})
+        forced = train_models(data, config, AS_OF).models["lightgbm"]
+        assert fit_interactions(forced) is interacting
+        per_tree = _fit_features_per_tree(forced, fit_names)
+        widest = max(len(features) for features in per_tree)
+        assert widest == 1 if not interacting else widest > 1
+        losses[interacting] = stopping_loss(served_booster(forced))
+    chosen = fit_interactions(trained.models["lightgbm"])
+    assert chosen is not None
+    assert losses[chosen] == min(losses.values())
+    assert stopping_loss(served_booster(trained.models["lightgbm"])) == losses[chosen]

@@ -60,6 +60,8 @@ def _scoring_frame(X: pd.DataFrame, seed: int) -> pd.DataFrame:
         {"max_depth": -1, "num_leaves": 31, "zero_as_missing": True},
         {"max_depth": 3, "num_leaves": 8, "use_missing": False},
         {"max_depth": 5, "num_leaves": 20, "interaction_constraints": [[0, 1], [2, 3, 4]]},
+        {"max_depth": 4, "interaction_constraints": [[0], [1], [2], [3], [4]]},
+        {"interaction_constraints": [[0], [1], [2, 3, 4]], "zero_as_missing": True},
     ],
 )
 def test_values_match_pred_contrib(params: dict[str, object]) -> None:

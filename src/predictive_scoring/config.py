@@ -64,6 +64,7 @@ class LightGBMConfig(_Section):
     max_depth: int
     min_child_samples: int = Field(ge=1)
     early_stopping_rounds: int = Field(ge=1)
+    fit_interactions: bool | Literal["auto"]
 
 
 class LogisticConfig(_Section):

@@ -7,7 +7,9 @@ those features' split conditions the row meets.  With ``d`` distinct features on
 ``2**d`` such patterns, so every leaf's contributions are tabulated once per model (Shapley
 weights over the path's zero fractions, as in GPUTreeShap's path decomposition) and a row costs
 one decision per split node and one table lookup per (leaf, path feature).  For the shallow trees
-the served booster uses this is several times faster than LightGBM's own implementation.
+the served booster uses this is several times faster than LightGBM's own implementation.  A tree
+that splits on one feature only (an additive booster is made of them) gives that feature
+``f(x) - E f`` and the others nothing, so a row costs one root-to-leaf walk there.
 
 LightGBM's decision rules are reproduced exactly: ``<=`` on numeric splits with its missing-value
 handling (``None``: NaN read as 0; ``Zero``/``NaN``: the default direction), and category sets on
@@ -49,6 +51,11 @@ class TreeTables:
     categories: np.ndarray
     tree_nodes: np.ndarray  # per tree: first split node, and one past the last
     tree_leaves: np.ndarray  # per tree: first leaf, and one past the last
+    left_child: np.ndarray  # per split node: tree-local split node, or -(global leaf + 1)
+    right_child: np.ndarray
+    tree_feature: np.ndarray  # per tree: the one feature all its splits use, else -1
+    tree_expected: np.ndarray  # per tree: its leaves' values weighted by their rows
+    leaf_value: np.ndarray  # per leaf
     path_start: np.ndarray  # per leaf
     path_node: np.ndarray  # per path step: the split node (tree-local), the way taken, the bit
     path_left: np.ndarray
@@ -105,6 +112,11 @@ def contributions(booster: Any, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray
             tables.categories,
             tables.tree_nodes,
             tables.tree_leaves,
+            tables.left_child,
+            tables.right_child,
+            tables.tree_feature,
+            tables.tree_expected,
+            tables.leaf_value,
             tables.path_start,
             tables.path_node,
             tables.path_left,
@@ -144,8 +156,22 @@ def build_tables(
     if int(dump.get("num_tree_per_iteration", 1)) != 1:
         return None
     nodes: dict[str, list[Any]] = {
-        k: [] for k in ("feature", "threshold", "kind", "left", "missing", "cat_start", "cat_end")
+        k: []
+        for k in (
+            "feature",
+            "threshold",
+            "kind",
+            "left",
+            "missing",
+            "cat_start",
+            "cat_end",
+            "left_child",
+            "right_child",
+        )
     }
+    tree_feature: list[int] = []
+    tree_expected: list[float] = []
+    leaf_values: list[float] = []
     categories: list[float] = []
     tree_nodes, tree_leaves, path_start = [0], [0], []
     path_node: list[int] = []
@@ -161,17 +187,23 @@ def build_tables(
         leaves: list[tuple[float, float, list[tuple[int, bool, float]]]] = []
         total = float(root.get("internal_count", root.get("leaf_count", 1)))
 
+        first_leaf = len(leaf_features)
+
         def walk(
             node: dict[str, Any],
             path: list[tuple[int, bool, float]],
             leaves: list[tuple[float, float, list[tuple[int, bool, float]]]] = leaves,
             first_node: int = first_node,
-        ) -> None:
+            first_leaf: int = first_leaf,
+        ) -> int:
+            """Flatten ``node``; return its tree-local split index, or -(global leaf + 1)."""
             if "leaf_index" in node or "split_index" not in node:
                 count = float(node.get("leaf_count", node.get("internal_count", 0)))
                 leaves.append((float(node.get("leaf_value", 0.0)), count, path))
-                return
+                return -(first_leaf + len(leaves))
             local = len(nodes["feature"]) - first_node
+            nodes["left_child"].append(0)
+            nodes["right_child"].append(0)
             nodes["feature"].append(int(node["split_feature"]))
             nodes["left"].append(bool(node["default_left"]))
             nodes["missing"].append(
@@ -194,12 +226,15 @@ def build_tables(
             count = float(node["internal_count"])
             for child, goes_left in ((node["left_child"], True), (node["right_child"], False)):
                 child_count = float(child.get("internal_count", child.get("leaf_count", 0)))
-                walk(
+                reached = walk(
                     child,
                     [*path, (local, goes_left, child_count / count if count else 0.0)],
                     leaves,
                     first_node,
+                    first_leaf,
                 )
+                nodes["left_child" if goes_left else "right_child"][first_node + local] = reached
+            return local
 
         walk(root, [])
         n_split = len(nodes["feature"]) - first_node
@@ -224,7 +259,12 @@ def build_tables(
             leaf_features.append(features)
             leaf_tables.append(_leaf_table(value, np.array(zero)))
         # Tree::ExpectedValue: the leaves' values weighted by their share of the training rows
-        expected += leaves[0][0] if len(leaves) == 1 else sum(v * c / total for v, c, _ in leaves)
+        tree_mean = leaves[0][0] if len(leaves) == 1 else sum(v * c / total for v, c, _ in leaves)
+        expected += tree_mean
+        tree_expected.append(tree_mean)
+        split_features = set(nodes["feature"][first_node:])
+        tree_feature.append(split_features.pop() if len(split_features) == 1 else -1)
+        leaf_values.extend(value for value, _, _ in leaves)
         tree_leaves.append(len(leaf_features))
     path_start.append(len(path_node))
     width = max((len(f) for f in leaf_features), default=0)
@@ -247,6 +287,11 @@ def build_tables(
         categories=np.asarray(categories, dtype=np.float64),
         tree_nodes=np.asarray(tree_nodes, dtype=np.int64),
         tree_leaves=np.asarray(tree_leaves, dtype=np.int64),
+        left_child=np.asarray(nodes["left_child"], dtype=np.int64),
+        right_child=np.asarray(nodes["right_child"], dtype=np.int64),
+        tree_feature=np.asarray(tree_feature, dtype=np.int64),
+        tree_expected=np.asarray(tree_expected, dtype=np.float64),
+        leaf_value=np.asarray(leaf_values, dtype=np.float64),
         path_start=np.asarray(path_start, dtype=np.int64),
         path_node=np.asarray(path_node, dtype=np.int64),
         path_left=np.asarray(path_left, dtype=np.bool_),
@@ -350,6 +395,11 @@ def _shap_kernel(
     categories: np.ndarray,
     tree_nodes: np.ndarray,
     tree_leaves: np.ndarray,
+    left_child: np.ndarray,
+    right_child: np.ndarray,
+    tree_feature: np.ndarray,
+    tree_expected: np.ndarray,
+    leaf_value: np.ndarray,
     path_start: np.ndarray,
     path_node: np.ndarray,
     path_left: np.ndarray,
@@ -368,6 +418,26 @@ def _shap_kernel(
         for r in range(block * BLOCK, min(n, (block + 1) * BLOCK)):
             for t in range(n_trees):
                 first = tree_nodes[t]
+                if tree_feature[t] >= 0:
+                    # one feature: its Shapley value is f(x) - E f, the reached leaf's value
+                    node = 0
+                    while node >= 0:
+                        g = first + node
+                        if _goes_left(
+                            X[r, feature[g]],
+                            kind[g],
+                            threshold[g],
+                            default_left[g],
+                            missing[g],
+                            category_start[g],
+                            category_end[g],
+                            categories,
+                        ):
+                            node = left_child[g]
+                        else:
+                            node = right_child[g]
+                    out[r, tree_feature[t]] += leaf_value[-node - 1] - tree_expected[t]
+                    continue
                 for local in range(tree_nodes[t + 1] - first):
                     g = first + local
                     left[local] = _goes_left(

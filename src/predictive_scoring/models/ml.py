@@ -59,18 +59,28 @@ class RankPreservingCalibration(CalibratedClassifierCV):
 
 
 def additive_constraints(
-    fit_features: list[str], intent_features: list[str], directions: dict[str, int]
+    fit_features: list[str],
+    intent_features: list[str],
+    directions: dict[str, int],
+    fit_interactions: bool = True,
 ) -> dict[str, Any]:
     """LightGBM constraints that make the booster ``f(fit) + g(intent)``, ``g`` monotone.
 
     ``interaction_constraints`` keeps every tree within one group (its root's), so the fit and
     intent contributions separate exactly; ``monotone_constraints`` give each intent feature the
     direction in ``directions`` (+1: more is hotter), so ``g`` cools as time passes without events.
+    Without ``fit_interactions`` every fit feature is a group of its own, so ``f`` is a sum of
+    one function per attribute, as in a points system (each attribute's points learned by boosting).
     """
     features = fit_features + intent_features
+    fit_groups = (
+        [list(range(len(fit_features)))]
+        if fit_interactions
+        else [[i] for i in range(len(fit_features))]
+    )
     return {
         "interaction_constraints": [
-            list(range(len(fit_features))),
+            *fit_groups,
             list(range(len(fit_features), len(features))),
         ],
         "monotone_constraints": [0] * len(fit_features)
@@ -217,6 +227,15 @@ def served_booster(model: Any) -> lgb.LGBMClassifier | None:
         frozen = inner[0].estimator
         model = getattr(frozen, "estimator", frozen)
     return model if isinstance(model, lgb.LGBMClassifier) else None
+
+
+def fit_interactions(model: Any) -> bool | None:
+    """Whether the served booster lets fit attributes interact (``None`` for other models)."""
+    booster = served_booster(model)
+    if booster is None:
+        return None
+    groups = booster.get_params().get("interaction_constraints") or []
+    return len(groups) <= 2 and len(groups[0] if groups else []) != 1
 
 
 def selected_columns(model: Any) -> list[str] | None:

@@ -18,6 +18,7 @@ from predictive_scoring.data.validation import ValidationReport
 from predictive_scoring.evaluation import Evaluation
 from predictive_scoring.explain import humanise
 from predictive_scoring.features.spec import FIT
+from predictive_scoring.models.ml import fit_interactions
 from predictive_scoring.reports.figures import RunCharts
 from predictive_scoring.reports.html import page, table, text
 from predictive_scoring.tracking import Registration
@@ -118,6 +119,13 @@ def _data(report: ValidationReport, fingerprint: dict[str, Any], result: Trainin
             f"suggested half-life {says['suggested_half_life_days']:.1f}, "
             f"used {says['used_half_life_days']}"
         )
+    interacting = fit_interactions(result.models.get("lightgbm"))
+    if interacting is not None:
+        facts["Booster structure"] = (
+            "fit attributes interact within trees"
+            if interacting
+            else "one function per fit attribute (additive, like points)"
+        ) + "; chosen by log loss on the early-stopping window"
     listed = "".join(f"<dt>{text(k)}</dt><dd>{text(v)}</dd>" for k, v in facts.items())
     return (
         '<section id="data"><h2>Data and validation</h2>'
