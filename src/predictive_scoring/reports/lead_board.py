@@ -221,7 +221,9 @@ def board_payload(
     for raw in ranked[schema.REASONS].fillna("[]"):
         pairs: list[float] = []
         for reason in json.loads(raw):
-            pairs += [texts.setdefault(str(reason["text"]), len(texts)), round(reason["impact"], 3)]
+            # as written in the scores file: rounding again here would move some values across
+            # the board's two-decimal display (0.7251 -> 0.725 -> "0.72")
+            pairs += [texts.setdefault(str(reason["text"]), len(texts)), float(reason["impact"])]
         reasons.append(pairs)
     tier_codes = {t: i for i, t in enumerate(TIERS)}
     return {
