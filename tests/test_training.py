@@ -13,7 +13,7 @@ from predictive_scoring.config import load_config
 from predictive_scoring.data.load import load_lead_data
 from predictive_scoring.data.synthetic import generate_funnel
 from predictive_scoring.data.tables import LeadData
-from predictive_scoring.models.ml import fit_interactions, selected_columns, served_booster
+from predictive_scoring.models.ml import selected_columns, served_booster
 from predictive_scoring.training import CRM_BAYES, POINTS, TrainingResult, train_models
 
 AS_OF = pd.Timestamp("2026-01-01", tz="UTC")
@@ -130,19 +130,31 @@ def _fit_features_per_tree(model: object, fit_names: list[str]) -> list[set[str]
 def test_booster_structure_is_the_lower_stopping_loss_of_the_two(
     data: LeadData, trained: TrainingResult
 ) -> None:
-    from predictive_scoring.training import booster_features, stopping_loss
+    from predictive_scoring.training import booster_features
 
     fit_names = booster_features(trained.spec)[0]
     losses = {}
     for interacting in (True, False):
         config = load_config().with_overrides({"models.lightgbm.fit_interactions": interacting})
-        forced = train_models(data, config, AS_OF).models["lightgbm"]
-        assert fit_interactions(forced) is interacting
-        per_tree = _fit_features_per_tree(forced, fit_names)
+        forced = train_models(data, config, AS_OF)
+        assert forced.booster_structure["fit_interactions"] is interacting
+        assert forced.booster_structure["chosen_by"] == "configuration"
+        per_tree = _fit_features_per_tree(forced.models["lightgbm"], fit_names)
         widest = max(len(features) for features in per_tree)
         assert widest == 1 if not interacting else widest > 1
-        losses[interacting] = stopping_loss(served_booster(forced))
-    chosen = fit_interactions(trained.models["lightgbm"])
-    assert chosen is not None
-    assert losses[chosen] == min(losses.values())
-    assert stopping_loss(served_booster(trained.models["lightgbm"])) == losses[chosen]
+        (losses[interacting],) = forced.booster_structure["early_stopping_log_loss"].values()
+    structure = trained.booster_structure
+    assert structure["chosen_by"] == "early-stopping log loss"
+    assert structure["early_stopping_log_loss"] == {
+        "interacting": losses[True],
+        "additive": losses[False],
+    }
+    assert losses[structure["fit_interactions"]] == min(losses.values())
+
+
+def test_entry_rows_train_and_calibrate_but_the_test_window_is_the_grid(
+    trained: TrainingResult,
+) -> None:
+    assert not trained.test_rows[schema.ENTRY].any()
+    assert trained.test_rows[schema.SNAPSHOT_AT].nunique() >= 2
+    assert trained.reference_features.index.is_monotonic_increasing

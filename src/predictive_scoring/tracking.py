@@ -34,7 +34,7 @@ from predictive_scoring.data.tables import LeadData
 from predictive_scoring.data.validation import ValidationReport
 from predictive_scoring.errors import RegistryError, first_line
 from predictive_scoring.evaluation import comparison_table
-from predictive_scoring.models.ml import fit_interactions
+from predictive_scoring.models.ml import LIGHTGBM
 from predictive_scoring.reports.figures import RunCharts
 from predictive_scoring.training import POINTS, TrainingResult
 
@@ -191,9 +191,11 @@ def log_training(
                     mlflow.set_tags(
                         {"candidate": name, "served": str(name == result.served).lower()}
                     )
-                    interacting = fit_interactions(result.models[name])
-                    if interacting is not None:
-                        mlflow.set_tag("fit_interactions", str(interacting).lower())
+                    if name == LIGHTGBM and result.booster_structure:
+                        mlflow.set_tag(
+                            "fit_interactions",
+                            str(result.booster_structure["fit_interactions"]).lower(),
+                        )
                     mlflow.log_metrics(evaluation.metrics)
                     mlflow.log_metrics({f"{k}_low": v for k, v in evaluation.lower.items()})
                     mlflow.log_metrics({f"{k}_high": v for k, v in evaluation.upper.items()})
@@ -268,6 +270,7 @@ def _log_parent(
             "windows": result.window_sizes,
             "bounds": result.window_bounds,
             "data_says": result.data_says,
+            "booster_structure": result.booster_structure,
         },
         "windows.json",
     )

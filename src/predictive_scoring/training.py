@@ -8,7 +8,7 @@ model and why, the leakage findings and what the data said about the half-life.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -92,6 +92,7 @@ class TrainingResult:
     serving: ServedModel | None = field(repr=False, default=None)
     reference_features: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
     servable: list[str] = field(default_factory=list)
+    booster_structure: dict[str, Any] = field(default_factory=dict)
 
     @property
     def served_model(self) -> Any:
@@ -119,7 +120,7 @@ def train_models(data: LeadData, config: Config, as_of: pd.Timestamp | None) -> 
     spec = spec.without_fields(set(excluded))
     training.X = training.X[spec.names]
     data_says = _half_life_evidence(known, spec)
-    models = _fit_candidates(training, spec, config, data_says["used_half_life_days"])
+    models, structure = _fit_candidates(training, spec, config, data_says["used_half_life_days"])
     X_test, y_test = training.part("test")
     predictions = {name: model.predict_proba(X_test)[:, 1] for name, model in models.items()}
     evaluations = {
@@ -149,9 +150,18 @@ def train_models(data: LeadData, config: Config, as_of: pd.Timestamp | None) -> 
         y_test,
         training.rows.loc[training.windows.test].reset_index(drop=True),
         serving,
-        training.X.loc[reference[:REFERENCE_SAMPLE]],
+        training.X.loc[_spread_sample(reference, REFERENCE_SAMPLE, config.models.seed)],
         may_serve,
+        structure,
     )
+
+
+def _spread_sample(positions: np.ndarray, size: int, seed: int) -> np.ndarray:
+    """``size`` of ``positions`` drawn across all of them (not the earliest), in order."""
+    if len(positions) <= size:
+        return positions
+    picked = np.random.default_rng(seed).choice(len(positions), size, replace=False)
+    return positions[np.sort(picked)]
 
 
 def _reference_rows(training: TrainingSet, seed: int, limit: int = REFERENCE_ROWS) -> np.ndarray:
@@ -164,6 +174,8 @@ def _reference_rows(training: TrainingSet, seed: int, limit: int = REFERENCE_ROW
         if schema.WEIGHT in training.rows
         else np.ones(len(pool))
     )
+    if weights.sum() <= 0:
+        weights = np.ones(len(pool))
     chosen = np.random.default_rng(seed).choice(
         pool, min(limit, len(pool)), replace=True, p=weights / weights.sum()
     )
@@ -207,14 +219,18 @@ def _windows(rows: pd.DataFrame, y: np.ndarray, config: Config) -> Windows:
     models = config.models
     if rows[schema.SNAPSHOT_AT].isna().all():
         return stratified_windows(y, models.validation_share, models.test_share, models.seed)
-    grid = rows.loc[~rows[schema.ENTRY], schema.SNAPSHOT_AT] if schema.ENTRY in rows else None
+    entry = rows[schema.ENTRY].to_numpy(dtype=bool) if schema.ENTRY in rows else None
     windows = time_windows(
         rows[schema.SNAPSHOT_AT],
         config.labels.horizon_days,
         models.validation_share,
         models.test_share,
-        grid if grid is not None and len(grid) else None,
+        rows.loc[~entry, schema.SNAPSHOT_AT] if entry is not None and (~entry).any() else None,
     )
+    if entry is not None:
+        # Entry rows help train and calibrate; the test window is the open population at its
+        # snapshot times, the population a batch scores (new leads: benchmarks' forward test).
+        windows = replace(windows, test=windows.test & ~entry)
     require_both_classes(windows, y)
     return windows
 
@@ -278,7 +294,7 @@ def baseline_columns(
 
 def _fit_candidates(
     training: TrainingSet, spec: FeatureSpec, config: Config, half_life: float | None
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], dict[str, Any]]:
     train, calibration = training.part("train"), training.part("calibrate")
     attributes, behaviours = baseline_columns(spec, half_life)
     used = attributes + list(behaviours.values())
@@ -290,8 +306,9 @@ def _fit_candidates(
         CRM_BAYES: _on_columns(FrequencyNaiveBayes(), used).fit(*fit_rows),
     }
     settings = config.models
+    structure: dict[str, Any] = {}
     if LIGHTGBM in settings.candidates:
-        models[LIGHTGBM] = _fit_booster(training, spec, config, fit_rows)
+        models[LIGHTGBM], structure = _fit_booster(training, spec, config, fit_rows)
     if LOGISTIC in settings.candidates:
         if spec.flat:
             models[LOGISTIC] = calibrate_cross_fitted(
@@ -301,7 +318,7 @@ def _fit_candidates(
             models[LOGISTIC] = calibrate(
                 logistic_model(settings).fit(*train), calibration, settings.calibration
             )
-    return models
+    return models, structure
 
 
 def _fit_booster(
@@ -309,7 +326,7 @@ def _fit_booster(
     spec: FeatureSpec,
     config: Config,
     fit_rows: tuple[pd.DataFrame, np.ndarray],
-) -> Any:
+) -> tuple[Any, dict[str, Any]]:
     """The additive, monotone booster (see :func:`additive_constraints`), calibrated.
 
     With ``models.lightgbm.fit_interactions: auto`` both structures are early-stopped on the
@@ -324,6 +341,8 @@ def _fit_booster(
     used = fit_features + intent_features
     directions = intent_directions(spec, *train)
     choice = settings.lightgbm.fit_interactions
+    if choice == "auto" and len(fit_features) < 2:
+        choice = True  # one attribute or none: both structures are the same model
     fitted = {}
     for interacting in (True, False) if choice == "auto" else (bool(choice),):
         constraints = additive_constraints(
@@ -359,7 +378,14 @@ def _fit_booster(
         )
     selected = _on_columns(calibrated, used)
     selected.named_steps["columns"].fit(train[0])
-    return selected
+    structure = {
+        "fit_interactions": interacting,
+        "chosen_by": "early-stopping log loss" if len(losses) > 1 else "configuration",
+        "early_stopping_log_loss": {
+            ("interacting" if k else "additive"): v for k, v in losses.items()
+        },
+    }
+    return selected, structure
 
 
 def stopping_loss(booster: Any) -> float:

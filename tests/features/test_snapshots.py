@@ -153,3 +153,23 @@ def test_entry_ticks_lie_in_the_first_day_and_keep_labels_observed() -> None:
     )
     assert (ticks == ticks.round()).all() and (ticks % 7 != 0).all()
     assert not rows.duplicated([schema.LEAD_ID, schema.SNAPSHOT_AT]).any()
+
+
+def test_entry_rows_respect_closures_conversions_at_s_and_sub_microsecond_times() -> None:
+    data = lead_data(
+        leads=[
+            ("closed_first", "2024-01-05 12:00"),
+            ("converts_at_s", "2024-01-05 12:00"),
+            ("last_micro", "2024-03-01 00:00:00.000000300"),
+        ],
+        outcomes=[
+            ("closed_first", None, "2024-01-05 20:00"),
+            ("converts_at_s", "2024-01-06 00:00", None),
+        ],
+    )
+    at = pd.Timestamp("2024-03-31 00:00:00.000000900", tz="UTC")  # T - H in the same µs
+    rows = training_snapshots(data, at, horizon_days=30, every_days=14, max_per_lead=8)
+    entry = rows[rows[schema.ENTRY]].set_index(schema.LEAD_ID)
+    assert list(entry.index) == ["converts_at_s"], "closed before its tick; created too late"
+    assert entry.loc["converts_at_s", schema.LABEL] == 0, "(s, s + H] excludes s"
+    assert (rows[schema.SNAPSHOT_AT] + pd.Timedelta(days=30) <= at).all()

@@ -167,7 +167,7 @@ def entry_snapshots(
                 latest_us - ticks_back * DAY_US, unit="us", utc=True
             ),
         }
-    )[ticks_back % every_days != 0]
+    )[(ticks_back >= 0) & (ticks_back % every_days != 0)]  # >= 0: created within T - H's µs
     ended = known.outcomes.set_index(schema.LEAD_ID)
     converted, closed = (
         pd.to_datetime(ended[column].reindex(rows[schema.LEAD_ID]), utc=True).set_axis(rows.index)

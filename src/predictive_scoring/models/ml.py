@@ -229,15 +229,6 @@ def served_booster(model: Any) -> lgb.LGBMClassifier | None:
     return model if isinstance(model, lgb.LGBMClassifier) else None
 
 
-def fit_interactions(model: Any) -> bool | None:
-    """Whether the served booster lets fit attributes interact (``None`` for other models)."""
-    booster = served_booster(model)
-    if booster is None:
-        return None
-    groups = booster.get_params().get("interaction_constraints") or []
-    return len(groups) <= 2 and len(groups[0] if groups else []) != 1
-
-
 def selected_columns(model: Any) -> list[str] | None:
     """The columns a column-selecting pipeline feeds its model, in order (``None`` otherwise).
 

@@ -18,7 +18,6 @@ from predictive_scoring.data.validation import ValidationReport
 from predictive_scoring.evaluation import Evaluation
 from predictive_scoring.explain import humanise
 from predictive_scoring.features.spec import FIT
-from predictive_scoring.models.ml import fit_interactions
 from predictive_scoring.reports.figures import RunCharts
 from predictive_scoring.reports.html import page, table, text
 from predictive_scoring.tracking import Registration
@@ -119,13 +118,14 @@ def _data(report: ValidationReport, fingerprint: dict[str, Any], result: Trainin
             f"suggested half-life {says['suggested_half_life_days']:.1f}, "
             f"used {says['used_half_life_days']}"
         )
-    interacting = fit_interactions(result.models.get("lightgbm"))
-    if interacting is not None:
+    structure = result.booster_structure
+    if structure:
+        losses = ", ".join(f"{k} {v:.4f}" for k, v in structure["early_stopping_log_loss"].items())
         facts["Booster structure"] = (
             "fit attributes interact within trees"
-            if interacting
+            if structure["fit_interactions"]
             else "one function per fit attribute (additive, like points)"
-        ) + "; chosen by log loss on the early-stopping window"
+        ) + f"; chosen by {structure['chosen_by']} ({losses})"
     listed = "".join(f"<dt>{text(k)}</dt><dd>{text(v)}</dd>" for k, v in facts.items())
     return (
         '<section id="data"><h2>Data and validation</h2>'
