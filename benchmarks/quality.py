@@ -237,7 +237,8 @@ def _plain_logistic(data: object, config: Config, result: TrainingResult) -> np.
 
     rows, y = labelled_rows(data, config, result.as_of)  # type: ignore[arg-type]
     X = build_features(data, rows, result.spec)  # type: ignore[arg-type]
-    test = rows[schema.SNAPSHOT_AT] >= result.test_rows[schema.SNAPSHOT_AT].min()
+    later = (rows[schema.SNAPSHOT_AT] >= result.test_rows[schema.SNAPSHOT_AT].min()).to_numpy()
+    test = later & ~rows[schema.ENTRY].to_numpy(dtype=bool)
     model = make_pipeline(
         make_column_transformer(
             (
@@ -251,8 +252,8 @@ def _plain_logistic(data: object, config: Config, result: TrainingResult) -> np.
         ),
         LogisticRegression(max_iter=2000),
     )
-    model.fit(X[~test.to_numpy()], y[~test.to_numpy()])
-    return model.predict_proba(X[test.to_numpy()])[:, 1]
+    model.fit(X[~later], y[~later])
+    return model.predict_proba(X[test])[:, 1]
 
 
 def main() -> None:

@@ -40,6 +40,7 @@ from predictive_scoring.config import load_config  # noqa: E402
 
 def train_served(train_leads: int, work: Path, reuse: bool = False) -> Path:
     """Train on a separate funnel; save the served model; print the constraint's AUC cost."""
+    from predictive_scoring.models.ml import served_booster
     from predictive_scoring.training import booster_features, train_models
 
     path = work / f"served-{train_leads}.joblib"
@@ -63,7 +64,12 @@ def train_served(train_leads: int, work: Path, reuse: bool = False) -> Path:
     assert result.serving is not None
     joblib.dump(result.serving, path)
     fit_f, intent_f = booster_features(result.spec)
-    print(f"served booster: {len(fit_f)} fit + {len(intent_f)} intent features")
+    booster = served_booster(result.served_model)
+    trees = booster.booster_.num_trees() if booster is not None else 0
+    print(
+        f"served booster: {len(fit_f)} fit + {len(intent_f)} intent features, {trees} trees; "
+        f"structure {result.booster_structure}"
+    )
     return path
 
 
@@ -78,7 +84,9 @@ def _unconstrained_auc(data, result, config) -> float:  # type: ignore[no-untype
     train = (
         rows[schema.SNAPSHOT_AT] + pd.Timedelta(days=config.labels.horizon_days) <= test_start
     ).to_numpy()
-    test = (rows[schema.SNAPSHOT_AT] >= test_start).to_numpy()
+    test = (rows[schema.SNAPSHOT_AT] >= test_start).to_numpy() & ~rows[schema.ENTRY].to_numpy(
+        dtype=bool
+    )
     model = lgb.LGBMClassifier(
         n_estimators=300, learning_rate=0.05, num_leaves=31, verbose=-1, n_jobs=2, random_state=0
     )
