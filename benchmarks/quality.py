@@ -56,6 +56,8 @@ def report(title: str, result: TrainingResult, extra: dict[str, np.ndarray] | No
             print(f"   leakage audit flagged {finding.column!r}: {finding.reason}")
     if result.data_says.get("median_days_to_conversion"):
         print(f"   data says: {result.data_says}")
+    if result.booster_structure:
+        print(f"   booster structure: {result.booster_structure}")
 
 
 def synthetic(seed: int, leads: int, work: Path, config: Config) -> None:
