@@ -156,5 +156,28 @@ def test_entry_rows_train_and_calibrate_but_the_test_window_is_the_grid(
     trained: TrainingResult,
 ) -> None:
     assert not trained.test_rows[schema.ENTRY].any()
+    assert (trained.test_rows[schema.WEIGHT] >= 1).all(), "thinning weights reach the reference"
     assert trained.test_rows[schema.SNAPSHOT_AT].nunique() >= 2
     assert trained.reference_features.index.is_monotonic_increasing
+
+
+def test_score_reference_draws_by_weight_and_never_entry_rows() -> None:
+    from predictive_scoring.models.selection import Windows
+    from predictive_scoring.training import TrainingSet, _reference_rows
+
+    n, third = 6000, 2000
+    rows = pd.DataFrame(
+        {
+            schema.LEAD_ID: [f"L{i}" for i in range(n)],
+            schema.SNAPSHOT_AT: pd.Timestamp("2025-01-01", tz="UTC"),
+            schema.WEIGHT: np.repeat([0.0, 1.0, 3.0], third),
+            schema.ENTRY: np.arange(n) < third,
+        }
+    )
+    everywhere = np.ones(n, dtype=bool)
+    windows = Windows(everywhere, np.zeros(n, dtype=bool), np.zeros(n, dtype=bool))
+    training = TrainingSet(rows, pd.DataFrame(index=rows.index), np.zeros(n), windows)
+    drawn = _reference_rows(training, seed=0)  # one draw per pooled row (6,000)
+    assert (drawn >= third).all(), "entry rows stand for no open-lead rows"
+    heavy = (drawn >= 2 * third).mean()
+    assert heavy == pytest.approx(0.75, abs=0.02), "a weight-3 row counts three times"
