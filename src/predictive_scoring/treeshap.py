@@ -353,23 +353,22 @@ def _compiled(**options: Any) -> Callable[[_Function], _Function]:
 
 @_compiled(inline="always")
 def _goes_left(
-    x: float,
-    kind: int,
-    threshold: float,
-    default_left: bool,
-    missing: int,
-    start: int,
-    end: int,
-    categories: np.ndarray,
+    row: np.ndarray, g: int, nodes: tuple[np.ndarray, ...], categories: np.ndarray
 ) -> bool:
+    """Whether ``row`` takes split node ``g``'s left branch (``nodes``: the per-node arrays
+    feature, kind, threshold, default_left, missing, category_start, category_end)."""
+    feature, kinds, thresholds, default_lefts, missings, starts, ends = nodes
+    x = row[feature[g]]
+    kind, threshold, default_left = kinds[g], thresholds[g], default_lefts[g]
+    missing, start, end = missings[g], starts[g], ends[g]
     if kind == NUMERIC:
         if np.isnan(x) and missing != MISSING_NAN:
             x = 0.0
         if (missing == MISSING_ZERO and abs(x) <= ZERO_THRESHOLD) or (
             missing == MISSING_NAN and np.isnan(x)
         ):
-            return default_left
-        return x <= threshold
+            return bool(default_left)
+        return bool(x <= threshold)
     if np.isnan(x):
         return False
     whole = int(x)  # LightGBM truncates toward zero; negative codes go right
@@ -413,6 +412,7 @@ def _shap_kernel(
     n_trees = tree_nodes.shape[0] - 1
     width = leaf_features.shape[1]
     blocks = (n + BLOCK - 1) // BLOCK
+    nodes = (feature, kind, threshold, default_left, missing, category_start, category_end)
     for block in numba.prange(blocks):
         left = np.empty(max_nodes, dtype=np.bool_)
         for r in range(block * BLOCK, min(n, (block + 1) * BLOCK)):
@@ -423,33 +423,14 @@ def _shap_kernel(
                     node = 0
                     while node >= 0:
                         g = first + node
-                        if _goes_left(
-                            X[r, feature[g]],
-                            kind[g],
-                            threshold[g],
-                            default_left[g],
-                            missing[g],
-                            category_start[g],
-                            category_end[g],
-                            categories,
-                        ):
+                        if _goes_left(X[r], g, nodes, categories):
                             node = left_child[g]
                         else:
                             node = right_child[g]
                     out[r, tree_feature[t]] += leaf_value[-node - 1] - tree_expected[t]
                     continue
                 for local in range(tree_nodes[t + 1] - first):
-                    g = first + local
-                    left[local] = _goes_left(
-                        X[r, feature[g]],
-                        kind[g],
-                        threshold[g],
-                        default_left[g],
-                        missing[g],
-                        category_start[g],
-                        category_end[g],
-                        categories,
-                    )
+                    left[local] = _goes_left(X[r], first + local, nodes, categories)
                 for leaf in range(tree_leaves[t], tree_leaves[t + 1]):
                     pattern = 0
                     for q in range(path_start[leaf], path_start[leaf + 1]):
