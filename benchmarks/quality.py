@@ -211,7 +211,7 @@ def _auc_gap(y: np.ndarray, first: np.ndarray, second: np.ndarray, seed: int) ->
 
 def check_scores(data: object, result: TrainingResult, config: Config) -> None:
     """Score the open leads at the end of the data with the served model; check the contract."""
-    from predictive_scoring.features.snapshots import open_leads_at
+    from predictive_scoring.timeline import open_leads_at
     from predictive_scoring.scoring import score_leads
 
     as_of = data.latest_timestamp()  # type: ignore[attr-defined]

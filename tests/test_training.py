@@ -156,7 +156,9 @@ def test_entry_rows_train_and_calibrate_but_the_test_window_is_the_grid(
     trained: TrainingResult,
 ) -> None:
     assert not trained.test_rows[schema.ENTRY].any()
-    assert (trained.test_rows[schema.WEIGHT] >= 1).all(), "thinning weights reach the reference"
+    assert (trained.test_rows[schema.REFERENCE_WEIGHT] >= 1).all(), (
+        "thinning weights reach the reference"
+    )
     assert trained.test_rows[schema.SNAPSHOT_AT].nunique() >= 2
     assert trained.reference_features.index.is_monotonic_increasing
 
@@ -170,7 +172,7 @@ def test_score_reference_draws_by_weight_and_never_entry_rows() -> None:
         {
             schema.LEAD_ID: [f"L{i}" for i in range(n)],
             schema.SNAPSHOT_AT: pd.Timestamp("2025-01-01", tz="UTC"),
-            schema.WEIGHT: np.repeat([0.0, 1.0, 3.0], third),
+            schema.REFERENCE_WEIGHT: np.repeat([0.0, 1.0, 3.0], third),
             schema.ENTRY: np.arange(n) < third,
         }
     )

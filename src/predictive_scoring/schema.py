@@ -35,7 +35,10 @@ EMAIL_DOMAIN_TYPE = "email_domain_type"
 """Derived from a lead's email (free vs corporate) before the email is dropped."""
 SNAPSHOT_AT = "snapshot_at"
 LABEL = "label"
-WEIGHT = "sample_weight"
+REFERENCE_WEIGHT = "reference_weight"
+"""How many open-lead rows a training row stands for in the score reference (1 / its keep
+probability after thinning; 0 for entry snapshots).  A weight for drawing the reference, not for
+fitting."""
 ENTRY = "entry_snapshot"
 """True for a lead's entry snapshot (its first daily tick), False for a snapshot-grid row."""
 

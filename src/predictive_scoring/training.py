@@ -18,7 +18,7 @@ from predictive_scoring import schema
 from predictive_scoring.config import Config
 from predictive_scoring.data.tables import LeadData
 from predictive_scoring.evaluation import Evaluation, evaluate
-from predictive_scoring.features.snapshots import training_snapshots, visible_at
+from predictive_scoring.features.snapshots import training_snapshots
 from predictive_scoring.features.spec import (
     FIT,
     INTENT,
@@ -47,6 +47,7 @@ from predictive_scoring.models.selection import (
     time_windows,
 )
 from predictive_scoring.scoring import ServedModel, build_served_model
+from predictive_scoring.timeline import days_between, visible_at
 
 log = logging.getLogger(__name__)
 
@@ -170,8 +171,8 @@ def _reference_rows(training: TrainingSet, seed: int, limit: int = REFERENCE_ROW
     often as they are open, and the reference is the population scoring will see."""
     pool = np.flatnonzero(training.windows.train | training.windows.calibrate)
     weights = (
-        training.rows[schema.WEIGHT].to_numpy()[pool]
-        if schema.WEIGHT in training.rows
+        training.rows[schema.REFERENCE_WEIGHT].to_numpy()[pool]
+        if schema.REFERENCE_WEIGHT in training.rows
         else np.ones(len(pool))
     )
     if weights.sum() <= 0:
@@ -259,9 +260,7 @@ def _half_life_evidence(known: LeadData, spec: FeatureSpec) -> dict[str, float |
         }
     created = known.leads.set_index(schema.LEAD_ID)[schema.CREATED_AT]
     converted = known.outcomes.dropna(subset=[schema.CONVERTED_AT])
-    days = (
-        converted[schema.CONVERTED_AT] - converted[schema.LEAD_ID].map(created)
-    ).dt.total_seconds() / 86400
+    days = days_between(converted[schema.LEAD_ID].map(created), converted[schema.CONVERTED_AT])
     median = float(days.median()) if len(days) else None
     suggested = median / 2 if median is not None else None
     target = suggested if suggested is not None else float(np.median(spec.half_lives_days))

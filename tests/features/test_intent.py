@@ -8,7 +8,8 @@ import pandas as pd
 import pytest
 
 from predictive_scoring import schema
-from predictive_scoring.features.snapshots import scoring_rows, visible_at
+from predictive_scoring.features.snapshots import scoring_rows
+from predictive_scoring.timeline import visible_at
 from predictive_scoring.features.spec import build_features, learn_feature_spec, unseen_event_types
 from tests.features.helpers import features_config, lead_data, ts
 

@@ -8,14 +8,8 @@ import pandas as pd
 import pytest
 
 from predictive_scoring import schema
-from predictive_scoring.features.snapshots import (
-    labels_at,
-    open_leads_at,
-    scoring_rows,
-    snapshot_times,
-    training_snapshots,
-    visible_at,
-)
+from predictive_scoring.features.snapshots import scoring_rows, snapshot_times, training_snapshots
+from predictive_scoring.timeline import labels_at, open_leads_at, visible_at
 from tests.features.helpers import lead_data, ts
 
 DATA = lead_data(
@@ -124,7 +118,7 @@ def test_entry_snapshots_see_each_lead_within_a_day_of_its_creation() -> None:
     assert sorted(entry.index) == ["fast", "slow"]
     assert (entry[schema.SNAPSHOT_AT] == ts("2024-01-06")).all()
     assert entry[schema.LABEL].to_dict() == {"fast": 1, "slow": 0}, "8 Jan is within 30 days"
-    assert (entry[schema.WEIGHT] == 0).all()
+    assert (entry[schema.REFERENCE_WEIGHT] == 0).all()
     grid = rows[~rows[schema.ENTRY]]
     assert "fast" not in set(grid[schema.LEAD_ID]), "the grid never sees the fast conversion"
     on_grid = rows[rows[schema.LEAD_ID] == "on_grid"]

@@ -17,14 +17,11 @@ from pathlib import Path
 import pandas as pd
 
 from predictive_scoring import schema
-from predictive_scoring.data.sources import (
-    is_database_url,
-    neutralise_formulas,
-    quote_identifier,
-    sqlalchemy_url,
-    write_atomic,
-)
+from predictive_scoring.data.sources import describe_source, is_database_url, sqlalchemy_url
+from predictive_scoring.data.writers import neutralise_formulas, write_atomic
 from predictive_scoring.errors import UsageError
+from predictive_scoring.sql import quote_identifier
+from predictive_scoring.timeline import same_as_of
 
 
 @dataclass(frozen=True)
@@ -50,8 +47,6 @@ class Destination:
 
 def describe_output(text: str) -> str:
     """The destination fit for logs and MLflow: database passwords hidden."""
-    from predictive_scoring.data.sources import describe_source
-
     if is_database_url(text):
         url, _, table = text.partition("#")
         return describe_source(url) + (f"#{table}" if table else "")
@@ -83,16 +78,9 @@ def read_scores(destination: Destination) -> pd.DataFrame:
     return _read_database(destination)
 
 
-def _same_as_of(frame: pd.DataFrame, as_of: pd.Timestamp | None) -> pd.Series:
-    stamps = frame[schema.AS_OF]
-    if as_of is None:
-        return stamps.isna()
-    return (pd.to_datetime(stamps, utc=True) == as_of).fillna(False)
-
-
 def _write_file(chunks: Iterable[pd.DataFrame], path: Path, as_of: pd.Timestamp | None) -> int:
     previous = read_scores(Destination(path=path))
-    kept = previous[~_same_as_of(previous, as_of)] if len(previous) else previous
+    kept = previous[~same_as_of(previous[schema.AS_OF], as_of)] if len(previous) else previous
     written = 0
 
     def write(temporary: Path) -> None:

@@ -21,9 +21,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from predictive_scoring.data.sources import quote_identifier
+from predictive_scoring.sql import quote_identifier
+from predictive_scoring.timeline import DAY_US
 
-MICROS_PER_DAY = 86_400_000_000
 TREND_RECENT_DAYS = 7
 TREND_PRIOR_DAYS = 21
 ACTIVITY = "activity"
@@ -115,13 +115,13 @@ def per_type_sql(
     if per_row:
         visible = (
             f"  SELECT b.row_key AS lead_idx, e.type_code, "
-            f"(b.snap_us - e.t_us) / {MICROS_PER_DAY}.0 AS age\n"
+            f"(b.snap_us - e.t_us) / {DAY_US}.0 AS age\n"
             "  FROM events e JOIN batch b ON e.lead_idx = b.lead_idx\n"
             "  WHERE e.t_us < b.snap_us AND e.type_code >= 0\n"
         )
     else:
         visible = (
-            f"  SELECT e.lead_idx, e.type_code, ($snapshot - e.t_us) / {MICROS_PER_DAY}.0 AS age\n"
+            f"  SELECT e.lead_idx, e.type_code, ($snapshot - e.t_us) / {DAY_US}.0 AS age\n"
             "  FROM events e SEMI JOIN batch b ON e.lead_idx = b.lead_idx\n"
             "  WHERE e.t_us < $snapshot AND e.type_code >= 0\n"
         )
@@ -169,7 +169,7 @@ def compute_intent(
             found = con.execute(queries[shared], {"snapshot": int(snaps[0])} if shared else {})
             cube = _cube(found.fetchnumpy(), keys, n_types, half_lives, windows_days)
             con.unregister("batch")
-            age = (snaps - batch["created_us"].to_numpy()) / MICROS_PER_DAY
+            age = (snaps - batch["created_us"].to_numpy()) / DAY_US
             out[positions] = _assemble(cube, columns, age, inactivity_days)
     return pd.DataFrame(out, index=rows.index, columns=[c.name for c in columns], copy=False)
 

@@ -1,14 +1,9 @@
-"""Point in time: what is visible at T, which leads are open, snapshot times and labels.
+"""Snapshots: the rows a model learns from and the rows a batch scores, as of a time T.
 
-The only module that cuts time.  Everything else asks it (CONTRACT section 2):
-
-* as of ``T``: leads with ``created_at < T``, events with ``occurred_at < T``, conversions and
-  closures with their time ``< T``.  Nothing at or after ``T`` exists.
-* a lead is *open* at ``T`` when it was created before ``T``, had not converted before ``T`` and had
-  not been closed lost before ``T``.
-* a snapshot at ``s`` labels an open lead positive when ``s < converted_at <= s + H``.  Training as
-  of ``T`` uses only snapshots with ``s + H <= T``; labels are read from the history visible at
-  ``T``, so a conversion at exactly ``T`` is not known yet.
+Visibility, openness and labels follow :mod:`predictive_scoring.timeline`; this module decides
+*when* leads are looked at.  A snapshot at ``s`` holds every lead open at ``s``, labelled positive
+when ``s < converted_at <= s + H``.  Training as of ``T`` uses only snapshots with ``s + H <= T``;
+labels are read from the history visible at ``T``, so a conversion at exactly ``T`` is not known yet.
 
 Snapshot times are anchored at ``T - H`` and step back every ``snapshot_every_days``, so they depend
 only on ``T``: feeding the full history or the history truncated at ``T`` gives the same snapshots.
@@ -37,46 +32,19 @@ import pandas as pd
 
 from predictive_scoring import schema
 from predictive_scoring.data.tables import LeadData
+from predictive_scoring.timeline import (
+    DAY_US,
+    converts_within,
+    days_between,
+    ended_before,
+    instant_micros,
+    labels_at,
+    open_leads_at,
+    to_micros,
+    visible_at,
+)
 
-EPOCH = pd.Timestamp(0, tz="UTC")
-MICROSECOND = pd.Timedelta(microseconds=1)
-DAY_US = 86_400_000_000
-
-
-def visible_at(data: LeadData, as_of: pd.Timestamp) -> LeadData:
-    """The history as known at ``as_of``: rows and outcome times strictly before it."""
-    if data.flat:
-        return data
-    leads = data.leads[data.leads[schema.CREATED_AT] < as_of]
-    events = data.events[data.events[schema.OCCURRED_AT] < as_of]
-    outcomes = data.outcomes.assign(
-        **{
-            column: data.outcomes[column].where(data.outcomes[column] < as_of)
-            for column in (schema.CONVERTED_AT, schema.CLOSED_AT)
-        }
-    )
-    known = outcomes[schema.CONVERTED_AT].notna() | outcomes[schema.CLOSED_AT].notna()
-    return LeadData(
-        leads=leads.reset_index(drop=True),
-        events=events.reset_index(drop=True),
-        outcomes=outcomes[known].reset_index(drop=True),
-        flat=False,
-        display=data.display[data.display[schema.LEAD_ID].isin(leads[schema.LEAD_ID])],
-    )
-
-
-def open_leads_at(data: LeadData, at: pd.Timestamp) -> pd.Series:
-    """The ids of the leads open at ``at``, in ``leads`` order."""
-    outcomes = data.outcomes
-    ended = (outcomes[schema.CONVERTED_AT] < at).fillna(False) | (
-        outcomes[schema.CLOSED_AT] < at
-    ).fillna(False)
-    leads = data.leads
-    is_open = (leads[schema.CREATED_AT] < at) & ~leads[schema.LEAD_ID].isin(
-        outcomes.loc[ended, schema.LEAD_ID]
-    )
-    ids: pd.Series = leads.loc[is_open, schema.LEAD_ID].reset_index(drop=True)
-    return ids
+__all__ = ["entry_snapshots", "scoring_rows", "snapshot_times", "training_snapshots"]
 
 
 def snapshot_times(
@@ -93,18 +61,6 @@ def snapshot_times(
     return times[::-1]
 
 
-def labels_at(
-    data: LeadData, lead_ids: pd.Series, at: pd.Timestamp, horizon_days: int
-) -> pd.Series:
-    """1 when the lead converts in ``(at, at + H]`` according to ``data``, else 0."""
-    converted = data.outcomes[schema.CONVERTED_AT]
-    end = at + pd.Timedelta(days=horizon_days)
-    positive = data.outcomes.loc[
-        ((converted > at) & (converted <= end)).fillna(False), schema.LEAD_ID
-    ]
-    return lead_ids.isin(positive).astype("int8")
-
-
 def training_snapshots(
     data: LeadData,
     as_of: pd.Timestamp,
@@ -118,7 +74,7 @@ def training_snapshots(
     Returns
     -------
     pandas.DataFrame
-        ``lead_id``, ``snapshot_at``, ``label``, ``sample_weight`` (1 / the row's keep
+        ``lead_id``, ``snapshot_at``, ``label``, ``reference_weight`` (1 / the row's keep
         probability: how many open-lead rows it stands for; 0 for entry rows) and
         ``entry_snapshot`` (entry row or grid row), sorted by snapshot time then lead.
         ``entry=False`` leaves out the entry rows.
@@ -140,7 +96,7 @@ def training_snapshots(
     rows = pd.concat(parts, ignore_index=True)
     keep = _keep_probability(rows, known, every_days, max_per_lead)
     uniform = _uniform(rows)
-    rows[schema.WEIGHT] = 1 / keep
+    rows[schema.REFERENCE_WEIGHT] = 1 / keep
     rows[schema.ENTRY] = False
     kept = rows[uniform < keep]
     if entry:
@@ -157,9 +113,8 @@ def entry_snapshots(
     its creation, with its label; leads still open then, ticks off the grid only."""
     latest = as_of - pd.Timedelta(days=horizon_days)
     leads = known.leads[known.leads[schema.CREATED_AT] < latest]
-    latest_us = (latest - EPOCH) // MICROSECOND
-    created_us = (leads[schema.CREATED_AT] - EPOCH) // MICROSECOND
-    ticks_back = (latest_us - created_us.to_numpy(dtype=np.int64) - 1) // DAY_US
+    latest_us = instant_micros(latest)
+    ticks_back = (latest_us - to_micros(leads[schema.CREATED_AT]) - 1) // DAY_US
     rows = pd.DataFrame(
         {
             schema.LEAD_ID: leads[schema.LEAD_ID].to_numpy(),
@@ -168,18 +123,23 @@ def entry_snapshots(
             ),
         }
     )[(ticks_back >= 0) & (ticks_back % every_days != 0)]  # >= 0: created within T - H's µs
-    ended = known.outcomes.set_index(schema.LEAD_ID)
+    outcomes = known.outcomes.set_index(schema.LEAD_ID)
     converted, closed = (
-        pd.to_datetime(ended[column].reindex(rows[schema.LEAD_ID]), utc=True).set_axis(rows.index)
+        pd.to_datetime(outcomes[column].reindex(rows[schema.LEAD_ID]), utc=True).set_axis(
+            rows.index
+        )
         for column in (schema.CONVERTED_AT, schema.CLOSED_AT)
     )
     at = rows[schema.SNAPSHOT_AT]
-    still_open = ~((converted < at).fillna(False) | (closed < at).fillna(False))
-    label = (converted > at) & (converted <= at + pd.Timedelta(days=horizon_days))
-    entry: pd.DataFrame = rows[still_open.to_numpy()]
-    entry[schema.LABEL] = label[still_open].fillna(False).astype("int8")
-    entry[schema.WEIGHT] = 0.0
-    entry[schema.ENTRY] = True
+    still_open = ~ended_before(converted, closed, at)
+    label = converts_within(converted, at, horizon_days)
+    entry: pd.DataFrame = rows[still_open.to_numpy()].assign(
+        **{
+            schema.LABEL: label[still_open].astype("int8"),
+            schema.REFERENCE_WEIGHT: 0.0,
+            schema.ENTRY: True,
+        }
+    )
     return entry
 
 
@@ -188,7 +148,7 @@ def _keep_probability(
 ) -> np.ndarray:
     """Age-based thinning: the lead's n-th snapshot is kept with probability min(1, K / n)."""
     created = rows[schema.LEAD_ID].map(known.leads.set_index(schema.LEAD_ID)[schema.CREATED_AT])
-    age_days = (rows[schema.SNAPSHOT_AT] - created).dt.total_seconds().to_numpy() / 86_400
+    age_days = days_between(created, rows[schema.SNAPSHOT_AT]).to_numpy()
     nth = np.floor(age_days / every_days) + 1
     keep: np.ndarray = np.minimum(1.0, max_per_lead / nth)
     return keep
@@ -219,7 +179,7 @@ def _empty_snapshots() -> pd.DataFrame:
             schema.LEAD_ID: pd.Series(dtype="string"),
             schema.SNAPSHOT_AT: pd.Series(dtype="datetime64[ns, UTC]"),
             schema.LABEL: pd.Series(dtype="int8"),
-            schema.WEIGHT: pd.Series(dtype="float64"),
+            schema.REFERENCE_WEIGHT: pd.Series(dtype="float64"),
             schema.ENTRY: pd.Series(dtype="bool"),
         }
     )

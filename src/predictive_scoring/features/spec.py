@@ -21,6 +21,7 @@ from predictive_scoring.config import FeaturesConfig
 from predictive_scoring.data.tables import LeadData
 from predictive_scoring.features import fit
 from predictive_scoring.features.intent import IntentColumn, compute_intent, intent_columns
+from predictive_scoring.timeline import to_micros
 
 FIT: Final = "fit"
 INTENT: Final = "intent"
@@ -270,7 +271,7 @@ def event_keys(data: LeadData, spec: FeatureSpec) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "lead_idx": _codes(events[schema.LEAD_ID], data.leads[schema.LEAD_ID]).astype(np.int32),
-            "t_us": _micros(events[schema.OCCURRED_AT]),
+            "t_us": to_micros(events[schema.OCCURRED_AT]),
             "type_code": _codes(events[schema.EVENT_TYPE], pd.Series(spec.event_types)).astype(
                 np.int16
             ),
@@ -290,8 +291,8 @@ def _intent_frame(
     row_frame = pd.DataFrame(
         {
             "lead_idx": lead_idx,
-            "snap_us": _micros(rows[schema.SNAPSHOT_AT]),
-            "created_us": _micros(created),
+            "snap_us": to_micros(rows[schema.SNAPSHOT_AT]),
+            "created_us": to_micros(created),
         }
     )
     columns = _intent_columns(spec.event_types, spec.half_lives_days, spec.windows_days)
@@ -311,11 +312,6 @@ def _codes(values: pd.Series, vocabulary: pd.Series) -> np.ndarray:
     )
     codes: np.ndarray = found.fill_null(-1).to_numpy(zero_copy_only=False)
     return codes.astype(np.int64)
-
-
-def _micros(stamps: pd.Series) -> np.ndarray:
-    micros: np.ndarray = stamps.dt.tz_convert("UTC").dt.as_unit("us").astype("int64").to_numpy()
-    return micros
 
 
 def unseen_event_types(events: pd.DataFrame, spec: FeatureSpec) -> dict[str, int]:

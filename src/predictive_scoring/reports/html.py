@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from predictive_scoring.data.sources import write_atomic
+from predictive_scoring.data.writers import write_atomic
 
 BASE_STYLE = """
 :root { --fit: #2b6cb0; --intent: #dd6b20; --up: #2f855a; --down: #c53030; --muted: #5a6472;

@@ -18,6 +18,7 @@ from predictive_scoring import schema
 from predictive_scoring.explain import humanise
 from predictive_scoring.reports.html import json_block, page, text
 from predictive_scoring.schema import TIERS
+from predictive_scoring.timeline import latest_as_of, rows_as_of
 
 BOARD_STYLE = """
 .toolbar { display: flex; flex-wrap: wrap; gap: 8px; align-items: center; margin-bottom: 10px; }
@@ -247,18 +248,6 @@ def board_payload(
     }
 
 
-def rows_as_of(scores: pd.DataFrame, as_of: pd.Timestamp | None = None) -> pd.DataFrame:
-    """The rows of one run in ``scores`` (a destination may hold several): those of ``as_of``
-    when given, else of the latest as-of.  Flat exports are scored without an as-of."""
-    stamps = pd.to_datetime(scores[schema.AS_OF], utc=True)
-    if as_of is None:
-        if stamps.isna().all():
-            return scores
-        as_of = stamps.max()
-    chosen: pd.DataFrame = scores[stamps.isna() if pd.isna(as_of) else stamps == as_of]
-    return chosen
-
-
 def lead_board(
     scores: pd.DataFrame,
     display: pd.DataFrame | None = None,
@@ -267,7 +256,7 @@ def lead_board(
 ) -> str:
     """The lead board of one run in ``scores`` (``as_of``, else the latest) as one
     self-contained HTML document."""
-    latest = rows_as_of(scores, as_of)
+    latest = rows_as_of(scores, latest_as_of(scores[schema.AS_OF]) if as_of is None else as_of)
     payload = board_payload(latest, display, page_size)
     stamp = latest[schema.AS_OF].iloc[0] if len(latest) else None
     when = (
