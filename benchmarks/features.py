@@ -59,8 +59,8 @@ def read_lead_data(folder: Path) -> LeadData:
 def measure(step: str, folder: Path) -> dict[str, float]:
     """Run one step in this process and return its timings (seconds) and peak memory (GB)."""
     from predictive_scoring.features.snapshots import scoring_rows, training_snapshots
-    from predictive_scoring.timeline import visible_at
     from predictive_scoring.features.spec import FeatureSpec, build_features, learn_feature_spec
+    from predictive_scoring.timeline import visible_at
 
     config = load_config()
     started = time.perf_counter()

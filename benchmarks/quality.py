@@ -211,8 +211,8 @@ def _auc_gap(y: np.ndarray, first: np.ndarray, second: np.ndarray, seed: int) ->
 
 def check_scores(data: object, result: TrainingResult, config: Config) -> None:
     """Score the open leads at the end of the data with the served model; check the contract."""
-    from predictive_scoring.timeline import open_leads_at
     from predictive_scoring.scoring import score_leads
+    from predictive_scoring.timeline import open_leads_at
 
     as_of = data.latest_timestamp()  # type: ignore[attr-defined]
     assert result.serving is not None

@@ -21,10 +21,10 @@ from predictive_scoring.data.outputs import Destination, read_scores, write_scor
 from predictive_scoring.data.synthetic import generate_funnel
 from predictive_scoring.data.tables import LeadData
 from predictive_scoring.features.snapshots import scoring_rows
-from predictive_scoring.timeline import open_leads_at
 from predictive_scoring.features.spec import build_features
 from predictive_scoring.models.ml import selected_columns, served_booster
 from predictive_scoring.scoring import ServedModel, percentile_score, score_leads
+from predictive_scoring.timeline import open_leads_at
 from predictive_scoring.training import train_models
 from tests.features.helpers import truncated
 

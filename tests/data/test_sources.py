@@ -15,9 +15,9 @@ from predictive_scoring import schema
 from predictive_scoring.config import load_config
 from predictive_scoring.data.load import load_lead_data
 from predictive_scoring.data.sources import describe_source, read_tables
+from predictive_scoring.data.tables import parse_instant, parse_timestamps
 from predictive_scoring.data.writers import neutralise_formulas, write_atomic
 from predictive_scoring.sql import quote_identifier
-from predictive_scoring.data.tables import parse_instant, parse_timestamps
 from tests.conftest import Tables
 
 

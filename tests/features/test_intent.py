@@ -9,8 +9,8 @@ import pytest
 
 from predictive_scoring import schema
 from predictive_scoring.features.snapshots import scoring_rows
-from predictive_scoring.timeline import visible_at
 from predictive_scoring.features.spec import build_features, learn_feature_spec, unseen_event_types
+from predictive_scoring.timeline import visible_at
 from tests.features.helpers import features_config, lead_data, ts
 
 T = ts("2024-02-01")

@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 from predictive_scoring import schema
 from predictive_scoring.data.tables import LeadData
 from predictive_scoring.features.snapshots import scoring_rows, training_snapshots
-from predictive_scoring.timeline import visible_at
 from predictive_scoring.features.spec import FIT, INTENT, build_features, learn_feature_spec
+from predictive_scoring.timeline import visible_at
 from tests.features.helpers import features_config, random_lead_data, truncated, ts
 
 START = ts("2024-01-01")

@@ -9,8 +9,8 @@ import pandas as pd
 
 from predictive_scoring.config import Config
 from predictive_scoring.data.sources import read_tables
-from predictive_scoring.data.writers import write_csv
 from predictive_scoring.data.validation import Validated, too_many_bad_rows, validate_tables
+from predictive_scoring.data.writers import write_csv
 
 log = logging.getLogger(__name__)
 
