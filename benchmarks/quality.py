@@ -108,7 +108,7 @@ def olist(datasets: Path, work: Path) -> None:
     # snapshots fall on late March to early June 2018; a short calibration window (two snapshot
     # times) leaves the training window the first won deals.
     config = load_config().with_overrides(
-        {"data.ignore_columns": [], "models.validation_share": 0.08}
+        {"data.ignore_columns": [], "models.calibration_share": 0.08}
     )
     data = load_lead_data(str(folder), config, require_labels=True, quarantine_dir=work / "q").data
     result = train_models(data, config, pd.Timestamp("2018-07-01", tz="UTC"))
@@ -143,7 +143,7 @@ def olist_forward(
     deals.loc[deals["mql_id"].isin(early["mql_id"]), ["mql_id", "won_date"]].rename(
         columns={"mql_id": schema.LEAD_ID, "won_date": schema.CONVERTED_AT}
     ).to_csv(folder / "outcomes.csv", index=False)
-    config = config.with_overrides({"models.validation_share": 0.1})
+    config = config.with_overrides({"models.calibration_share": 0.1})
     data = load_lead_data(str(folder), config, require_labels=True, quarantine_dir=work / "q").data
     as_of = data.latest_timestamp()
     result = train_models(data, config, as_of)
@@ -216,7 +216,9 @@ def check_scores(data: object, result: TrainingResult, config: Config) -> None:
 
     as_of = data.latest_timestamp()  # type: ignore[attr-defined]
     assert result.serving is not None
-    scores = pd.concat(list(score_leads(data, result.serving, as_of, config.scoring)))  # type: ignore[arg-type]
+    scores = pd.concat(
+        list(score_leads(data, result.serving, as_of, config.scoring, config.models.num_threads))
+    )  # type: ignore[arg-type]
     open_ids = set(open_leads_at(data, as_of))  # type: ignore[arg-type]
     assert list(scores.columns) == list(schema.SCORE_COLUMNS)
     assert scores[schema.LEAD_ID].is_unique and set(scores[schema.LEAD_ID]) == open_ids

@@ -40,7 +40,6 @@ from predictive_scoring.config import load_config  # noqa: E402
 
 def train_served(train_leads: int, work: Path, reuse: bool = False) -> Path:
     """Train on a separate funnel; save the served model; print the constraint's AUC cost."""
-    from predictive_scoring.models.ml import served_booster
     from predictive_scoring.training import booster_features, train_models
 
     path = work / f"served-{train_leads}.joblib"
@@ -64,8 +63,7 @@ def train_served(train_leads: int, work: Path, reuse: bool = False) -> Path:
     assert result.serving is not None
     joblib.dump(result.serving, path)
     fit_f, intent_f = booster_features(result.spec)
-    booster = served_booster(result.served_model)
-    trees = booster.booster_.num_trees() if booster is not None else 0
+    trees = result.booster_structure.get("trees", 0)
     print(
         f"served booster: {len(fit_f)} fit + {len(intent_f)} intent features, {trees} trees; "
         f"structure {result.booster_structure}"
@@ -95,48 +93,33 @@ def _unconstrained_auc(data, result, config) -> float:  # type: ignore[no-untype
 
 
 def score_run(leads: int, served_path: Path, work: Path, all_open: bool) -> dict[str, float]:
-    """Score every open lead of the big funnel the way ``score`` does, timing each part."""
-    from predictive_scoring import scoring
-    from predictive_scoring.data.outputs import Destination, write_scores
+    """Score every open lead of the big funnel through the scoring job, which times each part."""
+    from predictive_scoring.jobs import Silent, score_validated
 
     config = load_config()
     served = joblib.load(served_path)
     data = read_lead_data(ensure_funnel(leads, 0, work))
     if all_open:
         data = replace(data, outcomes=data.outcomes.iloc[0:0])
-    as_of = data.latest_timestamp()
-    timings = {"features": 0.0, "model": 0.0, "shap": 0.0, "reasons": 0.0}
-
-    def timed(function, part):  # type: ignore[no-untyped-def]
-        def run(*args, **kwargs):  # type: ignore[no-untyped-def]
-            clock = time.perf_counter()
-            try:
-                return function(*args, **kwargs)
-            finally:
-                timings[part] += time.perf_counter() - clock
-
-        return run
-
-    # The production code path (score_leads → score_features → write_scores), with its parts
-    # timed where they are called.
-    scoring.build_features = timed(scoring.build_features, "features")
-    scoring.reasons = timed(scoring.reasons, "reasons")
-    served.probabilities = timed(served.probabilities, "model")
-    served.contributions = timed(served.contributions, "shap")
-    started = time.perf_counter()
-    monitor = scoring.DriftMonitor(served.reference_shares)
-    chunks = scoring.score_leads(data, served, as_of, config.scoring)
-    destination = Destination.parse(str(work / "scores.parquet"))
-    written = write_scores(monitor.watch(chunks), destination, as_of)
-    total = time.perf_counter() - started
-    timings["rest"] = total - sum(timings.values())
+    batch = score_validated(
+        data,
+        served,
+        config,
+        data.latest_timestamp(),
+        str(work / "scores.parquet"),
+        str(served_path),
+        Silent(),
+    )
+    seconds = batch.seconds
+    parts = ("features", "model", "shap", "reasons")
     return {
-        "rows": written,
+        "rows": batch.rows,
         "events": len(data.events),
-        "total_s": total,
-        "rows_per_s": written / total,
+        "total_s": seconds["total"],
+        "rows_per_s": batch.rows / seconds["total"],
         "peak_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2,
-        **{f"{k}_s": v for k, v in timings.items()},
+        **{f"{k}_s": seconds.get(k, 0.0) for k in parts},
+        "rest_s": seconds["total"] - sum(seconds.get(k, 0.0) for k in parts),
     }
 
 

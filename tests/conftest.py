@@ -1,4 +1,5 @@
-"""Shared fixtures: small hand-made contract tables and a CLI runner."""
+"""Shared fixtures: small hand-made contract tables, generated funnels and the models trained on
+them (made once per session, by :class:`Funnels`), and a CLI runner."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -13,6 +15,11 @@ import pytest
 
 from predictive_scoring import schema
 from predictive_scoring.cli import main
+from predictive_scoring.config import load_config
+from predictive_scoring.data.load import load_lead_data
+from predictive_scoring.data.synthetic import generate_funnel
+from predictive_scoring.data.tables import LeadData
+from predictive_scoring.training import TrainingResult, train_models
 
 EVENT_TYPES = ("page_view", "pricing_page_view", "email_click", "demo_request")
 
@@ -75,6 +82,57 @@ def make_tables(n_leads: int = 100, events_per_lead: int = 3, seed: int = 0) -> 
 @pytest.fixture
 def tables() -> Tables:
     return make_tables()
+
+
+class Funnels:
+    """Generated funnels (written as Parquet) and the models trained on them, each made once per
+    test session: tests that ask for the same funnel or training share it."""
+
+    def __init__(self, factory: pytest.TempPathFactory) -> None:
+        self._factory = factory
+        self._folders: dict[tuple[int, int], Path] = {}
+        self._data: dict[tuple[int, int], LeadData] = {}
+        self._trained: dict[tuple[Any, ...], TrainingResult] = {}
+
+    def folder(self, n_leads: int, seed: int) -> Path:
+        """A folder holding ``generate_funnel(n_leads, seed)``'s tables, PII columns included."""
+        key = (n_leads, seed)
+        if key not in self._folders:
+            folder = self._factory.mktemp(f"funnel-{n_leads}-{seed}")
+            generate_funnel(n_leads=n_leads, seed=seed).write(folder)
+            self._folders[key] = folder
+        return self._folders[key]
+
+    def data(self, n_leads: int, seed: int) -> LeadData:
+        """That funnel, validated with the default config."""
+        key = (n_leads, seed)
+        if key not in self._data:
+            folder = self.folder(n_leads, seed)
+            validated = load_lead_data(
+                str(folder), load_config(), require_labels=True, quarantine_dir=folder / "q"
+            )
+            self._data[key] = validated.data
+        return self._data[key]
+
+    def trained(
+        self,
+        n_leads: int,
+        seed: int,
+        as_of: pd.Timestamp,
+        overrides: dict[str, Any] | None = None,
+    ) -> TrainingResult:
+        """The default config (with dotted-key ``overrides``) trained on that funnel as of
+        ``as_of``."""
+        key = (n_leads, seed, as_of, tuple(sorted((overrides or {}).items())))
+        if key not in self._trained:
+            config = load_config().with_overrides(overrides or {})
+            self._trained[key] = train_models(self.data(n_leads, seed), config, as_of)
+        return self._trained[key]
+
+
+@pytest.fixture(scope="session")
+def funnels(tmp_path_factory: pytest.TempPathFactory) -> Funnels:
+    return Funnels(tmp_path_factory)
 
 
 @dataclass

@@ -13,35 +13,34 @@ from predictive_scoring.config import load_config
 from predictive_scoring.data.load import load_lead_data
 from predictive_scoring.data.synthetic import generate_funnel
 from predictive_scoring.data.tables import LeadData
-from predictive_scoring.models.ml import selected_columns, served_booster
+from predictive_scoring.evaluation import evaluate
 from predictive_scoring.training import CRM_BAYES, POINTS, TrainingResult, train_models
+from tests.conftest import Funnels
 
 AS_OF = pd.Timestamp("2026-01-01", tz="UTC")
 
 
-@pytest.fixture(scope="module")
-def data(tmp_path_factory: pytest.TempPathFactory) -> LeadData:
-    folder = tmp_path_factory.mktemp("funnel")
-    generate_funnel(n_leads=3000, seed=3).write(folder)
-    return load_lead_data(
-        str(folder), load_config(), require_labels=True, quarantine_dir=folder / "q"
-    ).data
+N_LEADS, SEED = 3000, 3
 
 
 @pytest.fixture(scope="module")
-def trained(data: LeadData) -> TrainingResult:
-    return train_models(data, load_config(), AS_OF)
+def data(funnels: Funnels) -> LeadData:
+    return funnels.data(N_LEADS, SEED)
 
 
-def test_every_candidate_and_both_baselines_are_compared(trained: TrainingResult) -> None:
+@pytest.fixture(scope="module")
+def trained(funnels: Funnels) -> TrainingResult:
+    return funnels.trained(N_LEADS, SEED, AS_OF)
+
+
+def test_every_candidate_and_both_baselines_are_compared_on_the_test_window(
+    trained: TrainingResult,
+) -> None:
     assert set(trained.evaluations) == {POINTS, CRM_BAYES, "lightgbm", "logistic"}
-    for evaluation in trained.evaluations.values():
-        assert (
-            evaluation.lower["roc_auc"]
-            <= evaluation.metrics["roc_auc"]
-            <= evaluation.upper["roc_auc"]
-        )
-        assert 0 <= evaluation.metrics["ece"] <= 1
+    assert trained.window_sizes["test"] == len(trained.test_labels) == len(trained.test_rows)
+    for name, evaluation in trained.evaluations.items():
+        again = evaluate(name, trained.test_labels, trained.test_predictions[name], seed=0)
+        assert again == evaluation, f"{name}'s figures are its predictions on the test window"
 
 
 def test_windows_are_ordered_in_time_and_purged(trained: TrainingResult) -> None:
@@ -62,7 +61,7 @@ def test_served_model_beats_the_points_baseline_on_the_test_window(trained: Trai
 
 
 def test_points_scorecard_is_a_readable_table(trained: TrainingResult) -> None:
-    table = trained.models[POINTS].named_steps["model"].scorecard()
+    table = trained.scorecard
     assert list(table.columns) == [
         "kind",
         "attribute",
@@ -85,16 +84,14 @@ def test_half_life_comes_from_the_data(trained: TrainingResult) -> None:
     assert used == min(trained.spec.half_lives_days, key=lambda h: abs(h - suggested))  # type: ignore[operator]
 
 
-def test_training_is_deterministic(tmp_path: Path, trained: TrainingResult) -> None:
-    folder = tmp_path / "again"
-    generate_funnel(n_leads=3000, seed=3).write(folder)
-    config = load_config()
-    data = load_lead_data(
-        str(folder), config, require_labels=True, quarantine_dir=folder / "q"
-    ).data
-    again = train_models(data, config, AS_OF)
+def test_training_is_deterministic(data: LeadData, trained: TrainingResult) -> None:
+    again = train_models(data, load_config(), AS_OF)
     for name, evaluation in trained.evaluations.items():
         assert again.evaluations[name].metrics == evaluation.metrics
+    assert again.serving is not None and trained.serving is not None
+    np.testing.assert_array_equal(
+        again.serving.probability_quantiles, trained.serving.probability_quantiles
+    )
 
 
 def test_leaky_column_is_flagged_and_excluded(tmp_path: Path) -> None:
@@ -119,8 +116,7 @@ def test_leaky_column_is_flagged_and_excluded(tmp_path: Path) -> None:
 
 def _fit_features_per_tree(model: object, fit_names: list[str]) -> list[set[str]]:
     """The fit features each tree splits on (LightGBM's own names for them)."""
-    booster, columns = served_booster(model), selected_columns(model)
-    assert booster is not None and columns is not None
+    booster, columns = model.estimator_.calibrated_model(), model.columns  # type: ignore[attr-defined]
     own_names = booster.booster_.feature_name()
     fit = {own_names[i] for i, name in enumerate(columns) if name in fit_names}
     trees = booster.booster_.trees_to_dataframe().dropna(subset=["split_feature"])
@@ -128,15 +124,15 @@ def _fit_features_per_tree(model: object, fit_names: list[str]) -> list[set[str]
 
 
 def test_booster_structure_is_the_lower_stopping_loss_of_the_two(
-    data: LeadData, trained: TrainingResult
+    funnels: Funnels, trained: TrainingResult
 ) -> None:
     from predictive_scoring.training import booster_features
 
     fit_names = booster_features(trained.spec)[0]
     losses = {}
     for interacting in (True, False):
-        config = load_config().with_overrides({"models.lightgbm.fit_interactions": interacting})
-        forced = train_models(data, config, AS_OF)
+        overrides = {"models.lightgbm.fit_interactions": interacting}
+        forced = funnels.trained(N_LEADS, SEED, AS_OF, overrides)
         assert forced.booster_structure["fit_interactions"] is interacting
         assert forced.booster_structure["chosen_by"] == "configuration"
         per_tree = _fit_features_per_tree(forced.models["lightgbm"], fit_names)
@@ -150,6 +146,10 @@ def test_booster_structure_is_the_lower_stopping_loss_of_the_two(
         "additive": losses[False],
     }
     assert losses[structure["fit_interactions"]] == min(losses.values())
+    assert (
+        structure["trees"]
+        == trained.models["lightgbm"].estimator_.calibrated_model().booster_.num_trees()
+    )
 
 
 def test_entry_rows_train_and_calibrate_but_the_test_window_is_the_grid(
@@ -164,7 +164,7 @@ def test_entry_rows_train_and_calibrate_but_the_test_window_is_the_grid(
 
 
 def test_score_reference_draws_by_weight_and_never_entry_rows() -> None:
-    from predictive_scoring.models.selection import Windows
+    from predictive_scoring.models.windows import Windows
     from predictive_scoring.training import TrainingSet, _reference_rows
 
     n, third = 6000, 2000

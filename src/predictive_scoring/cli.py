@@ -7,7 +7,6 @@ the contract's code; ``--json`` makes the last stdout line one JSON object summa
 from __future__ import annotations
 
 import json
-import logging
 import os
 import sys
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from predictive_scoring import __version__
+from predictive_scoring import __version__, console
 from predictive_scoring.config import Config, load_config
 from predictive_scoring.errors import ScoringError, UsageError
 
@@ -53,13 +52,6 @@ def _settings(config_path: Path | None, overrides: dict[str, Any] | None = None)
     return load_config(config_path).with_overrides(overrides or {})
 
 
-def _source(data: str | None, config: Config) -> str:
-    source = data or config.data.source
-    if not source:
-        raise UsageError("no data source: pass --data SRC or set data.source in the config")
-    return source
-
-
 def _emit_json(summary: dict[str, Any]) -> None:
     typer.echo(json.dumps(summary, default=str, sort_keys=True))
 
@@ -72,10 +64,12 @@ def validate(
     as_json: JsonOption = False,
 ) -> None:
     """Check the three tables against the contract; bad rows go to the quarantine folder."""
-    from predictive_scoring.data.load import load_lead_data
+    from predictive_scoring import jobs
 
     settings = _settings(config)
-    validated = load_lead_data(_source(data, settings), settings, quarantine_dir=quarantine_dir)
+    validated = jobs.load(
+        jobs.resolve_source(data, settings), settings, quarantine_dir=quarantine_dir
+    )
     typer.echo(validated.report.render())
     if as_json:
         _emit_json(validated.report.to_dict())
@@ -92,19 +86,6 @@ TrackingOption = Annotated[
         help="MLflow tracking URI (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db).",
     ),
 ]
-
-
-def _as_of(value: str | None, data: Any) -> Any:
-    from predictive_scoring.data.tables import parse_instant
-
-    if data.flat:
-        return None
-    if value is None:
-        return data.latest_timestamp()
-    try:
-        return parse_instant(value)
-    except ValueError as exc:
-        raise UsageError(f"--as-of: {exc}") from None
 
 
 @app.command()
@@ -130,7 +111,7 @@ def train(
     as_json: JsonOption = False,
 ) -> None:
     """Train the points baseline and calibrated candidates, compare them on a later window."""
-    from predictive_scoring.data.load import load_lead_data
+    from predictive_scoring import jobs
 
     settings = _settings(
         config,
@@ -141,81 +122,16 @@ def train(
             "reports.model_card": str(model_card) if model_card else None,
         },
     )
-    validated = load_lead_data(
-        _source(data, settings), settings, require_labels=True, quarantine_dir=quarantine_dir
-    )
-    typer.echo(validated.report.render())
-    summary = _train_and_log(
-        validated,
+    run = jobs.train_job(
+        jobs.resolve_source(data, settings),
         settings,
-        _as_of(as_of, validated.data),
-        tracking_uri,
-        Path(settings.reports.model_card),
+        as_of=as_of,
+        tracking_uri=tracking_uri,
+        quarantine_dir=quarantine_dir,
+        reporter=console.Terminal(),
     )
     if as_json:
-        _emit_json(summary)
-
-
-def _train_and_log(
-    validated: Any, settings: Config, when: Any, tracking_uri: str | None, card: Path
-) -> dict[str, Any]:
-    """Train, print the comparison, log to MLflow, write the model card; return the summary."""
-    from predictive_scoring.evaluation import METRICS, format_comparison
-    from predictive_scoring.features.spec import build_features
-    from predictive_scoring.reports.figures import run_charts
-    from predictive_scoring.reports.html import write_page
-    from predictive_scoring.reports.model_card import MODEL_CARD_ARTIFACT, model_card
-    from predictive_scoring.tracking import (
-        data_fingerprint,
-        input_example,
-        log_run_text,
-        log_training,
-    )
-    from predictive_scoring.tracking import tracking_uri as resolve_uri
-    from predictive_scoring.training import train_models
-
-    horizon = settings.labels.horizon_days
-    typer.echo(f"\nTraining as of {when or 'flat export'} (horizon {horizon} days) ...")
-    result = train_models(validated.data, settings, when)
-    typer.echo(f"\nComparison on the test window ({result.window_sizes['test']:,} rows):")
-    typer.echo(format_comparison(list(result.evaluations.values())))
-    typer.echo(f"\nServed: {result.served}: {result.decision}")
-    uri = resolve_uri(tracking_uri, settings)
-    fingerprint = data_fingerprint(validated.data, when, horizon)
-
-    def champion_loss(champion: Any) -> float:
-        features = build_features(validated.data, result.test_rows, champion.spec)
-        return METRICS["log_loss"](result.test_labels, champion.probabilities(features))
-
-    example = input_example(result.serving, result.reference_features)
-    charts = run_charts(result)
-    registration = log_training(
-        result, settings, validated.report, fingerprint, uri, example, champion_loss, charts
-    )
-    run_id = registration.run_id
-    typer.echo(f"MLflow run {run_id} in {uri}")
-    name = settings.tracking.model_name
-    verdict = "promoted to champion" if registration.promoted else "not promoted"
-    typer.echo(
-        f"Registered {name} version {registration.version}: {verdict} ({registration.reason})"
-    )
-    document = model_card(result, validated.report, fingerprint, registration, name, charts)
-    log_run_text(run_id, document, MODEL_CARD_ARTIFACT, uri)
-    write_page(document, card)
-    typer.echo(f"Model card: {card}")
-    return {
-        "run_id": run_id,
-        "model_name": name,
-        "version": registration.version,
-        "promoted": registration.promoted,
-        "promotion": registration.reason,
-        "served_model": result.served,
-        "decision": result.decision,
-        "as_of": when,
-        "tracking_uri": uri,
-        "model_card": str(card),
-        "metrics": {n: e.metrics for n, e in result.evaluations.items()},
-    }
+        _emit_json(run.to_dict())
 
 
 @app.command()
@@ -242,116 +158,24 @@ def score(
     as_json: JsonOption = False,
 ) -> None:
     """Score every open lead as of T with the champion model; write the scores atomically."""
-    from predictive_scoring.data.load import load_lead_data
+    from predictive_scoring import jobs
 
     settings = _settings(config, {"scoring.top_reasons": top_reasons})
     if not output:
         raise UsageError("score needs --output DEST (.parquet, .csv or a database URL#table)")
-    validated = load_lead_data(_source(data, settings), settings, quarantine_dir=quarantine_dir)
-    summary = _score_and_write(
-        validated, settings, _as_of(as_of, validated.data), output, model, tracking_uri
+    run = jobs.score_job(
+        jobs.resolve_source(data, settings),
+        settings,
+        output,
+        as_of=as_of,
+        model=model,
+        tracking_uri=tracking_uri,
+        quarantine_dir=quarantine_dir,
+        report=report_path,
+        reporter=console.Terminal(),
     )
-    if report_path is not None:
-        summary["report"] = _write_board(
-            output, report_path, validated.data.display, settings, as_of=summary["as_of"]
-        )
     if as_json:
-        _emit_json(summary)
-
-
-def _score_and_write(
-    validated: Any,
-    settings: Config,
-    when: Any,
-    output: str,
-    model: str | None,
-    tracking_uri: str | None,
-) -> dict[str, Any]:
-    from tqdm import tqdm
-
-    from predictive_scoring.data.outputs import Destination, describe_output, write_scores
-    from predictive_scoring.features.spec import unseen_event_types
-    from predictive_scoring.scoring import DriftMonitor, score_leads
-    from predictive_scoring.tracking import load_served, log_scoring
-    from predictive_scoring.tracking import tracking_uri as resolve_uri
-
-    destination = Destination.parse(output)
-    uri = resolve_uri(tracking_uri, settings)
-    model_uri = model or f"models:/{settings.tracking.model_name}@champion"
-    served = load_served(model_uri, uri)
-    unseen = unseen_event_types(validated.data.events, served.spec)
-    if unseen:
-        typer.echo(f"Event types unknown to the model, ignored: {unseen}")
-    chunks = score_leads(
-        validated.data, served, when, settings.scoring, settings.scoring.top_reasons
-    )
-    counts: dict[str, int] = {}
-
-    progress = tqdm(unit=" leads", unit_scale=True, disable=not sys.stderr.isatty(), leave=False)
-
-    def counted(frames: Any) -> Any:
-        for frame in frames:
-            progress.update(len(frame))
-            for tier, n in frame["tier"].value_counts().items():
-                counts[str(tier)] = counts.get(str(tier), 0) + int(n)
-            counts["mql"] = counts.get("mql", 0) + int(frame["is_mql"].sum())
-            yield frame
-
-    monitor = DriftMonitor(served.reference_shares)
-    written = write_scores(monitor.watch(counted(chunks)), destination, when)
-    progress.close()
-    drift = monitor.report()
-    typer.echo(
-        f"Scored {written:,} open leads as of {when or 'a flat export'} with {served.version} "
-        f"-> {output}"
-    )
-    typer.echo("Tiers: " + ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items())))
-    drifted = {k: round(v, 3) for k, v in drift.items() if v > settings.scoring.psi_warning}
-    if drifted:
-        typer.echo(
-            f"WARNING: population drift against the training population: {drifted} "
-            f"(PSI above {settings.scoring.psi_warning}); consider retraining",
-            err=True,
-        )
-    summary = {
-        "as_of": when,
-        "model_version": served.version,
-        "model_uri": model_uri,
-        "rows": written,
-        "counts": counts,
-        "unseen_event_types": unseen,
-        "output": describe_output(output),
-        "drift": drift,
-        "drift_warning": bool(drifted),
-    }
-    summary["run_id"] = log_scoring(summary, uri, settings.tracking.scoring_experiment)
-    return summary
-
-
-def _write_board(
-    scores: str,
-    path: Path,
-    display: Any,
-    settings: Config,
-    *,
-    as_of: Any = None,
-    require_rows: bool = False,
-) -> str:
-    """Write the lead board of the run of ``as_of`` (else the latest) in ``scores``."""
-    from predictive_scoring.data.outputs import Destination, describe_output, read_scores
-    from predictive_scoring.reports.html import write_page
-    from predictive_scoring.reports.lead_board import lead_board
-
-    frame = read_scores(Destination.parse(scores))
-    if require_rows and frame.empty:
-        where = describe_output(scores)
-        raise UsageError(
-            f"--scores {where}: no scores there; run `predictive-scoring score --output "
-            f"{where}` first"
-        )
-    write_page(lead_board(frame, display, settings.reports.page_size, as_of), path)
-    typer.echo(f"Lead board: {path}")
-    return str(path)
+        _emit_json(run.to_dict())
 
 
 @app.command()
@@ -365,13 +189,12 @@ def report(
     config: ConfigOption = None,
 ) -> None:
     """Write the sales lead board (one self-contained HTML file) from written scores."""
-    settings = _settings(config)
-    display = None
-    if data:
-        from predictive_scoring.data.load import load_lead_data
+    from predictive_scoring import jobs
 
-        display = load_lead_data(data, settings, quarantine_dir=None).data.display
-    _write_board(scores, output, display, settings, require_rows=True)
+    settings = _settings(config)
+    display = jobs.load(data, settings).data.display if data else None
+    board = jobs.report_job(scores, output, settings, display, require_rows=True)
+    typer.echo(f"Lead board: {board}")
 
 
 @app.command()
@@ -381,26 +204,18 @@ def explain(
     as_of: AsOfOption = None,
 ) -> None:
     """Print one lead's card: score, tier, fit vs intent, reasons with signs, as-of, model version."""
-    import json as json_module
+    from predictive_scoring import jobs, schema
 
-    from predictive_scoring.data.outputs import Destination, read_scores
-
-    frame = read_scores(Destination.parse(scores))
-    rows = frame[frame["lead_id"].astype("string") == lead_id]
-    if as_of is not None:
-        from predictive_scoring.data.tables import parse_instant
-
-        rows = rows[rows["as_of"] == parse_instant(as_of)]
-    if rows.empty:
-        raise UsageError(f"lead {lead_id!r} is not in {scores}")
-    row = rows.sort_values("as_of").iloc[-1]
+    row = jobs.lead_row(lead_id, scores, as_of)
+    mql = "yes" if row[schema.IS_MQL] else "no"
     typer.echo(
-        f"Lead {row['lead_id']}  score {row['score']}/100  tier {row['tier']}  MQL: {'yes' if row['is_mql'] else 'no'}"
+        f"Lead {row[schema.LEAD_ID]}  score {row[schema.SCORE]}/100  tier {row[schema.TIER]}  "
+        f"MQL: {mql}"
     )
-    typer.echo(f"probability {row['probability']:.1%} of converting within the horizon")
-    typer.echo(f"fit {row['fit_score']}/100   intent {row['intent_score']}/100")
-    typer.echo(f"as of {row['as_of']}   model {row['model_version']}")
-    for reason in json_module.loads(row["reasons"]):
+    typer.echo(f"probability {row[schema.PROBABILITY]:.1%} of converting within the horizon")
+    typer.echo(f"fit {row[schema.FIT_SCORE]}/100   intent {row[schema.INTENT_SCORE]}/100")
+    typer.echo(f"as of {row[schema.AS_OF]}   model {row[schema.MODEL_VERSION]}")
+    for reason in json.loads(row[schema.REASONS]):
         sign = "+" if reason["impact"] > 0 else "-"
         typer.echo(f"  {sign} {reason['text']}  ({reason['impact']:+.2f})")
 
@@ -417,41 +232,19 @@ def demo(
     as_json: JsonOption = False,
 ) -> None:
     """Generate a realistic funnel and run the main job on it end to end."""
-    from predictive_scoring.data.load import load_lead_data
-    from predictive_scoring.data.synthetic import generate_funnel
+    from predictive_scoring import jobs
 
-    settings = load_config()
-    data_dir = output_dir / "data"
-    typer.echo(f"Generating {leads:,} leads (seed {seed}) into {data_dir} ...")
-    funnel = generate_funnel(n_leads=leads, seed=seed)
-    funnel.write(data_dir)
-    validated = load_lead_data(
-        str(data_dir), settings, require_labels=True, quarantine_dir=output_dir / "quarantine"
+    run = jobs.demo_job(output_dir, leads, seed, console.Terminal())
+    typer.echo(f"\nDemo data:    {run.data}")
+    typer.echo(f"Model card:   {run.training.model_card.resolve()}")
+    typer.echo(f"Lead board:   {run.board.resolve()}")
+    typer.echo(f"Scores:       {run.scores.resolve()}")
+    typer.echo(f"MLflow store: {run.tracking_uri}")
+    typer.echo(
+        f"Open the MLflow UI with: .venv/bin/mlflow ui --backend-store-uri {run.tracking_uri}"
     )
-    typer.echo(validated.report.render())
-    uri = f"sqlite:///{(output_dir / 'mlflow.db').resolve()}"
-    when = validated.data.latest_timestamp()
-    card = output_dir / "model-card.html"
-    summary = _train_and_log(validated, settings, when, uri, card)
-    scores = output_dir / "scores.parquet"
-    scored = _score_and_write(validated, settings, when, str(scores), None, uri)
-    board = Path(
-        _write_board(
-            str(scores),
-            output_dir / "lead-board.html",
-            validated.data.display,
-            settings,
-            as_of=scored["as_of"],
-        )
-    )
-    typer.echo(f"\nDemo data:    {data_dir}")
-    typer.echo(f"Model card:   {card.resolve()}")
-    typer.echo(f"Lead board:   {board.resolve()}")
-    typer.echo(f"Scores:       {scores.resolve()}")
-    typer.echo(f"MLflow store: {uri}")
-    typer.echo(f"Open the MLflow UI with: .venv/bin/mlflow ui --backend-store-uri {uri}")
     if as_json:
-        _emit_json({"data": str(data_dir), "training": summary, "scoring": scored})
+        _emit_json(run.to_dict())
 
 
 @app.callback()
@@ -467,8 +260,8 @@ def _root(
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the process exit code."""
-    _quiet_libraries()
-    _configure_logging()
+    console.quiet_libraries()
+    console.configure_logging()
     try:
         app(args=argv, prog_name="predictive-scoring", standalone_mode=False)
     except ScoringError as exc:
@@ -497,25 +290,6 @@ def main(argv: list[str] | None = None) -> int:
 def _is_cli_usage_error(exc: Exception) -> bool:
     """Typer's own parsing errors (an unknown option, a bad value): they know how to show."""
     return isinstance(exc, typer.TyperException) and hasattr(exc, "show")
-
-
-def _configure_logging() -> None:
-    """Our own messages at INFO on stderr; other libraries' only when they are errors."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
-    handler.addFilter(
-        lambda r: r.name.startswith("predictive_scoring") or r.levelno >= logging.ERROR
-    )
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(logging.INFO)
-
-
-def _quiet_libraries() -> None:
-    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
-    os.environ.setdefault("DO_NOT_TRACK", "1")
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 
 def run() -> None:

@@ -8,6 +8,7 @@ Unknown keys and bad values raise :class:`~predictive_scoring.errors.ConfigError
 from __future__ import annotations
 
 import copy
+import logging
 from pathlib import Path
 from typing import Any, Literal
 
@@ -17,6 +18,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from predictive_scoring.errors import ConfigError
 
 DEFAULT_CONFIG_PATH = Path(__file__).with_name("default.yaml")
+RENAMED_KEYS: dict[tuple[str, str], str] = {("models", "validation_share"): "calibration_share"}
+"""Keys of earlier versions, still read (with a warning) under their new names."""
+
+log = logging.getLogger(__name__)
 
 
 class _Section(BaseModel):
@@ -82,7 +87,7 @@ class LeakageConfig(_Section):
 class ModelsConfig(_Section):
     seed: int
     num_threads: int = Field(ge=1)
-    validation_share: float = Field(gt=0, lt=1)
+    calibration_share: float = Field(gt=0, lt=1)
     test_share: float = Field(gt=0, lt=1)
     candidates: list[Literal["lightgbm", "logistic"]] = Field(min_length=1)
     lightgbm: LightGBMConfig
@@ -155,7 +160,7 @@ def load_config(path: Path | str | None = None) -> Config:
     raw = _read_yaml(DEFAULT_CONFIG_PATH)
     origin = str(DEFAULT_CONFIG_PATH)
     if path is not None:
-        user = _read_yaml(Path(path))
+        user = _renamed(_read_yaml(Path(path)), str(path))
         raw = _deep_merge(raw, user)
         origin = str(path)
     return _validated(raw, origin)
@@ -173,6 +178,22 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     if not isinstance(loaded, dict):
         raise ConfigError(f"config file {path} must hold a mapping at the top level")
     return loaded
+
+
+def _renamed(raw: dict[str, Any], origin: str) -> dict[str, Any]:
+    """``raw`` with the keys of :data:`RENAMED_KEYS` moved to their new names."""
+    renamed = copy.deepcopy(raw)
+    for (section, old), new in RENAMED_KEYS.items():
+        part = renamed.get(section)
+        if not isinstance(part, dict) or old not in part:
+            continue
+        if new in part:
+            raise ConfigError(
+                f"{origin}: {section}.{old} is the old name of {section}.{new}; give one"
+            )
+        log.warning("%s: %s.%s is now called %s.%s", origin, section, old, section, new)
+        part[new] = part.pop(old)
+    return renamed
 
 
 def _deep_merge(base: dict[str, Any], update: dict[str, Any]) -> dict[str, Any]:

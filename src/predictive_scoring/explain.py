@@ -19,13 +19,12 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from predictive_scoring.features import fit
+from predictive_scoring.features import fit, intent
 from predictive_scoring.features.spec import FIT, FeatureInfo, FeatureSpec
 
 EVENT_PHRASES: dict[str, tuple[str, str]] = {
@@ -57,39 +56,6 @@ def humanise(name: str) -> str:
 
 
 # ---- contributions -----------------------------------------------------------------------------
-
-
-def tree_contributions(booster: Any, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Exact TreeSHAP of a LightGBM classifier: (contributions rows × features, base per row).
-
-    The compiled tables of :mod:`predictive_scoring.treeshap` give ``pred_contrib``'s values
-    several times faster; boosters too deep for them use LightGBM's own implementation.
-    """
-    from predictive_scoring import treeshap
-
-    fast = treeshap.contributions(booster, X)
-    if fast is not None:
-        return fast
-    raw = booster.predict(X, pred_contrib=True)
-    raw = np.asarray(raw, dtype=float)
-    return raw[:, :-1], raw[:, -1]
-
-
-def additive_contributions(
-    score: Callable[[pd.DataFrame], np.ndarray], X: pd.DataFrame, reference: pd.DataFrame
-) -> tuple[np.ndarray, np.ndarray]:
-    """For an additive model: each feature's effect against ``reference`` (one row).
-
-    ``base`` is the reference row's score, so base + contributions = the row's score.
-    """
-    base_row = reference.iloc[[0] * len(X)].set_axis(X.index)
-    base = score(base_row)
-    contributions = np.empty((len(X), X.shape[1]))
-    for j, column in enumerate(X.columns):
-        swapped = base_row.copy()
-        swapped[column] = X[column]
-        contributions[:, j] = score(swapped) - base
-    return contributions, base
 
 
 def group_sums(
@@ -251,29 +217,29 @@ def _describe_fit(
 
 def _describe_intent(field: str, infos: list[FeatureInfo], values: Any) -> tuple[str, Any]:
     stats = {(i.stat, i.days): i.name for i in infos}
-    if field == "inactivity":
-        days = _value(values, "inactive_days") or 0
+    if field == intent.INACTIVITY:
+        days = _value(values, intent.INACTIVE_DAYS) or 0
         return (
             f"No activity for {round(days):,} days beyond the usual gap"
             if days
             else "Recently active"
         ), round(days)
-    if field == "lead_age":
-        days = _value(values, "lead_age_days") or 0
+    if field == intent.LEAD_AGE:
+        days = _value(values, intent.LEAD_AGE_DAYS) or 0
         return f"Lead created {round(days):,} days ago", round(days)
-    if field == "first_touch":
-        days = _value(values, "days_since_first_event")
+    if field == intent.FIRST_TOUCH:
+        days = _value(values, intent.DAYS_SINCE_FIRST_EVENT)
         return (
             "First touch " + (f"{round(days):,} days ago" if days is not None else "not yet")
         ), (round(days) if days is not None else None)
-    if field == "trend":
-        trend = _value(values, "trend_7d_vs_prior_21d") or 0
+    if field == intent.TREND:
+        trend = _value(values, intent.TREND_FEATURE) or 0
         word = "rising" if trend > 0 else "falling" if trend < 0 else "steady"
         return f"Activity {word} over the last week", round(float(trend), 2)
     done, never = EVENT_PHRASES.get(field, (f"{humanise(field)}", f"No {humanise(field).lower()}"))
     since = _value(values, stats.get(("days_since", None), ""))
     if since is None:
-        return (never if field != "activity" else "No activity yet"), 0
+        return (never if field != intent.ACTIVITY else "No activity yet"), 0
     counts = sorted(
         (days, name) for (stat, days), name in stats.items() if stat == "count" and days
     )
@@ -281,7 +247,7 @@ def _describe_intent(field: str, infos: list[FeatureInfo], values: Any) -> tuple
         next(((d, n) for d, n in counts if d >= 30), counts[-1]) if counts else (None, "")
     )
     count = _value(values, name) or 0
-    if field == "activity":
+    if field == intent.ACTIVITY:
         return (
             f"{int(count)} interactions in the last {int(window or 0)} days, the last {_days(since)}",
             int(count),

@@ -1,8 +1,9 @@
-"""The training job: snapshots → features → leakage audit → candidates → honest comparison.
+"""The training steps: snapshots → features → leakage audit → candidates → honest comparison.
 
-Wiring only; each step's logic lives in its own module.  The result holds everything tracking and
-reports need: the feature spec, every fitted model, the comparison on the test window, the served
-model and why, the leakage findings and what the data said about the half-life.
+Each step's logic lives in its own module; this one strings them together for
+:func:`train_models`.  The result holds everything tracking and reports need: the feature spec,
+every fitted model, the comparison on the test window, the served model and why, the leakage
+findings, what the data said about the half-life and the points scorecard.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.frozen import FrozenEstimator
 
 from predictive_scoring import schema
 from predictive_scoring.config import Config
@@ -26,7 +28,7 @@ from predictive_scoring.features.spec import (
     build_features,
     learn_feature_spec,
 )
-from predictive_scoring.models.crm_bayes import FrequencyNaiveBayes
+from predictive_scoring.models.crm_bayes import CRM_BAYES, FrequencyNaiveBayes
 from predictive_scoring.models.leakage import LeakageFinding, audit_leakage
 from predictive_scoring.models.ml import (
     LIGHTGBM,
@@ -38,23 +40,44 @@ from predictive_scoring.models.ml import (
     lightgbm_model,
     logistic_model,
 )
-from predictive_scoring.models.rules import PointsScorecard
-from predictive_scoring.models.selection import (
+from predictive_scoring.models.on_columns import OnColumns
+from predictive_scoring.models.policy import choose_served, servable
+from predictive_scoring.models.rules import POINTS, PointsScorecard
+from predictive_scoring.models.windows import (
     Windows,
-    choose_served,
     require_both_classes,
     stratified_windows,
     time_windows,
 )
-from predictive_scoring.scoring import ServedModel, build_served_model
+from predictive_scoring.serving import (
+    ServedModel,
+    build_served_model,
+    reference_positions,
+    spread_sample,
+)
 from predictive_scoring.timeline import days_between, visible_at
+
+__all__ = [
+    "CRM_BAYES",
+    "POINTS",
+    "TrainingResult",
+    "TrainingSet",
+    "baseline_columns",
+    "booster_features",
+    "intent_directions",
+    "labelled_rows",
+    "refit_rounds",
+    "stopping_loss",
+    "train_models",
+]
 
 log = logging.getLogger(__name__)
 
-POINTS = "points_baseline"
+BASELINES = (POINTS, CRM_BAYES)
 REFERENCE_ROWS = 20_000
 REFERENCE_SAMPLE = 2_000
-CRM_BAYES = "crm_naive_bayes"
+
+XY = tuple[pd.DataFrame, np.ndarray]
 
 
 @dataclass
@@ -66,7 +89,7 @@ class TrainingSet:
     y: np.ndarray
     windows: Windows
 
-    def part(self, name: str) -> tuple[pd.DataFrame, np.ndarray]:
+    def part(self, name: str) -> XY:
         mask = getattr(self.windows, name)
         return self.X.loc[mask], self.y[mask]
 
@@ -94,16 +117,77 @@ class TrainingResult:
     reference_features: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
     servable: list[str] = field(default_factory=list)
     booster_structure: dict[str, Any] = field(default_factory=dict)
+    scorecard: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
+    baselines: tuple[str, ...] = BASELINES
 
     @property
     def served_model(self) -> Any:
         return self.models[self.served]
 
 
+@dataclass
+class _Fitted:
+    """The candidates and baselines, fitted; the points scorecard; the booster's structure."""
+
+    models: dict[str, Any]
+    scorecard: pd.DataFrame
+    structure: dict[str, Any]
+
+
 def train_models(data: LeadData, config: Config, as_of: pd.Timestamp | None) -> TrainingResult:
     """Train every candidate as of ``as_of`` and compare them on the latest window."""
-    horizon = config.labels.horizon_days
     known = data if data.flat else visible_at(data, as_of)  # type: ignore[arg-type]
+    training, spec, leakage, excluded = _training_set(data, known, config, as_of)
+    data_says = _half_life_evidence(known, spec)
+    fitted = _fit_candidates(training, spec, config, data_says["used_half_life_days"])
+    X_test, y_test = training.part("test")
+    predictions = {n: m.predict_proba(X_test)[:, 1] for n, m in fitted.models.items()}
+    evaluations = {
+        n: evaluate(n, y_test, p, seed=config.models.seed) for n, p in predictions.items()
+    }
+    has_behaviour = not spec.flat and bool(spec.event_types)
+    may_serve = servable(config.models.candidates, fitted.models, has_behaviour)
+    served, decision = choose_served(evaluations, may_serve, POINTS, config.models.promotion_margin)
+    log.info("served model: %s (%s)", served, decision)
+    reference = _reference_rows(training, config.models.seed)
+    serving = build_served_model(
+        served,
+        spec,
+        fitted.models[served],
+        training.X.loc[reference],
+        training.y[reference],
+        config.scoring,
+    )
+    return TrainingResult(
+        as_of=as_of,
+        horizon_days=config.labels.horizon_days,
+        spec=spec,
+        models=fitted.models,
+        evaluations=evaluations,
+        test_predictions=predictions,
+        served=served,
+        decision=decision,
+        leakage=leakage,
+        excluded_columns=excluded,
+        data_says=data_says,
+        window_sizes=training.windows.sizes(),
+        window_bounds=training.windows.bounds,
+        test_labels=y_test,
+        test_rows=training.rows.loc[training.windows.test].reset_index(drop=True),
+        serving=serving,
+        reference_features=training.X.loc[
+            spread_sample(reference, REFERENCE_SAMPLE, config.models.seed)
+        ],
+        servable=may_serve,
+        booster_structure=fitted.structure,
+        scorecard=fitted.scorecard,
+    )
+
+
+def _training_set(
+    data: LeadData, known: LeadData, config: Config, as_of: pd.Timestamp | None
+) -> tuple[TrainingSet, FeatureSpec, list[LeakageFinding], list[str]]:
+    """The labelled rows and their features, with the columns the leakage audit flags left out."""
     spec = learn_feature_spec(known, config.features)
     rows, y = labelled_rows(data, config, as_of)
     training = TrainingSet(
@@ -120,80 +204,22 @@ def train_models(data: LeadData, config: Config, as_of: pd.Timestamp | None) -> 
     excluded = _excluded(leakage, config)
     spec = spec.without_fields(set(excluded))
     training.X = training.X[spec.names]
-    data_says = _half_life_evidence(known, spec)
-    models, structure = _fit_candidates(training, spec, config, data_says["used_half_life_days"])
-    X_test, y_test = training.part("test")
-    predictions = {name: model.predict_proba(X_test)[:, 1] for name, model in models.items()}
-    evaluations = {
-        name: evaluate(name, y_test, p, seed=config.models.seed) for name, p in predictions.items()
-    }
-    may_serve = servable(models, spec, config)
-    served, decision = choose_served(evaluations, may_serve, POINTS, config.models.promotion_margin)
-    log.info("served model: %s (%s)", served, decision)
-    reference = _reference_rows(training, config.models.seed)
-    serving = build_served_model(
-        served, spec, models[served], training.X.loc[reference], y[reference], config.scoring
-    )
-    return TrainingResult(
-        as_of,
-        horizon,
-        spec,
-        models,
-        evaluations,
-        predictions,
-        served,
-        decision,
-        leakage,
-        excluded,
-        data_says,
-        training.windows.sizes(),
-        training.windows.bounds,
-        y_test,
-        training.rows.loc[training.windows.test].reset_index(drop=True),
-        serving,
-        training.X.loc[_spread_sample(reference, REFERENCE_SAMPLE, config.models.seed)],
-        may_serve,
-        structure,
-    )
-
-
-def _spread_sample(positions: np.ndarray, size: int, seed: int) -> np.ndarray:
-    """``size`` of ``positions`` drawn across all of them (not the earliest), in order."""
-    if len(positions) <= size:
-        return positions
-    picked = np.random.default_rng(seed).choice(len(positions), size, replace=False)
-    return positions[np.sort(picked)]
+    return training, spec, leakage, excluded
 
 
 def _reference_rows(training: TrainingSet, seed: int, limit: int = REFERENCE_ROWS) -> np.ndarray:
     """Positions of the population scores are percentiles of: ``limit`` draws from the train and
-    calibration windows in proportion to each row's weight, so thinned long-lived leads count as
-    often as they are open, and the reference is the population scoring will see."""
+    calibration windows in proportion to each row's reference weight, so thinned long-lived leads
+    count as often as they are open, and the reference is the population scoring will see."""
     pool = np.flatnonzero(training.windows.train | training.windows.calibrate)
+    rows = training.rows
     weights = (
-        training.rows[schema.REFERENCE_WEIGHT].to_numpy()[pool]
-        if schema.REFERENCE_WEIGHT in training.rows
-        else np.ones(len(pool))
+        rows[schema.REFERENCE_WEIGHT].to_numpy()[pool] if schema.REFERENCE_WEIGHT in rows else None
     )
-    if weights.sum() <= 0:
-        weights = np.ones(len(pool))
-    chosen = np.random.default_rng(seed).choice(
-        pool, min(limit, len(pool)), replace=True, p=weights / weights.sum()
-    )
-    return np.sort(chosen)
+    return reference_positions(pool, weights, seed, limit)
 
 
-def servable(models: dict[str, Any], spec: FeatureSpec, config: Config) -> list[str]:
-    """Candidates that may be served.  With behaviour, only those whose intent part is monotone
-    in time (the constrained booster), so ``intent_score`` cools when nothing happens; the
-    logistic regression's splines are not monotone, so there it is a reference model."""
-    chosen: list[str] = [str(m) for m in config.models.candidates if m in models]
-    return chosen if spec.flat or not spec.event_types else [m for m in chosen if m != LOGISTIC]
-
-
-def labelled_rows(
-    data: LeadData, config: Config, as_of: pd.Timestamp | None
-) -> tuple[pd.DataFrame, np.ndarray]:
+def labelled_rows(data: LeadData, config: Config, as_of: pd.Timestamp | None) -> XY:
     """Training rows (every labelled lead when flat, else the snapshots as of ``as_of``) and
     their 0/1 labels."""
     if data.flat:
@@ -210,7 +236,7 @@ def labelled_rows(
         as_of,
         config.labels.horizon_days,
         features.snapshot_every_days,
-        features.max_snapshots_per_lead,  # type: ignore[arg-type]
+        features.max_snapshots_per_lead,
         features.entry_snapshots,
     )
     return snapshots.drop(columns=schema.LABEL), snapshots[schema.LABEL].to_numpy(dtype=int)
@@ -219,12 +245,12 @@ def labelled_rows(
 def _windows(rows: pd.DataFrame, y: np.ndarray, config: Config) -> Windows:
     models = config.models
     if rows[schema.SNAPSHOT_AT].isna().all():
-        return stratified_windows(y, models.validation_share, models.test_share, models.seed)
+        return stratified_windows(y, models.calibration_share, models.test_share, models.seed)
     entry = rows[schema.ENTRY].to_numpy(dtype=bool) if schema.ENTRY in rows else None
     windows = time_windows(
         rows[schema.SNAPSHOT_AT],
         config.labels.horizon_days,
-        models.validation_share,
+        models.calibration_share,
         models.test_share,
         rows.loc[~entry, schema.SNAPSHOT_AT] if entry is not None and (~entry).any() else None,
     )
@@ -291,41 +317,46 @@ def baseline_columns(
     return attributes, behaviours
 
 
+def _on_columns(fitted: Any, columns: list[str] | None, rows: XY) -> OnColumns:
+    """The already-fitted ``fitted`` as a model of the whole feature frame ``rows``."""
+    return OnColumns(FrozenEstimator(fitted), columns).fit(*rows)
+
+
 def _fit_candidates(
     training: TrainingSet, spec: FeatureSpec, config: Config, half_life: float | None
-) -> tuple[dict[str, Any], dict[str, Any]]:
+) -> _Fitted:
     train, calibration = training.part("train"), training.part("calibrate")
     attributes, behaviours = baseline_columns(spec, half_life)
     used = attributes + list(behaviours.values())
     fit_rows = _both(train, calibration) if spec.flat else train
+    selected = (fit_rows[0][used], fit_rows[1])
+    points = PointsScorecard(attributes=attributes, behaviours=behaviours).fit(*selected)
     models: dict[str, Any] = {
-        POINTS: _on_columns(
-            PointsScorecard(attributes=attributes, behaviours=behaviours), used
-        ).fit(*fit_rows),
-        CRM_BAYES: _on_columns(FrequencyNaiveBayes(), used).fit(*fit_rows),
+        POINTS: _on_columns(points, used, fit_rows),
+        CRM_BAYES: _on_columns(FrequencyNaiveBayes().fit(*selected), used, fit_rows),
     }
     settings = config.models
     structure: dict[str, Any] = {}
     if LIGHTGBM in settings.candidates:
         models[LIGHTGBM], structure = _fit_booster(training, spec, config, fit_rows)
     if LOGISTIC in settings.candidates:
-        if spec.flat:
-            models[LOGISTIC] = calibrate_cross_fitted(
-                logistic_model(settings), fit_rows, settings.calibration, settings.seed
-            )
-        else:
-            models[LOGISTIC] = calibrate(
-                logistic_model(settings).fit(*train), calibration, settings.calibration
-            )
-    return models, structure
+        models[LOGISTIC] = _on_columns(_fit_logistic(training, spec, config, fit_rows), None, train)
+    return _Fitted(models, points.scorecard(), structure)
+
+
+def _fit_logistic(training: TrainingSet, spec: FeatureSpec, config: Config, fit_rows: XY) -> Any:
+    settings = config.models
+    if spec.flat:
+        return calibrate_cross_fitted(
+            logistic_model(settings), fit_rows, settings.calibration, settings.seed
+        )
+    train, calibration = training.part("train"), training.part("calibrate")
+    return calibrate(logistic_model(settings).fit(*train), calibration, settings.calibration)
 
 
 def _fit_booster(
-    training: TrainingSet,
-    spec: FeatureSpec,
-    config: Config,
-    fit_rows: tuple[pd.DataFrame, np.ndarray],
-) -> tuple[Any, dict[str, Any]]:
+    training: TrainingSet, spec: FeatureSpec, config: Config, fit_rows: XY
+) -> tuple[OnColumns, dict[str, Any]]:
     """The additive, monotone booster (see :func:`additive_constraints`), calibrated.
 
     With ``models.lightgbm.fit_interactions: auto`` both structures are early-stopped on the
@@ -337,6 +368,51 @@ def _fit_booster(
     settings = config.models
     train, calibration = training.part("train"), training.part("calibrate")
     fit_features, intent_features = booster_features(spec)
+    used = fit_features + intent_features
+    fitted = _stopped_boosters(training, spec, config, fit_features, intent_features)
+    losses = {k: stopping_loss(booster) for k, (_, booster) in fitted.items()}
+    interacting = min(losses, key=lambda k: (losses[k], k))
+    constraints, booster = fitted[interacting]
+    log.info(
+        "booster structure: fit attributes %s (early-stopping log loss %s)",
+        "interact" if interacting else "additive",
+        {_structure_name(k): round(v, 5) for k, v in losses.items()},
+    )
+    if spec.flat:
+        refit = lightgbm_model(settings, **constraints).set_params(
+            n_estimators=refit_rounds(booster, len(train[1]), len(fit_rows[1]))
+        )
+        calibrated = calibrate_cross_fitted(
+            refit, (fit_rows[0][used], fit_rows[1]), settings.calibration, settings.seed
+        )
+    else:
+        calibrated = calibrate(
+            booster, (calibration[0][used], calibration[1]), settings.calibration
+        )
+    structure = {
+        "fit_interactions": interacting,
+        "chosen_by": "early-stopping log loss" if len(losses) > 1 else "configuration",
+        "early_stopping_log_loss": {_structure_name(k): v for k, v in losses.items()},
+        "trees": int(calibrated.calibrated_model().booster_.num_trees()),
+    }
+    return _on_columns(calibrated, used, train), structure
+
+
+def _structure_name(interacting: bool) -> str:
+    return "interacting" if interacting else "additive"
+
+
+def _stopped_boosters(
+    training: TrainingSet,
+    spec: FeatureSpec,
+    config: Config,
+    fit_features: list[str],
+    intent_features: list[str],
+) -> dict[bool, tuple[dict[str, Any], Any]]:
+    """The booster of each structure to try (by whether fit attributes interact), early-stopped
+    on the calibration window, with its constraints."""
+    settings = config.models
+    train, calibration = training.part("train"), training.part("calibrate")
     used = fit_features + intent_features
     directions = intent_directions(spec, *train)
     choice = settings.lightgbm.fit_interactions
@@ -356,35 +432,7 @@ def _fit_booster(
                 settings.lightgbm.early_stopping_rounds,
             ),
         )
-    losses = {k: stopping_loss(booster) for k, (_, booster) in fitted.items()}
-    interacting = min(losses, key=lambda k: (losses[k], k))
-    constraints, booster = fitted[interacting]
-    log.info(
-        "booster structure: fit attributes %s (early-stopping log loss %s)",
-        "interact" if interacting else "additive",
-        {("interacting" if k else "additive"): round(v, 5) for k, v in losses.items()},
-    )
-    if spec.flat:
-        refit = lightgbm_model(settings, **constraints).set_params(
-            n_estimators=refit_rounds(booster, len(train[1]), len(fit_rows[1]))
-        )
-        calibrated = calibrate_cross_fitted(
-            refit, (fit_rows[0][used], fit_rows[1]), settings.calibration, settings.seed
-        )
-    else:
-        calibrated = calibrate(
-            booster, (calibration[0][used], calibration[1]), settings.calibration
-        )
-    selected = _on_columns(calibrated, used)
-    selected.named_steps["columns"].fit(train[0])
-    structure = {
-        "fit_interactions": interacting,
-        "chosen_by": "early-stopping log loss" if len(losses) > 1 else "configuration",
-        "early_stopping_log_loss": {
-            ("interacting" if k else "additive"): v for k, v in losses.items()
-        },
-    }
-    return selected, structure
+    return fitted
 
 
 def stopping_loss(booster: Any) -> float:
@@ -424,20 +472,5 @@ def intent_directions(spec: FeatureSpec, X: pd.DataFrame, y: np.ndarray) -> dict
     return directions
 
 
-def _both(
-    first: tuple[pd.DataFrame, np.ndarray], second: tuple[pd.DataFrame, np.ndarray]
-) -> tuple[pd.DataFrame, np.ndarray]:
+def _both(first: XY, second: XY) -> XY:
     return pd.concat([first[0], second[0]]), np.concatenate([first[1], second[1]])
-
-
-def _on_columns(estimator: Any, columns: list[str]) -> Any:
-    """``estimator`` reading only ``columns`` of the feature frame."""
-    from sklearn.compose import ColumnTransformer
-    from sklearn.pipeline import Pipeline
-
-    select = ColumnTransformer(
-        [("keep", "passthrough", columns)], remainder="drop", verbose_feature_names_out=False
-    )
-    select.set_output(transform="pandas")
-    pipeline: Any = Pipeline([("columns", select), ("model", estimator)])
-    return pipeline

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
-import stat
 from pathlib import Path
 
 import duckdb
@@ -16,8 +14,6 @@ from predictive_scoring.config import load_config
 from predictive_scoring.data.load import load_lead_data
 from predictive_scoring.data.sources import describe_source, read_tables
 from predictive_scoring.data.tables import parse_instant, parse_timestamps
-from predictive_scoring.data.writers import neutralise_formulas, write_atomic
-from predictive_scoring.sql import quote_identifier
 from tests.conftest import Tables
 
 
@@ -108,35 +104,3 @@ def test_sqlite_database(tables: Tables, tmp_path: Path) -> None:
 def test_database_password_is_hidden_in_messages() -> None:
     shown = describe_source("postgresql://scorer:s3cret@db.example:5432/crm")
     assert "s3cret" not in shown and "scorer" in shown
-
-
-def test_quote_identifier_escapes_quotes() -> None:
-    assert quote_identifier('lead"s') == '"lead""s"'
-
-
-def test_formula_cells_are_neutralised_but_numbers_are_not() -> None:
-    frame = pd.DataFrame(
-        {"c": ["=1+1", "+cmd", "-2", "@SUM(A1)", "plain", None], "n": [1, -2, 3, 4, 5, 6]}
-    )
-    safe = neutralise_formulas(frame)
-    assert safe["c"].tolist()[:5] == ["'=1+1", "'+cmd", "-2", "'@SUM(A1)", "plain"]
-    assert safe["n"].tolist() == [1, -2, 3, 4, 5, 6]
-
-
-def test_atomic_writes_give_new_files_the_umask_s_mode_and_keep_an_old_file_s(
-    tmp_path: Path,
-) -> None:
-    previous = os.umask(0o027)
-    try:
-        fresh = tmp_path / "fresh.txt"
-        write_atomic(fresh, lambda p: p.write_text("a"))
-        assert stat.S_IMODE(fresh.stat().st_mode) == 0o640
-        kept = tmp_path / "kept.txt"
-        kept.write_text("old")
-        kept.chmod(0o604)
-        write_atomic(kept, lambda p: p.write_text("new"))
-        assert kept.read_text() == "new" and stat.S_IMODE(kept.stat().st_mode) == 0o604
-    finally:
-        os.umask(previous)
-    assert os.umask(previous) == previous
-    assert not list(tmp_path.glob(".*.tmp"))

@@ -9,10 +9,10 @@ import pytest
 
 from predictive_scoring import schema
 from predictive_scoring.features.snapshots import scoring_rows, snapshot_times, training_snapshots
-from predictive_scoring.timeline import labels_at, open_leads_at, visible_at
+from predictive_scoring.timeline import visible_at
 from tests.features.helpers import lead_data, ts
 
-DATA = lead_data(
+DATA = lead_data(  # the same history as tests/test_timeline.py
     leads=[
         ("won", "2024-01-01"),
         ("lost", "2024-01-01"),
@@ -26,24 +26,6 @@ DATA = lead_data(
         ("edge", "2024-03-01", None),
     ],
 )
-
-
-def test_open_leads_exclude_converted_closed_and_not_yet_created() -> None:
-    at = ts("2024-02-15")
-    assert open_leads_at(DATA, at).tolist() == ["open", "edge"]
-    assert open_leads_at(DATA, ts("2024-02-10")).tolist() == ["won", "open", "edge"]
-
-
-def test_a_lead_converting_exactly_at_t_is_still_open_at_t() -> None:
-    assert "edge" in open_leads_at(DATA, ts("2024-03-01")).tolist()
-    assert "edge" not in open_leads_at(DATA, ts("2024-03-01 00:00:01")).tolist()
-
-
-def test_labels_cover_the_half_open_horizon() -> None:
-    ids = pd.Series(["won", "open", "edge"])
-    assert labels_at(DATA, ids, ts("2024-01-11"), 30).tolist() == [1, 0, 0]
-    assert labels_at(DATA, ids, ts("2024-01-10"), 30).tolist() == [0, 0, 0], "10 Feb is outside"
-    assert labels_at(DATA, ids, ts("2024-02-10"), 30).tolist() == [0, 0, 1], "(s, s+H] excludes s"
 
 
 def test_snapshot_times_are_anchored_at_t_minus_horizon() -> None:

@@ -26,8 +26,22 @@ from predictive_scoring.timeline import DAY_US
 
 TREND_RECENT_DAYS = 7
 TREND_PRIOR_DAYS = 21
+
+# Fields: what a person recognises, and what reasons are grouped by.
 ACTIVITY = "activity"
 """The field of features over all event types (what a person calls "activity")."""
+FIRST_TOUCH = "first_touch"
+TREND = "trend"
+INACTIVITY = "inactivity"
+LEAD_AGE = "lead_age"
+
+# The features over all event types, by name.
+DAYS_SINCE_ANY = "days_since_any"
+LOG_TOTAL_EVENTS = "log_total_events"
+DAYS_SINCE_FIRST_EVENT = "days_since_first_event"
+TREND_FEATURE = f"trend_{TREND_RECENT_DAYS}d_vs_prior_{TREND_PRIOR_DAYS}d"
+INACTIVE_DAYS = "inactive_days"
+LEAD_AGE_DAYS = "lead_age_days"
 CHUNK_ROWS = 200_000
 SHARED_MIN_ROWS = 5_000
 """Rows a snapshot time needs for a query of its own; rarer times are pooled (see ``_batches``)."""
@@ -64,12 +78,12 @@ def intent_columns(
         columns.append(IntentColumn(f"days_since_{slug}", event_type, "days_since", None, -1, code))
     columns += [IntentColumn(f"count_any_{w}d", ACTIVITY, "count", w, +1) for w in windows]
     columns += [
-        IntentColumn("days_since_any", ACTIVITY, "days_since", None, -1),
-        IntentColumn("log_total_events", ACTIVITY, "total", None, +1),
-        IntentColumn("days_since_first_event", "first_touch", "first_touch", None, -1),
-        IntentColumn("trend_7d_vs_prior_21d", "trend", "trend", None, 0),
-        IntentColumn("inactive_days", "inactivity", "inactive", None, -1),
-        IntentColumn("lead_age_days", "lead_age", "lead_age", None, -1),
+        IntentColumn(DAYS_SINCE_ANY, ACTIVITY, "days_since", None, -1),
+        IntentColumn(LOG_TOTAL_EVENTS, ACTIVITY, "total", None, +1),
+        IntentColumn(DAYS_SINCE_FIRST_EVENT, FIRST_TOUCH, "first_touch", None, -1),
+        IntentColumn(TREND_FEATURE, TREND, "trend", None, 0),
+        IntentColumn(INACTIVE_DAYS, INACTIVITY, "inactive", None, -1),
+        IntentColumn(LEAD_AGE_DAYS, LEAD_AGE, "lead_age", None, -1),
     ]
     return columns
 

@@ -15,6 +15,11 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted
 
+from predictive_scoring.models._additive import (
+    Contributions,
+    reference_row_for,
+    swapped_contributions,
+)
 from predictive_scoring.models._tabular import (
     BinaryTabularMixin,
     binary_target,
@@ -23,6 +28,11 @@ from predictive_scoring.models._tabular import (
     is_numeric,
     quantile_edges,
 )
+
+__all__ = ["CRM_BAYES", "PSEUDO_COUNT", "FrequencyNaiveBayes"]
+
+CRM_BAYES = "crm_naive_bayes"
+"""The model's name among a run's models."""
 
 PSEUDO_COUNT = 0.1
 
@@ -76,6 +86,15 @@ class FrequencyNaiveBayes(BinaryTabularMixin, ClassifierMixin, BaseEstimator):
             labels = discretise(frame[column], self.edges_[column])
             total += labels.map(ratios).fillna(0.0).to_numpy(dtype=float)
         return total
+
+    def additive_score(self, X: Any, reference: pd.DataFrame | None = None) -> Contributions:
+        """Each field's log-likelihood ratio against the ``reference`` row's, and its posterior
+        log-odds as the base."""
+        check_is_fitted(self)
+        frame, _ = frame_input(self, X, reset=False)
+        return swapped_contributions(
+            self.decision_function, frame, reference_row_for(reference, frame)
+        )
 
     def predict_proba(self, X: Any) -> np.ndarray:
         positive = 1 / (1 + np.exp(-self.decision_function(X)))

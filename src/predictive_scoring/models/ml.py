@@ -34,6 +34,13 @@ from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, SplineTran
 
 from predictive_scoring.config import ModelsConfig
 from predictive_scoring.evaluation import METRICS
+from predictive_scoring.models._additive import (
+    Contributions,
+    log_odds,
+    reference_row_for,
+    swapped_contributions,
+)
+from predictive_scoring.treeshap import tree_contributions
 
 LIGHTGBM = "lightgbm"
 LOGISTIC = "logistic"
@@ -49,6 +56,26 @@ class RankPreservingCalibration(CalibratedClassifierCV):
     Adding ``TIE_BREAK × (score − ½)`` (at most 5e-7) keeps the probabilities calibrated and makes
     the ranking exactly the model's: calibration never costs ROC-AUC.
     """
+
+    def calibrated_model(self) -> Any:
+        """The model whose probabilities this calibrates (frozen or refitted on all rows)."""
+        inner = self.calibrated_classifiers_[0].estimator
+        return inner.estimator if isinstance(inner, FrozenEstimator) else inner
+
+    def additive_score(
+        self, X: pd.DataFrame, reference: pd.DataFrame | None = None
+    ) -> Contributions:
+        """The calibrated model's score, split per column: exact TreeSHAP for a LightGBM booster,
+        else its log-odds against the ``reference`` row (calibration is a monotone map on top, so
+        the order and sign of the contributions are the model's)."""
+        model = self.calibrated_model()
+        if isinstance(model, lgb.LGBMClassifier):
+            return tree_contributions(model, X)
+        return swapped_contributions(
+            lambda rows: log_odds(model.predict_proba(rows)[:, 1]),
+            X,
+            reference_row_for(reference, X),
+        )
 
     def predict_proba(self, X: Any) -> np.ndarray:
         calibrated = super().predict_proba(X)[:, 1]
@@ -215,28 +242,3 @@ def choose_calibration(model: BaseEstimator, X: pd.DataFrame, y: np.ndarray) -> 
         fitted.fit(X.iloc[first], y[first])
         losses[method] = METRICS["log_loss"](y[second], fitted.predict_proba(X.iloc[second])[:, 1])
     return min(losses, key=lambda m: (losses[m], m))
-
-
-def served_booster(model: Any) -> lgb.LGBMClassifier | None:
-    """The LightGBM booster inside a (column-selecting, calibrated) model, else ``None``."""
-    steps = getattr(model, "named_steps", None)
-    if steps:
-        model = steps[list(steps)[-1]]
-    inner = getattr(model, "calibrated_classifiers_", None)
-    if inner:
-        frozen = inner[0].estimator
-        model = getattr(frozen, "estimator", frozen)
-    return model if isinstance(model, lgb.LGBMClassifier) else None
-
-
-def selected_columns(model: Any) -> list[str] | None:
-    """The columns a column-selecting pipeline feeds its model, in order (``None`` otherwise).
-
-    LightGBM renames columns with spaces or punctuation, so the booster's own names cannot be
-    matched back to the feature frame; the selector's list can.
-    """
-    steps = getattr(model, "named_steps", None)
-    if not steps or "columns" not in steps:
-        return None
-    columns: list[str] = list(steps["columns"].transformers[0][2])
-    return columns

@@ -23,6 +23,11 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.isotonic import IsotonicRegression
 from sklearn.utils.validation import check_is_fitted
 
+from predictive_scoring.models._additive import (
+    Contributions,
+    reference_row_for,
+    swapped_contributions,
+)
 from predictive_scoring.models._tabular import (
     BinaryTabularMixin,
     binary_target,
@@ -33,8 +38,16 @@ from predictive_scoring.models._tabular import (
     shrunk_rate,
 )
 
+__all__ = ["POINTS", "POINTS_PER_LOG_ODDS", "PointsScorecard"]
+
+POINTS = "points_baseline"
+"""The scorecard's name among a run's models."""
+
 ATTRIBUTE = "attribute"
 BEHAVIOUR = "behaviour"
+POINTS_PER_LOG_ODDS = 10.0
+"""Points per unit of additive score: reasons show a 20-point attribute as an impact of +2, in
+the range of the log-odds impacts the other models' reasons have."""
 
 
 class PointsScorecard(BinaryTabularMixin, ClassifierMixin, BaseEstimator):
@@ -146,6 +159,17 @@ class PointsScorecard(BinaryTabularMixin, ClassifierMixin, BaseEstimator):
         check_is_fitted(self)
         frame, _ = frame_input(self, X, reset=False)
         return self._scaled(self._raw_points(frame))
+
+    def additive_score(self, X: Any, reference: pd.DataFrame | None = None) -> Contributions:
+        """The points of each attribute and behaviour against the ``reference`` row, in tenths
+        (:data:`POINTS_PER_LOG_ODDS`), and the reference row's points as the base."""
+        check_is_fitted(self)
+        frame, _ = frame_input(self, X, reset=False)
+        return swapped_contributions(
+            lambda rows: self.points(rows) / POINTS_PER_LOG_ODDS,
+            frame,
+            reference_row_for(reference, frame),
+        )
 
     def predict_proba(self, X: Any) -> np.ndarray:
         check_is_fitted(self)

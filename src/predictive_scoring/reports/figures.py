@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from predictive_scoring.evaluation import comparison_figures
 from predictive_scoring.explain import importance_figure, served_importance
-from predictive_scoring.training import TrainingResult
+
+__all__ = ["RunCharts", "run_charts"]
+
+PNG_DPI = 96
 
 
 @dataclass(frozen=True)
@@ -21,22 +27,24 @@ class RunCharts:
     importance: pd.DataFrame | None
 
 
-def run_charts(result: TrainingResult) -> RunCharts:
-    """Draw the comparison charts and the served model's importance of ``result``."""
+def run_charts(
+    labels: np.ndarray,
+    predictions: Mapping[str, np.ndarray],
+    served: Any | None,
+    reference_features: pd.DataFrame,
+) -> RunCharts:
+    """Draw every model's comparison charts on the test window (``labels``, ``predictions``) and
+    the ``served`` model's importance on ``reference_features``."""
     import matplotlib.pyplot as plt
 
-    figures = comparison_figures(result.test_labels, result.test_predictions)
-    importance = (
-        None
-        if result.serving is None
-        else served_importance(result.serving, result.reference_features)
-    )
+    figures = comparison_figures(labels, predictions)
+    importance = None if served is None else served_importance(served, reference_features)
     if importance is not None:
         figures["shap_summary.png"] = importance_figure(importance)
     images = {}
     for name, figure in figures.items():
         buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=96, bbox_inches="tight")  # type: ignore[attr-defined]
+        figure.savefig(buffer, format="png", dpi=PNG_DPI, bbox_inches="tight")  # type: ignore[attr-defined]
         plt.close(figure)  # type: ignore[arg-type]
         images[name] = buffer.getvalue()
     return RunCharts(images, importance)

@@ -11,40 +11,33 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Iterable
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from predictive_scoring.data.writers import write_atomic
 
-BASE_STYLE = """
-:root { --fit: #2b6cb0; --intent: #dd6b20; --up: #2f855a; --down: #c53030; --muted: #5a6472;
-        --line: #dde1e7; --hot: #c53030; --warm: #d69e2e; --cold: #4a6fa5; }
-* { box-sizing: border-box; }
-body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0;
-       color: #1a202c; background: #f7f8fa; }
-header { background: #1a202c; color: #fff; padding: 14px 24px; }
-header h1 { margin: 0; font-size: 20px; }
-header p { margin: 4px 0 0; color: #cbd5e0; }
-main { padding: 16px 24px 40px; max-width: 1400px; }
-section { background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: 12px 16px;
-          margin: 0 0 16px; }
-h2 { font-size: 16px; margin: 0 0 8px; }
-table { border-collapse: collapse; width: 100%; }
-th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--line);
-         vertical-align: top; }
-th { font-weight: 600; color: var(--muted); background: #fafbfc; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-.muted { color: var(--muted); }
-.note { color: var(--muted); font-size: 13px; }
-.badge { display: inline-block; padding: 0 8px; border-radius: 10px; color: #fff;
-         font-size: 12px; font-weight: 600; }
-.badge.hot { background: var(--hot); } .badge.warm { background: var(--warm); }
-.badge.cold { background: var(--cold); }
-.scroll { max-height: 420px; overflow: auto; }
-img { max-width: 100%; }
-.figures { display: flex; flex-wrap: wrap; gap: 12px; }
-.figures figure { margin: 0; flex: 1 1 380px; }
-"""
+
+def asset(name: str) -> str:
+    """The text of a file shipped in the package's ``reports/assets`` folder.
+
+    Parameters
+    ----------
+    name : str
+        The file's name in that folder, e.g. ``"base.css"`` or ``"lead_board.js"``.
+
+    Returns
+    -------
+    str
+        The file's text, as stored: pages embed it verbatim.
+    """
+    # through importlib.resources, not a path beside __file__: the package may be installed as a
+    # wheel or run from a zip, and the assets ship as package data (pyproject.toml)
+    folder = resources.files("predictive_scoring.reports") / "assets"
+    return (folder / name).read_text(encoding="utf-8")
+
+
+BASE_STYLE = asset("base.css")  # read once at import: every page embeds it
 
 
 def text(value: object) -> str:

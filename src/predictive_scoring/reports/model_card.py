@@ -9,7 +9,8 @@ and whether the new version was promoted.  No row of lead data appears in it.
 from __future__ import annotations
 
 import base64
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 import pandas as pd
 
@@ -18,27 +19,72 @@ from predictive_scoring.data.validation import ValidationReport
 from predictive_scoring.evaluation import Evaluation
 from predictive_scoring.explain import humanise
 from predictive_scoring.features.spec import FIT
+from predictive_scoring.models.crm_bayes import CRM_BAYES
+from predictive_scoring.models.rules import POINTS
 from predictive_scoring.reports.figures import RunCharts
-from predictive_scoring.reports.html import page, table, text
-from predictive_scoring.tracking import Registration
-from predictive_scoring.training import CRM_BAYES, POINTS, TrainingResult
+from predictive_scoring.reports.html import asset, page, table, text
+
+__all__ = ["MODEL_CARD_ARTIFACT", "Registration", "TrainingFacts", "model_card"]
+
+
+class Finding(Protocol):
+    """A leakage audit finding."""
+
+    @property
+    def column(self) -> str: ...
+    @property
+    def reason(self) -> str: ...
+
+
+class TrainingFacts(Protocol):
+    """What the card reads of a training run (a ``training.TrainingResult``)."""
+
+    @property
+    def served(self) -> str: ...
+    @property
+    def decision(self) -> str: ...
+    @property
+    def horizon_days(self) -> int: ...
+    @property
+    def evaluations(self) -> dict[str, Evaluation]: ...
+    @property
+    def servable(self) -> list[str]: ...
+    @property
+    def leakage(self) -> Sequence[Finding]: ...
+    @property
+    def excluded_columns(self) -> list[str]: ...
+    @property
+    def data_says(self) -> dict[str, float | None]: ...
+    @property
+    def window_sizes(self) -> dict[str, int]: ...
+    @property
+    def window_bounds(self) -> dict[str, tuple[str, str]] | None: ...
+    @property
+    def booster_structure(self) -> dict[str, Any]: ...
+    @property
+    def scorecard(self) -> pd.DataFrame: ...
+
+
+class Registration(Protocol):
+    """What the card reads of the registration: the version and the promotion decision."""
+
+    @property
+    def run_id(self) -> str: ...
+    @property
+    def version(self) -> str: ...
+    @property
+    def promoted(self) -> bool: ...
+    @property
+    def reason(self) -> str: ...
+
 
 MODEL_CARD_ARTIFACT = "model_card.html"
 CARD_METRICS = ("roc_auc", "pr_auc", "log_loss", "brier", "ece", "lift_10", "capture_20")
-CARD_STYLE = """
-.kv { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; }
-.kv dt { color: var(--muted); } .kv dd { margin: 0; }
-tr.served td { background: #f0fff4; font-weight: 600; }
-.verdict { font-size: 15px; font-weight: 600; }
-.verdict.yes { color: var(--up); } .verdict.no { color: var(--down); }
-.ci { color: var(--muted); font-size: 12px; font-weight: 400; }
-.wide { overflow-x: auto; }
-.swatch { display: inline-block; width: 10px; height: 10px; border-radius: 2px; }
-"""
+CARD_STYLE = asset("model_card.css")
 
 
 def model_card(
-    result: TrainingResult,
+    result: TrainingFacts,
     report: ValidationReport,
     fingerprint: dict[str, Any],
     promotion: Registration | None,
@@ -72,7 +118,7 @@ def _data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def _decision(result: TrainingResult, promotion: Registration | None) -> str:
+def _decision(result: TrainingFacts, promotion: Registration | None) -> str:
     if promotion is None:
         verdict = ""
     else:
@@ -89,7 +135,7 @@ def _decision(result: TrainingResult, promotion: Registration | None) -> str:
     )
 
 
-def _data(report: ValidationReport, fingerprint: dict[str, Any], result: TrainingResult) -> str:
+def _data(report: ValidationReport, fingerprint: dict[str, Any], result: TrainingFacts) -> str:
     rows = [
         (
             t.table,
@@ -135,7 +181,7 @@ def _data(report: ValidationReport, fingerprint: dict[str, Any], result: Trainin
     )
 
 
-def _leakage(result: TrainingResult) -> str:
+def _leakage(result: TrainingFacts) -> str:
     if not result.leakage:
         found = "<p>No column predicts the label suspiciously well on its own.</p>"
     else:
@@ -147,7 +193,7 @@ def _leakage(result: TrainingResult) -> str:
     )
 
 
-def _comparison(result: TrainingResult) -> str:
+def _comparison(result: TrainingFacts) -> str:
     header = ["model", "rows", *CARD_METRICS]
     body = []
     for name, evaluation in result.evaluations.items():
@@ -173,7 +219,7 @@ def _comparison(result: TrainingResult) -> str:
     )
 
 
-def _role(name: str, result: TrainingResult) -> str:
+def _role(name: str, result: TrainingFacts) -> str:
     if name == result.served:
         return "served"
     if name in (POINTS, CRM_BAYES):
@@ -224,8 +270,8 @@ def _importance(importance: pd.DataFrame | None, image: str | None) -> str:
     )
 
 
-def _scorecard(result: TrainingResult) -> str:
-    scorecard = result.models[POINTS].named_steps["model"].scorecard()
+def _scorecard(result: TrainingFacts) -> str:
+    scorecard = result.scorecard
     rows = [
         (
             r.kind,

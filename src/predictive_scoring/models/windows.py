@@ -1,14 +1,12 @@
-"""Honest comparison: train, calibration and test windows; the rule that picks the served model.
+"""Honest comparison: the train, calibration and test windows every candidate is measured on.
 
 Time-stamped data is split by snapshot time, never by row: the latest ``test_share`` of snapshot
-times test; the latest ``calibrate_share`` of the times whose label horizon ends before the test
+times test; the latest ``calibration_share`` of the times whose label horizon ends before the test
 window calibrate (and stop LightGBM early); every time whose horizon ends before the calibration
 window trains.  Snapshots whose label horizon reaches into a later window are dropped (purged), so
 no window learns from outcomes that happen during the next one.  Flat data uses a stratified split with a fixed seed.
 
-Selection: among the calibrated ML candidates, the lowest log loss on the test window wins, ties
-broken by the higher PR-AUC; it is served only when it beats the points baseline's log loss by
-``margin``, otherwise the points baseline is served.
+Which candidate is served, and when it becomes champion, is :mod:`predictive_scoring.models.policy`.
 """
 
 from __future__ import annotations
@@ -20,7 +18,8 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from predictive_scoring.errors import DataError
-from predictive_scoring.evaluation import Evaluation
+
+__all__ = ["MIN_SNAPSHOTS", "Windows", "require_both_classes", "stratified_windows", "time_windows"]
 
 MIN_SNAPSHOTS = 3
 
@@ -45,7 +44,7 @@ class Windows:
 def time_windows(
     snapshot_at: pd.Series,
     horizon_days: int,
-    calibrate_share: float,
+    calibration_share: float,
     test_share: float,
     grid: pd.Series | None = None,
 ) -> Windows:
@@ -63,7 +62,7 @@ def time_windows(
         )
     horizon = pd.Timedelta(days=horizon_days)
     n_test = max(1, round(test_share * len(times)))
-    n_calibrate = max(1, round(calibrate_share * len(times)))
+    n_calibrate = max(1, round(calibration_share * len(times)))
     test_start = pd.Timestamp(times[-n_test])
     before_test = [t for t in times if pd.Timestamp(t) + horizon <= test_start]
     calibrate_start = pd.Timestamp(before_test[-n_calibrate]) if before_test else test_start
@@ -90,13 +89,13 @@ def _bounds(snapshot_at: pd.Series, *masks: pd.Series) -> dict[str, tuple[str, s
 
 
 def stratified_windows(
-    y: np.ndarray, calibrate_share: float, test_share: float, seed: int
+    y: np.ndarray, calibration_share: float, test_share: float, seed: int
 ) -> Windows:
     """Flat data: a stratified test split, then a stratified calibration split of the rest."""
     index = np.arange(len(y))
     rest, test = train_test_split(index, test_size=test_share, stratify=y, random_state=seed)
     train, calibrate = train_test_split(
-        rest, test_size=calibrate_share, stratify=y[rest], random_state=seed
+        rest, test_size=calibration_share, stratify=y[rest], random_state=seed
     )
     windows = Windows(np.isin(index, train), np.isin(index, calibrate), np.isin(index, test))
     _require_rows(windows)
@@ -124,28 +123,3 @@ def require_both_classes(windows: Windows, y: np.ndarray) -> None:
                 f"horizon, so models cannot be compared honestly; use a later --as-of, a longer "
                 f"--horizon-days or more history"
             )
-
-
-def choose_served(
-    evaluations: dict[str, Evaluation], candidates: list[str], baseline: str, margin: float
-) -> tuple[str, str]:
-    """The model to serve and why."""
-    if not candidates:
-        return baseline, "no servable candidate was trained, so the points baseline is served"
-    ranked = sorted(
-        candidates,
-        key=lambda m: (evaluations[m].metrics["log_loss"], -evaluations[m].metrics["pr_auc"]),
-    )
-    best = ranked[0]
-    best_loss = evaluations[best].metrics["log_loss"]
-    baseline_loss = evaluations[baseline].metrics["log_loss"]
-    if best_loss + margin < baseline_loss:
-        return best, (
-            f"{best} has the lowest test log loss of the servable candidates ({best_loss:.4f}) "
-            f"and beats the points "
-            f"baseline ({baseline_loss:.4f})"
-        )
-    return baseline, (
-        f"no candidate beats the points baseline's test log loss ({baseline_loss:.4f}; best "
-        f"candidate {best}: {best_loss:.4f}), so the baseline is served"
-    )

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from predictive_scoring import treeshap
-from predictive_scoring.explain import tree_contributions
+from predictive_scoring.treeshap import tree_contributions
 
 TOLERANCE = 1e-9
 

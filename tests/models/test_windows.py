@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from predictive_scoring.models.selection import time_windows
+from predictive_scoring.models.windows import time_windows
 
 
 def test_windows_count_grid_times_and_place_entry_rows_by_their_time() -> None:

@@ -11,19 +11,16 @@ import pandas as pd
 import pytest
 
 from predictive_scoring.config import load_config
-from predictive_scoring.data.load import load_lead_data
-from predictive_scoring.data.synthetic import generate_funnel
 from predictive_scoring.explain import describe, reasons
 from predictive_scoring.features.snapshots import scoring_rows
 from predictive_scoring.features.spec import FeatureSpec, build_features, learn_feature_spec
+from tests.conftest import Funnels
 
 
 @pytest.fixture(scope="module")
-def features(tmp_path_factory: pytest.TempPathFactory) -> tuple[pd.DataFrame, FeatureSpec]:
-    folder = tmp_path_factory.mktemp("reasons")
-    generate_funnel(n_leads=1500, seed=11).write(folder)
+def features(funnels: Funnels) -> tuple[pd.DataFrame, FeatureSpec]:
     config = load_config()
-    data = load_lead_data(str(folder), config, quarantine_dir=folder / "q").data
+    data = funnels.data(1500, 11)
     as_of = data.latest_timestamp()
     spec = learn_feature_spec(data, config.features)
     rows = scoring_rows(data, as_of)

@@ -29,9 +29,9 @@ from mlflow.models import Model
 
 from predictive_scoring import schema
 from predictive_scoring.cli import main
-from predictive_scoring.data.synthetic import EMAIL, FIRST_NAME, LAST_NAME, PHONE, generate_funnel
+from predictive_scoring.data.synthetic import EMAIL, FIRST_NAME, LAST_NAME, PHONE
 from predictive_scoring.schema import SCORE_COLUMNS
-from tests.conftest import CliResult
+from tests.conftest import CliResult, Funnels
 from tests.mlflow_server import mlflow_server as mlflow_server  # the fixture, re-exported
 
 pytestmark = pytest.mark.slow
@@ -121,11 +121,9 @@ def _restore_mlflow_globals() -> Iterator[None]:
 
 
 @pytest.fixture(scope="module")
-def funnel_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def funnel_dir(funnels: Funnels) -> Path:
     """Generated leads, events and outcomes (2025), leads with their PII columns kept."""
-    folder = tmp_path_factory.mktemp("funnel")
-    generate_funnel(n_leads=N_LEADS, seed=SEED).write(folder)
-    return folder
+    return funnels.folder(N_LEADS, SEED)
 
 
 @dataclass(frozen=True)
@@ -228,8 +226,12 @@ def test_first_version_becomes_champion(scenario: Scenario) -> None:
 def test_retrain_registers_version_two_and_the_gate_decides(scenario: Scenario) -> None:
     retrain = scenario.retrain.result
     assert retrain["version"] == "2"
-    assert isinstance(retrain["promoted"], bool)
-    assert isinstance(retrain["promotion"], str) and retrain["promotion"].strip()
+    assert retrain["served_model"] == "lightgbm"
+    challenger = retrain["metrics"]["lightgbm"]["log_loss"]
+    assert retrain["promotion"].startswith(f"log loss {challenger:.4f} "), retrain["promotion"]
+    found = re.search(r"the champion \((\d+\.\d+)\)", retrain["promotion"])
+    assert found, "the decision names the champion's loss, re-measured on this window"
+    assert retrain["promoted"] is (round(challenger, 4) < float(found.group(1)))
     assert scenario.retrain.champion == ("2" if retrain["promoted"] else "1")
     tags = MlflowClient(tracking_uri=scenario.uri).get_run(retrain["run_id"]).data.tags
     assert tags["registered_version"] == "2"
@@ -256,16 +258,22 @@ def test_run_logs_every_candidate_with_bounds_and_the_artifacts(scenario: Scenar
     first = scenario.first.result
     children = child_runs(scenario.uri, first["run_id"])
     assert set(children) == set(first["metrics"])
+    client = MlflowClient(tracking_uri=scenario.uri)
+    table = pd.read_csv(
+        mlflow.artifacts.download_artifacts(
+            run_id=first["run_id"], artifact_path="comparison.csv", tracking_uri=scenario.uri
+        )
+    ).set_index("model")
     for candidate, run in children.items():
         logged = run.data.metrics
         for metric in METRICS:
-            assert logged[f"{metric}_low"] <= logged[metric] <= logged[f"{metric}_high"], (
-                candidate,
-                metric,
-            )
+            low, high = logged[f"{metric}_low"], logged[f"{metric}_high"]
+            assert low < high, (candidate, metric)
+            assert (low, high) == pytest.approx(
+                (table.loc[candidate, f"{metric}_low"], table.loc[candidate, f"{metric}_high"])
+            ), "the child run and the comparison table hold the same interval"
         point = {k: v for k, v in logged.items() if not k.endswith(("_low", "_high"))}
         assert point == first["metrics"][candidate], candidate
-    client = MlflowClient(tracking_uri=scenario.uri)
     top = {a.path for a in client.list_artifacts(first["run_id"])}
     assert set(PARENT_ARTIFACTS) <= top
     plots = [a.path for a in client.list_artifacts(first["run_id"], "plots")]

@@ -1,0 +1,111 @@
+"""Who is served, and who becomes champion: the one policy, as pure functions.
+
+* **Servable**: the configured candidates that were trained; with behaviour data, only those whose
+  intent part is monotone in time (the constrained booster), so ``intent_score`` cools when
+  nothing happens.  The logistic regression's splines are not monotone, so there it is a
+  reference model.
+* **Served**: among the servable candidates, the lowest log loss on the test window wins, ties
+  broken by the higher PR-AUC; it is served only when it beats the points baseline by the margin,
+  otherwise the points baseline is served.
+* **Promoted**: the new version becomes champion only when it earns it, on log loss on the same
+  latest window: a candidate must beat both the points baseline and the current champion (re-
+  evaluated on that window, never trusted from its own run).  When no candidate beat the baseline,
+  the baseline itself is the new version and replaces the champion only by beating it, so a
+  champion that has gone stale can still be replaced by the rules.
+
+"Beats by the margin" is :func:`beats`, the one comparison every rule here uses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from predictive_scoring.evaluation import Evaluation
+from predictive_scoring.models.ml import LOGISTIC
+
+__all__ = [
+    "NOT_MONOTONE_IN_TIME",
+    "Promotion",
+    "beats",
+    "choose_served",
+    "promotion_decision",
+    "servable",
+]
+
+NOT_MONOTONE_IN_TIME: frozenset[str] = frozenset({LOGISTIC})
+"""Candidates whose intent part may warm up as time passes without events."""
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """Whether the new version moves the ``champion`` alias, and why."""
+
+    promoted: bool
+    reason: str
+
+
+def beats(loss: float, other: float, margin: float) -> bool:
+    """Whether log loss ``loss`` is better than ``other`` by more than ``margin``."""
+    return loss + margin < other
+
+
+def servable(configured: Iterable[str], trained: Iterable[str], has_behaviour: bool) -> list[str]:
+    """The configured candidates that were trained and may be served, in configured order."""
+    fitted = set(trained)
+    chosen = [str(m) for m in configured if m in fitted]
+    return [m for m in chosen if m not in NOT_MONOTONE_IN_TIME] if has_behaviour else chosen
+
+
+def _ranked(evaluations: Mapping[str, Evaluation], candidates: list[str]) -> list[str]:
+    return sorted(
+        candidates,
+        key=lambda m: (evaluations[m].metrics["log_loss"], -evaluations[m].metrics["pr_auc"]),
+    )
+
+
+def choose_served(
+    evaluations: Mapping[str, Evaluation], candidates: list[str], baseline: str, margin: float
+) -> tuple[str, str]:
+    """The model to serve and why."""
+    if not candidates:
+        return baseline, "no servable candidate was trained, so the points baseline is served"
+    best = _ranked(evaluations, candidates)[0]
+    best_loss = evaluations[best].metrics["log_loss"]
+    baseline_loss = evaluations[baseline].metrics["log_loss"]
+    if beats(best_loss, baseline_loss, margin):
+        return best, (
+            f"{best} has the lowest test log loss of the servable candidates ({best_loss:.4f}) "
+            f"and beats the points "
+            f"baseline ({baseline_loss:.4f})"
+        )
+    return baseline, (
+        f"no candidate beats the points baseline's test log loss ({baseline_loss:.4f}; best "
+        f"candidate {best}: {best_loss:.4f}), so the baseline is served"
+    )
+
+
+def promotion_decision(
+    challenger: float, baseline: float, champion: float | None, margin: float, is_baseline: bool
+) -> Promotion:
+    """Move ``champion`` only when the new version earns it (log losses on one window).
+
+    ``champion`` is the current champion's log loss re-evaluated on this run's test window, or
+    ``None`` when there is no champion yet.
+    """
+    if champion is None:
+        return Promotion(True, "no champion yet: the new version becomes champion")
+    if not is_baseline and not beats(challenger, baseline, margin):
+        return Promotion(
+            False,
+            f"log loss {challenger:.4f} does not beat the points baseline ({baseline:.4f}) by {margin}",
+        )
+    if not beats(challenger, champion, margin):
+        return Promotion(
+            False,
+            f"log loss {challenger:.4f} does not beat the champion ({champion:.4f}) by {margin} on this window",
+        )
+    return Promotion(
+        True,
+        f"log loss {challenger:.4f} beats the champion ({champion:.4f}) and the points baseline ({baseline:.4f})",
+    )

@@ -1,0 +1,204 @@
+"""The model registry: packaging a served model, versions, and the ``champion`` alias.
+
+A registry failure is never read as "no champion yet": only a registry that answers that the
+model or its alias does not exist means there is none; any other failure raises
+:class:`~predictive_scoring.errors.RegistryError` (exit 4) before an alias can move.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from predictive_scoring import schema
+from predictive_scoring.errors import RegistryError, first_line
+from predictive_scoring.serving import LeadScoringModel, ServedModel
+from predictive_scoring.tracking.runs import quiet_mlflow
+
+__all__ = [
+    "CHAMPION",
+    "MODEL_ARTIFACT",
+    "SERVED_FILE",
+    "champion_uri",
+    "current_champion",
+    "load_served",
+    "log_served_model",
+    "registered_version",
+    "set_champion",
+    "version_uri",
+]
+
+log = logging.getLogger(__name__)
+
+CHAMPION = "champion"
+MODEL_ARTIFACT = "model"
+SERVED_FILE = "served_model.joblib"
+PACKAGE = Path(__file__).resolve().parent.parent
+REQUIREMENTS = (
+    "mlflow",
+    "pandas",
+    "numpy",
+    "scikit-learn",
+    "lightgbm",
+    "numba",
+    "duckdb",
+    "pyarrow",
+    "pydantic",
+    "pyyaml",
+    "joblib",
+)
+_NOT_FOUND = ("RESOURCE_DOES_NOT_EXIST",)
+
+
+def champion_uri(model_name: str) -> str:
+    """``models:/<name>@champion``: what ``score`` serves by default."""
+    return f"models:/{model_name}@{CHAMPION}"
+
+
+def version_uri(model_name: str, version: str) -> str:
+    """``models:/<name>/<version>``."""
+    return f"models:/{model_name}/{version}"
+
+
+def log_served_model(
+    mlflow: Any, served: ServedModel, example: pd.DataFrame, model_name: str, uri: str
+) -> str:
+    """Log the pyfunc in the active run and register it; return the new version number."""
+    import joblib
+
+    expected = f"{model_name}/{_next_version(model_name, uri)}"
+    served.version = expected
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / SERVED_FILE
+        joblib.dump(served, path)
+        try:
+            info = mlflow.pyfunc.log_model(
+                name=MODEL_ARTIFACT,
+                python_model=LeadScoringModel(),
+                artifacts={"served": str(path)},
+                code_paths=[str(PACKAGE)],
+                signature=_signature(example),
+                input_example=example,
+                pip_requirements=_requirements(),
+                registered_model_name=model_name,
+            )
+        except Exception as exc:
+            raise RegistryError(
+                f"cannot register {model_name} at {uri}: {first_line(exc)}"
+            ) from None
+    version = str(info.registered_model_version)
+    if f"{model_name}/{version}" != expected:
+        log.warning(
+            "registry gave version %s while %s was expected (a concurrent train?)",
+            version,
+            expected,
+        )
+    return version
+
+
+def _signature(example: pd.DataFrame) -> Any:
+    """The input example's columns, plus an optional ISO 8601 ``as_of`` text column."""
+    from mlflow.models import ModelSignature, infer_signature
+    from mlflow.types.schema import ColSpec, Schema
+
+    inputs = infer_signature(example).inputs
+    optional = ColSpec("string", schema.AS_OF, required=False)
+    return ModelSignature(inputs=Schema([*inputs.inputs, optional]))
+
+
+def _requirements() -> list[str]:
+    from importlib.metadata import version
+
+    return [f"{n}=={version(n)}" for n in REQUIREMENTS]
+
+
+def _client(uri: str) -> Any:
+    from mlflow import MlflowClient
+
+    return MlflowClient(tracking_uri=uri)
+
+
+def _next_version(model_name: str, uri: str) -> int:
+    """The version number the registry will give the next registration of ``model_name``."""
+    try:
+        versions = _client(uri).search_model_versions(f"name = '{model_name}'")
+    except Exception as exc:
+        raise RegistryError(f"cannot read the registry at {uri}: {first_line(exc)}") from None
+    return max((int(v.version) for v in versions), default=0) + 1
+
+
+def load_served(model_uri: str, uri: str) -> ServedModel:
+    """The :class:`~predictive_scoring.serving.ServedModel` behind a model URI."""
+    with quiet_mlflow():
+        import mlflow
+
+        mlflow.set_tracking_uri(uri)
+        try:
+            loaded = mlflow.pyfunc.load_model(model_uri)
+        except Exception as exc:
+            raise RegistryError(
+                f"cannot load model {model_uri} from {uri}: {first_line(exc)}"
+            ) from None
+        served: ServedModel = loaded.unwrap_python_model().served
+        served.version = registered_version(model_uri, uri)
+        return served
+
+
+def registered_version(model_uri: str, uri: str) -> str:
+    """``name/version`` for ``models:/name/version`` or ``models:/name@alias``; else the URI."""
+    if not model_uri.startswith("models:/"):
+        return model_uri
+    reference = model_uri.removeprefix("models:/")
+    if "@" not in reference:
+        return reference
+    name, alias = reference.split("@", 1)
+    try:
+        version = _client(uri).get_model_version_by_alias(name, alias).version
+    except Exception as exc:
+        raise RegistryError(f"cannot resolve {model_uri} at {uri}: {first_line(exc)}") from None
+    return f"{name}/{version}"
+
+
+def current_champion(model_name: str, uri: str) -> str | None:
+    """The version the ``champion`` alias points at; ``None`` only when the registry says the
+    model or its alias does not exist.
+
+    Raises
+    ------
+    RegistryError
+        When the registry cannot answer (unreachable, failing, refusing): the caller must not
+        read that as "no champion yet".
+    """
+    with quiet_mlflow():
+        try:
+            return str(_client(uri).get_model_version_by_alias(model_name, CHAMPION).version)
+        except Exception as exc:
+            if _says_absent(exc):
+                return None
+            raise RegistryError(
+                f"cannot read the champion of {model_name} at {uri}: {first_line(exc)}"
+            ) from None
+
+
+def _says_absent(exc: Exception) -> bool:
+    """The registry answered that the model, or its alias, does not exist."""
+    code = getattr(exc, "error_code", None)
+    if code in _NOT_FOUND:
+        return True
+    message = str(exc).lower()
+    return code == "INVALID_PARAMETER_VALUE" and "alias" in message and "not found" in message
+
+
+def set_champion(model_name: str, version: str, uri: str) -> None:
+    """Point the ``champion`` alias of ``model_name`` at ``version``."""
+    with quiet_mlflow():
+        try:
+            _client(uri).set_registered_model_alias(model_name, CHAMPION, version)
+        except Exception as exc:
+            raise RegistryError(
+                f"cannot move the champion of {model_name} at {uri}: {first_line(exc)}"
+            ) from None

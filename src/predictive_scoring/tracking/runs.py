@@ -1,0 +1,278 @@
+"""MLflow runs: one parent run per ``train`` with a child run per candidate, one run per batch.
+
+Logged: the resolved config as parameters, a data fingerprint (rows per table, time range, content
+hash, as-of, horizon), the validation report and leakage audit, every candidate's metrics under
+stable names with their bootstrap bounds, the comparison table, the calibration / gains /
+precision-recall charts, the points scorecard and the feature spec.  Never a raw row: lead data
+(and so PII) does not reach MLflow.
+
+Tracking URI: ``--tracking-uri``, else ``tracking.uri`` in the config, else ``MLFLOW_TRACKING_URI``,
+else ``sqlite:///mlflow.db`` in the working directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import logging
+import os
+import subprocess
+import tempfile
+import warnings
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from predictive_scoring import __version__, schema
+from predictive_scoring.config import Config
+from predictive_scoring.data.tables import LeadData
+from predictive_scoring.data.validation import ValidationReport
+from predictive_scoring.errors import RegistryError, first_line
+from predictive_scoring.evaluation import comparison_table
+from predictive_scoring.models.ml import LIGHTGBM
+from predictive_scoring.models.policy import Promotion
+from predictive_scoring.scoring import BatchSummary
+from predictive_scoring.training import TrainingResult
+
+__all__ = [
+    "data_fingerprint",
+    "git_commit",
+    "log_candidates",
+    "log_promotion",
+    "log_run_text",
+    "log_scoring",
+    "log_training",
+    "quiet_mlflow",
+    "tracking_uri",
+    "training_run",
+    "use_experiment",
+]
+
+_QUIET_ENV = {
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT": "true",
+    "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false",
+    "DO_NOT_TRACK": "1",
+}
+PARAMETER_WIDTH = 500
+
+
+def tracking_uri(flag: str | None, config: Config) -> str:
+    """Where runs go: flag, config, environment, else a SQLite file in the working directory."""
+    chosen = flag or config.tracking.uri or os.environ.get("MLFLOW_TRACKING_URI")
+    return chosen or f"sqlite:///{Path.cwd() / 'mlflow.db'}"
+
+
+@contextlib.contextmanager
+def quiet_mlflow() -> Iterator[None]:
+    """Keep MLflow's deprecation warnings, banners and migrations logs off the user's terminal."""
+    for key, value in _QUIET_ENV.items():
+        os.environ.setdefault(key, value)
+    for name in ("mlflow", "alembic", "urllib3"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+    with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
+        warnings.simplefilter("ignore")
+        yield
+
+
+def data_fingerprint(
+    data: LeadData, as_of: pd.Timestamp | None, horizon_days: int
+) -> dict[str, Any]:
+    """Row counts, time range and a content hash of the validated tables (no row content)."""
+    digest = hashlib.sha256()
+    for frame in (data.leads, data.events, data.outcomes):
+        hashed = pd.util.hash_pandas_object(frame.astype("string"), index=False)
+        digest.update(hashed.to_numpy().tobytes())
+    stamps = pd.concat(
+        [
+            s
+            for s in (data.leads.get(schema.CREATED_AT), data.events.get(schema.OCCURRED_AT))
+            if s is not None
+        ]
+    )
+    return {
+        "rows_leads": len(data.leads),
+        "rows_events": len(data.events),
+        "rows_outcomes": len(data.outcomes),
+        "time_from": str(stamps.min()) if len(stamps) else None,
+        "time_to": str(stamps.max()) if len(stamps) else None,
+        "content_sha256": digest.hexdigest(),
+        "as_of": str(as_of) if as_of is not None else None,
+        "horizon_days": horizon_days,
+        "mode": "flat" if data.flat else "timed",
+    }
+
+
+def git_commit() -> str:
+    """The checkout's commit, or ``unknown`` outside a git checkout."""
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).parent,
+        )
+        return done.stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def use_experiment(mlflow: Any, uri: str, name: str) -> None:
+    """Point MLflow at ``uri`` and ``name``; a new experiment in a SQLite store keeps its artifacts
+    in ``mlartifacts/`` beside the database file rather than in the working directory."""
+    try:
+        mlflow.set_tracking_uri(uri)
+        if mlflow.get_experiment_by_name(name) is None and uri.startswith("sqlite:///"):
+            folder = Path(uri.removeprefix("sqlite:///")).parent / "mlartifacts"
+            mlflow.create_experiment(name, artifact_location=folder.resolve().as_uri())
+        mlflow.set_experiment(name)
+    except Exception as exc:
+        raise RegistryError(
+            f"cannot use the MLflow tracking store at {uri}: {first_line(exc)}"
+        ) from None
+
+
+@contextlib.contextmanager
+def training_run(uri: str, experiment: str, as_of: str | None) -> Iterator[tuple[Any, str]]:
+    """The parent run of one ``train``, quiet: yields ``(mlflow, run id)``."""
+    with quiet_mlflow():
+        import mlflow
+
+        use_experiment(mlflow, uri, experiment)
+        with mlflow.start_run(run_name=f"train-{as_of or 'flat'}") as parent:
+            yield mlflow, str(parent.info.run_id)
+
+
+def log_training(
+    mlflow: Any,
+    result: TrainingResult,
+    config: Config,
+    report: ValidationReport,
+    fingerprint: dict[str, Any],
+    images: Mapping[str, bytes],
+    importance: pd.DataFrame | None,
+) -> None:
+    """Log what the parent run of ``train`` holds: tags, parameters, the data fingerprint, the
+    validation report, the leakage audit, the spec, the windows, the comparison and the charts."""
+    mlflow.set_tags(
+        {
+            "package_version": __version__,
+            "git_commit": git_commit(),
+            "served_model": result.served,
+            "decision": result.decision,
+        }
+    )
+    mlflow.log_params(_flatten(config.model_dump()))
+    mlflow.log_dict(fingerprint, "data_fingerprint.json")
+    mlflow.log_dict(report.to_dict(), "validation.json")
+    mlflow.log_dict(_leakage_audit(result, config), "leakage_audit.json")
+    mlflow.log_dict(result.spec.to_dict(), "feature_spec.json")
+    mlflow.log_dict(_windows(result), "windows.json")
+    mlflow.log_metrics(result.evaluations[result.served].metrics)
+    table = comparison_table(list(result.evaluations.values())).reset_index()
+    mlflow.log_table(table, "comparison.json")
+    mlflow.log_text(table.to_csv(index=False), "comparison.csv")
+    mlflow.log_text(result.scorecard.to_csv(index=False), "points_scorecard.csv")
+    if importance is not None:
+        mlflow.log_text(importance.to_csv(index=False), "shap_importance.csv")
+    with tempfile.TemporaryDirectory() as folder:
+        for filename, image in images.items():
+            (Path(folder) / filename).write_bytes(image)
+        mlflow.log_artifacts(folder, "plots")
+
+
+def _leakage_audit(result: TrainingResult, config: Config) -> dict[str, Any]:
+    return {
+        "findings": [f.to_dict() for f in result.leakage],
+        "excluded_columns": result.excluded_columns,
+        "allowed": config.models.leakage.allow,
+    }
+
+
+def _windows(result: TrainingResult) -> dict[str, Any]:
+    return {
+        "windows": result.window_sizes,
+        "bounds": result.window_bounds,
+        "data_says": result.data_says,
+        "booster_structure": result.booster_structure,
+    }
+
+
+def log_candidates(mlflow: Any, result: TrainingResult) -> None:
+    """One child run per candidate and baseline: its metrics with their bootstrap bounds."""
+    for name, evaluation in result.evaluations.items():
+        with mlflow.start_run(run_name=name, nested=True):
+            mlflow.set_tags({"candidate": name, "served": str(name == result.served).lower()})
+            if name == LIGHTGBM and result.booster_structure:
+                mlflow.set_tag(
+                    "fit_interactions",
+                    str(result.booster_structure["fit_interactions"]).lower(),
+                )
+            mlflow.log_metrics(evaluation.metrics)
+            mlflow.log_metrics({f"{k}_low": v for k, v in evaluation.lower.items()})
+            mlflow.log_metrics({f"{k}_high": v for k, v in evaluation.upper.items()})
+
+
+def log_promotion(mlflow: Any, version: str, promotion: Promotion) -> None:
+    """Tag the parent run with the version it registered and the promotion decision."""
+    mlflow.set_tags(
+        {
+            "registered_version": version,
+            "promoted": str(promotion.promoted).lower(),
+            "promotion": promotion.reason,
+        }
+    )
+
+
+def log_run_text(run_id: str, content: str, artifact: str, uri: str) -> None:
+    """Attach ``content`` to a finished run as the artifact ``artifact`` (e.g. the model card)."""
+    with quiet_mlflow():
+        from mlflow import MlflowClient
+
+        try:
+            MlflowClient(tracking_uri=uri).log_text(run_id, content, artifact)
+        except Exception as exc:
+            raise RegistryError(
+                f"cannot attach {artifact} to run {run_id} at {uri}: {first_line(exc)}"
+            ) from None
+
+
+def _flatten(raw: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in raw.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            flat.update(_flatten(value, f"{name}."))
+        else:
+            flat[name] = str(value)[:PARAMETER_WIDTH]
+    return flat
+
+
+def log_scoring(summary: BatchSummary, uri: str, experiment: str) -> str:
+    """Record a scoring run in its own experiment: as-of, model, counts, drift, output."""
+    with quiet_mlflow():
+        import mlflow
+
+        use_experiment(mlflow, uri, experiment)
+        with mlflow.start_run(run_name=f"score-{summary.as_of}") as run:
+            mlflow.log_params(
+                {
+                    "as_of": str(summary.as_of),
+                    "model_version": summary.model_version,
+                    "model_uri": summary.model_uri,
+                    "output": summary.output,
+                }
+            )
+            mlflow.log_metrics(
+                {"rows": summary.rows, **{f"count_{k}": v for k, v in summary.counts.items()}}
+            )
+            mlflow.log_metrics(summary.drift)
+            mlflow.set_tags({"drift_warning": str(summary.drift_warning).lower()})
+            mlflow.log_dict(
+                {"unseen_event_types": summary.unseen_event_types}, "unseen_event_types.json"
+            )
+            return str(run.info.run_id)

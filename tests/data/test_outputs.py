@@ -1,0 +1,144 @@
+"""Score destinations: files and databases, one as-of replaced at a time, atomically."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from predictive_scoring import schema
+from predictive_scoring.data.outputs import Destination, describe_output, read_scores, write_scores
+from predictive_scoring.errors import UsageError
+
+
+def _chunk(as_of: pd.Timestamp, n: int, tag: str) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            schema.LEAD_ID: [f"{tag}{i}" for i in range(n)],
+            schema.AS_OF: pd.Series([as_of] * n, dtype="datetime64[us, UTC]"),
+            schema.PROBABILITY: np.linspace(0, 1, n),
+            schema.SCORE: np.arange(n) % 101,
+            schema.FIT_SCORE: 50,
+            schema.INTENT_SCORE: 50,
+            schema.TIER: "warm",
+            schema.IS_MQL: False,
+            schema.REASONS: "[]",
+            schema.MODEL_VERSION: "lead-scoring/1",
+        }
+    )
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_rerunning_an_as_of_replaces_its_rows(suffix: str, tmp_path: Path) -> None:
+    destination = Destination.parse(str(tmp_path / f"scores{suffix}"))
+    first, second = pd.Timestamp("2025-01-01", tz="UTC"), pd.Timestamp("2025-01-02", tz="UTC")
+    write_scores([_chunk(first, 10, "a")], destination, first)
+    write_scores([_chunk(second, 5, "b")], destination, second)
+    write_scores([_chunk(second, 3, "c"), _chunk(second, 4, "d")], destination, second)
+    stored = read_scores(destination)
+    assert len(stored) == 17
+    assert stored.groupby(schema.AS_OF).size().tolist() == [10, 7]
+
+
+@pytest.mark.parametrize(
+    "url", ["duckdb:///{}/scores.duckdb", "sqlite:///{}/scores.sqlite#nightly"]
+)
+def test_database_outputs_replace_an_as_of_in_one_transaction(url: str, tmp_path: Path) -> None:
+    destination = Destination.parse(url.format(tmp_path))
+    first, second = pd.Timestamp("2025-01-01", tz="UTC"), pd.Timestamp("2025-01-02", tz="UTC")
+    write_scores([_chunk(first, 10, "a")], destination, first)
+    write_scores([_chunk(second, 5, "b")], destination, second)
+    write_scores([_chunk(second, 6, "c")], destination, second)
+    stored = read_scores(destination)
+    assert stored.groupby(schema.AS_OF).size().tolist() == [10, 6]
+
+
+def test_formulas_in_csv_cells_are_neutralised(tmp_path: Path) -> None:
+    chunk = _chunk(pd.Timestamp("2025-01-01", tz="UTC"), 2, "x")
+    chunk.loc[0, schema.LEAD_ID] = '=HYPERLINK("http://x","y")'
+    path = tmp_path / "scores.csv"
+    write_scores([chunk], Destination.parse(str(path)), pd.Timestamp("2025-01-01", tz="UTC"))
+    text = path.read_text()
+    assert "'=HYPERLINK" in text
+    assert '\n"=HYPERLINK' not in text and "\n=HYPERLINK" not in text
+
+
+KILLED_WRITER = """
+import sys, time
+import numpy as np, pandas as pd
+from predictive_scoring.data.outputs import Destination, write_scores
+sys.path.insert(0, {root!r})
+from tests.data.test_outputs import _chunk
+as_of = pd.Timestamp("2025-01-02", tz="UTC")
+def slow():
+    for i in range(1000):
+        yield _chunk(as_of, 1000, f"n{{i}}-")
+        print("chunk", flush=True)
+        time.sleep(0.05)
+write_scores(slow(), Destination.parse({path!r}), as_of)
+"""
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_a_writer_killed_mid_write_leaves_the_previous_output_intact(
+    suffix: str, tmp_path: Path
+) -> None:
+    path = tmp_path / f"scores{suffix}"
+    first = pd.Timestamp("2025-01-01", tz="UTC")
+    write_scores([_chunk(first, 10, "a")], Destination.parse(str(path)), first)
+    before = path.read_bytes()
+    script = KILLED_WRITER.format(root=str(Path(__file__).parents[2]), path=str(path))
+    writer = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert writer.stdout is not None
+    for _ in range(5):
+        writer.stdout.readline()
+    os.kill(writer.pid, signal.SIGKILL)
+    writer.wait(timeout=30)
+    time.sleep(0.1)
+    assert path.read_bytes() == before
+    second = pd.Timestamp("2025-01-02", tz="UTC")
+    write_scores([_chunk(second, 5, "b")], Destination.parse(str(path)), second)
+    write_scores([_chunk(second, 5, "b")], Destination.parse(str(path)), second)
+    stored = read_scores(Destination.parse(str(path)))
+    assert stored.groupby(schema.AS_OF).size().tolist() == [10, 5]
+
+
+def test_destinations_parse_files_and_database_tables() -> None:
+    assert Destination.parse("out/scores.parquet").path == Path("out/scores.parquet")
+    database = Destination.parse("sqlite:///scores.db#nightly")
+    assert (database.url, database.table) == ("sqlite:///scores.db", "nightly")
+    assert Destination.parse("duckdb:///s.duckdb").table == schema.DEFAULT_SCORES_TABLE
+    with pytest.raises(UsageError, match=r"\.parquet or \.csv"):
+        Destination.parse("scores.xlsx")
+
+
+def test_described_outputs_hide_passwords() -> None:
+    shown = describe_output("postgresql://scorer:s3cret@db:5432/crm#scores")
+    assert "s3cret" not in shown and shown.endswith("#scores")
+
+
+def test_reading_a_destination_that_does_not_exist_is_empty_and_creates_nothing(
+    tmp_path: Path,
+) -> None:
+    for text in ("scores.parquet", "scores.csv", "duckdb:///{}/s.duckdb", "sqlite:///{}/s.db"):
+        destination = Destination.parse(
+            text.format(tmp_path) if "{}" in text else str(tmp_path / text)
+        )
+        frame = read_scores(destination)
+        assert frame.empty and list(frame.columns) == list(schema.SCORE_COLUMNS)
+    assert not list(tmp_path.iterdir())
+
+
+def test_flat_exports_are_replaced_as_rows_without_an_as_of(tmp_path: Path) -> None:
+    destination = Destination.parse(str(tmp_path / "flat.parquet"))
+    flat = _chunk(pd.Timestamp("2025-01-01", tz="UTC"), 4, "f").assign(**{schema.AS_OF: pd.NaT})
+    write_scores([flat], destination, None)
+    write_scores([flat.head(2)], destination, None)
+    assert len(read_scores(destination)) == 2

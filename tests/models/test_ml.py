@@ -1,0 +1,94 @@
+"""The calibrated candidates: constraints, early stopping, calibration that keeps the ranking,
+and each model's additive score."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import spearmanr
+
+from predictive_scoring.config import load_config
+from predictive_scoring.models.ml import (
+    additive_constraints,
+    calibrate,
+    calibrate_cross_fitted,
+    choose_calibration,
+    fit_lightgbm,
+    lightgbm_model,
+    logistic_model,
+)
+
+SETTINGS = load_config().models.model_copy(update={"num_threads": 1})
+
+
+def _frame(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame(
+        {
+            "industry": pd.Categorical(rng.choice(["a", "b", "c"], n)),
+            "size": rng.lognormal(3, 1, n),
+            "visits": rng.poisson(2, n).astype(float),
+        }
+    )
+    logit = -2 + (X["industry"] == "a") * 1.0 + 0.4 * X["visits"] + 0.2 * np.log(X["size"])
+    y = (rng.uniform(size=n) < 1 / (1 + np.exp(-logit.to_numpy()))).astype(int)
+    return X, y
+
+
+def test_additive_constraints_by_hand() -> None:
+    together = additive_constraints(["f1", "f2"], ["i1", "i2"], {"i1": 1, "i2": -1})
+    assert together["interaction_constraints"] == [[0, 1], [2, 3]]
+    assert together["monotone_constraints"] == [0, 0, 1, -1]
+    apart = additive_constraints(["f1", "f2"], ["i1"], {}, fit_interactions=False)
+    assert apart["interaction_constraints"] == [[0], [1], [2]]
+    assert apart["monotone_constraints"] == [0, 0, 0]
+
+
+def test_lightgbm_stops_early_on_the_calibration_window() -> None:
+    train, stop = _frame(3000, 0), _frame(1500, 1)
+    model = fit_lightgbm(lightgbm_model(SETTINGS), train, stop, rounds=10)
+    assert 1 <= model.best_iteration_ < SETTINGS.lightgbm.n_estimators
+    again = fit_lightgbm(lightgbm_model(SETTINGS), train, stop, rounds=10)
+    np.testing.assert_array_equal(model.predict_proba(stop[0]), again.predict_proba(stop[0]))
+
+
+def test_calibration_keeps_the_booster_s_ranking_and_explains_its_margin() -> None:
+    train, window, test = _frame(3000, 0), _frame(2000, 1), _frame(1000, 2)
+    booster = fit_lightgbm(lightgbm_model(SETTINGS), train, window, rounds=10)
+    calibrated = calibrate(booster, window, "isotonic")
+    p = calibrated.predict_proba(test[0])[:, 1]
+    raw = booster.predict(test[0], raw_score=True)
+    assert spearmanr(p, raw).statistic == pytest.approx(1.0), "ties broken by the model's score"
+    assert np.all((p >= 0) & (p <= 1))
+    assert calibrated.calibrated_model() is booster
+    contributions, base = calibrated.additive_score(test[0])
+    np.testing.assert_allclose(base + contributions.sum(axis=1), raw, atol=1e-9)
+
+
+def test_the_logistic_score_splits_exactly_per_column_against_a_reference_row() -> None:
+    train, window, test = _frame(3000, 0), _frame(2000, 1), _frame(200, 2)
+    calibrated = calibrate(logistic_model(SETTINGS).fit(*train), window, "sigmoid")
+    reference = test[0].head(1)
+    contributions, base = calibrated.additive_score(test[0], reference)
+    inner = calibrated.calibrated_model().predict_proba(test[0])[:, 1]
+    np.testing.assert_allclose(base + contributions.sum(axis=1), np.log(inner / (1 - inner)))
+    np.testing.assert_allclose(contributions[0], 0.0, atol=1e-12), "the reference row itself"
+    with pytest.raises(ValueError, match="reference row"):
+        calibrated.additive_score(test[0])
+
+
+def test_small_windows_calibrate_with_a_sigmoid() -> None:
+    train, window = _frame(2000, 0), _frame(60, 1)
+    booster = fit_lightgbm(lightgbm_model(SETTINGS), train, _frame(1000, 3), rounds=10)
+    assert choose_calibration(booster, *window) == "sigmoid"
+    assert choose_calibration(booster, *_frame(4000, 4)) in ("isotonic", "sigmoid")
+
+
+def test_cross_fitted_calibration_serves_one_model_fitted_on_every_row() -> None:
+    X, y = _frame(2000, 0)
+    calibrated = calibrate_cross_fitted(logistic_model(SETTINGS), (X, y), "sigmoid", seed=0)
+    assert len(calibrated.calibrated_classifiers_) == 1
+    inner = calibrated.calibrated_model()
+    refit = logistic_model(SETTINGS).fit(X, y)
+    np.testing.assert_allclose(inner.predict_proba(X), refit.predict_proba(X))

@@ -1,0 +1,86 @@
+"""The registry: a failure is never read as "no champion yet", and never moves an alias."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+
+from predictive_scoring.errors import RegistryError
+from predictive_scoring.tracking import CHAMPION, current_champion
+from tests.conftest import CliResult, Funnels
+
+MODEL = "registry-faults"
+ONE_THREAD = "models:\n  num_threads: 1\n"
+
+
+def _unavailable(*args: object, **kwargs: object) -> None:
+    raise MlflowException("the registry is restarting", error_code="TEMPORARILY_UNAVAILABLE")
+
+
+def test_an_empty_store_has_no_champion(tmp_path: Path) -> None:
+    uri = f"sqlite:///{tmp_path / 'empty.db'}"
+    assert current_champion(MODEL, uri) is None
+    MlflowClient(tracking_uri=uri).create_registered_model(MODEL)
+    assert current_champion(MODEL, uri) is None, "a model without the alias has no champion"
+
+
+def test_a_registry_that_cannot_answer_is_an_error_not_no_champion(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "2")
+    with pytest.raises(RegistryError, match=r"cannot read the champion .* http://127\.0\.0\.1:9"):
+        current_champion(MODEL, "http://127.0.0.1:9")
+
+
+@pytest.fixture
+def trained_once(
+    tmp_path: Path, cli: Callable[..., CliResult], funnels: Funnels
+) -> tuple[Path, str, Path]:
+    """A funnel, a store whose champion is version 1, and a config with one thread."""
+    data = funnels.folder(2000, 2)
+    config = tmp_path / "one-thread.yaml"
+    config.write_text(ONE_THREAD)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    first = cli(
+        "train", "--data", data, "--tracking-uri", uri, "--model-name", MODEL,
+        "--config", config, "--as-of", "2025-10-01", "--model-card", tmp_path / "card.html",
+    )  # fmt: skip
+    assert first.code == 0, first.err
+    assert current_champion(MODEL, uri) == "1"
+    return data, uri, config
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("failing", ["get_model_version_by_alias", "set_registered_model_alias"])
+def test_a_registry_failure_during_promotion_exits_4_and_moves_no_alias(
+    failing: str,
+    trained_once: tuple[Path, str, Path],
+    tmp_path: Path,
+    cli: Callable[..., CliResult],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    data, uri, config = trained_once
+    card = tmp_path / "card-2.html"
+    monkeypatch.setattr(MlflowClient, failing, _unavailable)
+    result = cli(
+        "train", "--data", data, "--tracking-uri", uri, "--model-name", MODEL,
+        "--config", config, "--as-of", "2025-12-31", "--model-card", card,
+    )  # fmt: skip
+    assert result.code == 4, result.err
+    assert "Traceback" not in result.err
+    assert f"{MODEL} at {uri}: the registry is restarting" in result.err
+    assert "promoted to champion" not in result.out
+    assert not card.exists(), "no model card claims a promotion"
+    monkeypatch.undo()
+    client = MlflowClient(tracking_uri=uri)
+    assert str(client.get_model_version_by_alias(MODEL, CHAMPION).version) == "1"
+    versions = client.search_model_versions(f"name = '{MODEL}'")
+    assert {str(v.version) for v in versions} == {"1", "2"}, "registered, not served"
+    run = client.get_run(next(v.run_id for v in versions if str(v.version) == "2"))
+    assert run.info.status == "FAILED"
+    assert "promoted" not in run.data.tags
