@@ -154,7 +154,7 @@ def olist_forward(
             schema.SNAPSHOT_AT: pd.to_datetime(later["first_contact_date"], utc=True).to_numpy(),
         }
     )
-    X = build_features(funnel, rows, result.spec)
+    X = build_features(funnel, rows, result.spec, config.models.num_threads)
     won = pd.to_datetime(deals.set_index("mql_id")["won_date"], utc=True)
     won_at = rows[schema.LEAD_ID].map(won)
     horizon = pd.Timedelta(days=config.labels.horizon_days)
@@ -240,7 +240,7 @@ def _plain_logistic(data: object, config: Config, result: TrainingResult) -> np.
     from predictive_scoring.training import labelled_rows
 
     rows, y = labelled_rows(data, config, result.as_of)  # type: ignore[arg-type]
-    X = build_features(data, rows, result.spec)  # type: ignore[arg-type]
+    X = build_features(data, rows, result.spec, config.models.num_threads)  # type: ignore[arg-type]
     later = (rows[schema.SNAPSHOT_AT] >= result.test_rows[schema.SNAPSHOT_AT].min()).to_numpy()
     test = later & ~rows[schema.ENTRY].to_numpy(dtype=bool)
     model = make_pipeline(

@@ -77,7 +77,7 @@ def _unconstrained_auc(data, result, config) -> float:  # type: ignore[no-untype
     from predictive_scoring.training import labelled_rows
 
     rows, y = labelled_rows(data, config, result.as_of)
-    X = build_features(data, rows, result.spec)
+    X = build_features(data, rows, result.spec, config.models.num_threads)
     test_start = result.test_rows[schema.SNAPSHOT_AT].min()
     train = (
         rows[schema.SNAPSHOT_AT] + pd.Timedelta(days=config.labels.horizon_days) <= test_start

@@ -190,3 +190,70 @@ def test_the_architecture_test_sees_the_graph() -> None:
     assert f"{PACKAGE}.timeline" in graph[f"{PACKAGE}.features.snapshots"]
     assert _layer(f"{PACKAGE}.data.tables") < _layer(f"{PACKAGE}.timeline")
     assert _layer(f"{PACKAGE}.data.outputs") == 3
+
+
+def _defined_names(tree: ast.Module) -> set[str]:
+    """Names the module defines at its top level (inside ``try``/``if`` blocks too)."""
+    names: set[str] = set()
+    body = list(tree.body)
+    while body:
+        node = body.pop()
+        if isinstance(node, ast.Try | ast.If):
+            body += [*node.body, *node.orelse, *getattr(node, "handlers", [])]
+        elif isinstance(node, ast.ExceptHandler):
+            body += node.body
+        if isinstance(node, ast.FunctionDef | ast.ClassDef | ast.AsyncFunctionDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Assign):
+            names.update(t.id for t in node.targets if isinstance(t, ast.Name))
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+    return names
+
+
+def _public_names(tree: ast.Module) -> set[str]:
+    return {n for n in _defined_names(tree) if not n.startswith("_")}
+
+
+def test_modules_with_public_names_say_which_in_all() -> None:
+    missing, unknown = [], []
+    for name, path in _modules().items():
+        tree = ast.parse(path.read_text())
+        declared = next(
+            (
+                {ast.literal_eval(e) for e in node.value.elts}
+                for node in tree.body
+                if isinstance(node, ast.Assign)
+                and any(isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets)
+                and isinstance(node.value, ast.List)
+            ),
+            None,
+        )
+        defined = _public_names(tree)
+        if declared is None:
+            if defined and not name.endswith("__main__"):
+                missing.append(name)
+            continue
+        imported = {
+            a.asname or a.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom)
+            for a in node.names
+        }
+        unknown += [f"{name}.{n}" for n in declared - _defined_names(tree) - imported]
+    assert not missing, f"no __all__: {missing}"
+    assert not unknown, f"__all__ names what the module does not have: {unknown}"
+
+
+def test_the_command_line_is_options_and_rendering_only() -> None:
+    cli = _modules()[f"{PACKAGE}.cli"]
+    assert len(cli.read_text().splitlines()) <= 300
+    assert (
+        not {
+            f"{PACKAGE}.training",
+            f"{PACKAGE}.scoring",
+            f"{PACKAGE}.tracking",
+            f"{PACKAGE}.data.outputs",
+        }
+        & _imports()[f"{PACKAGE}.cli"]
+    ), "the command line calls jobs"

@@ -70,3 +70,16 @@ def test_missing_config_file(cli: Callable[..., CliResult], tmp_path: Path) -> N
 
 def test_unknown_option_is_a_usage_error(cli: Callable[..., CliResult]) -> None:
     assert cli("validate", "--frobnicate").code == 2
+
+
+def test_the_old_name_of_the_calibration_share_is_read_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    old = tmp_path / "old.yaml"
+    old.write_text("models:\n  validation_share: 0.3\n")
+    assert load_config(old).models.calibration_share == 0.3
+    assert "models.validation_share is now called models.calibration_share" in caplog.text
+    both = tmp_path / "both.yaml"
+    both.write_text("models:\n  validation_share: 0.3\n  calibration_share: 0.2\n")
+    with pytest.raises(ConfigError, match=r"old name of models\.calibration_share"):
+        load_config(both)

@@ -15,6 +15,7 @@ from predictive_scoring.explain import describe, reasons
 from predictive_scoring.features.snapshots import scoring_rows
 from predictive_scoring.features.spec import FeatureSpec, build_features, learn_feature_spec
 from tests.conftest import Funnels
+from tests.features.helpers import THREADS
 
 
 @pytest.fixture(scope="module")
@@ -24,7 +25,7 @@ def features(funnels: Funnels) -> tuple[pd.DataFrame, FeatureSpec]:
     as_of = data.latest_timestamp()
     spec = learn_feature_spec(data, config.features)
     rows = scoring_rows(data, as_of)
-    return build_features(data, rows, spec), spec
+    return build_features(data, rows, spec, THREADS), spec
 
 
 def _one_by_one(

@@ -16,7 +16,7 @@ from predictive_scoring.features.spec import build_features
 from predictive_scoring.scoring import ServedModel, score_leads
 from predictive_scoring.timeline import open_leads_at
 from tests.conftest import Funnels
-from tests.features.helpers import truncated
+from tests.features.helpers import THREADS, truncated
 
 T = pd.Timestamp("2025-12-31", tz="UTC")
 CONFIG = load_config()
@@ -70,7 +70,7 @@ def test_full_history_and_history_truncated_at_t_give_identical_scores(
 def test_shap_values_add_up_to_the_booster_margin(setup: tuple[LeadData, ServedModel]) -> None:
     data, served = setup
     rows = scoring_rows(data, T).head(300)
-    X = build_features(data, rows, served.spec)[served.feature_names]
+    X = build_features(data, rows, served.spec, THREADS)[served.feature_names]
     contributions, base = served.contributions(X)
     booster = served.model.estimator_.calibrated_model()
     margin = booster.predict(X[served.model.columns], raw_score=True)

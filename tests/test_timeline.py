@@ -20,22 +20,9 @@ from predictive_scoring.timeline import (
     to_micros,
     visible_at,
 )
-from tests.features.helpers import lead_data, ts
+from tests.features.helpers import small_history, ts
 
-DATA = lead_data(
-    leads=[
-        ("won", "2024-01-01"),
-        ("lost", "2024-01-01"),
-        ("open", "2024-01-01"),
-        ("late", "2024-03-01"),
-        ("edge", "2024-01-01"),
-    ],
-    outcomes=[
-        ("won", "2024-02-10", None),
-        ("lost", None, "2024-01-20"),
-        ("edge", "2024-03-01", None),
-    ],
-)
+DATA = small_history()
 
 
 def test_open_leads_exclude_converted_closed_and_not_yet_created() -> None:

@@ -18,6 +18,8 @@ from predictive_scoring import __version__, console
 from predictive_scoring.config import Config, load_config
 from predictive_scoring.errors import ScoringError, UsageError
 
+__all__ = ["app", "main", "run"]
+
 app = typer.Typer(
     name="predictive-scoring",
     help="Point-in-time predictive lead scoring: validate, train, score, explain, report.",

@@ -17,6 +17,27 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from predictive_scoring.errors import ConfigError
 
+__all__ = [
+    "DEFAULT_CONFIG_PATH",
+    "RENAMED_KEYS",
+    "Config",
+    "DataConfig",
+    "FeaturesConfig",
+    "LabelsConfig",
+    "LeakageConfig",
+    "LightGBMConfig",
+    "LogisticConfig",
+    "ModelsConfig",
+    "MqlConfig",
+    "ReportsConfig",
+    "ScoringConfig",
+    "TiersConfig",
+    "TrackingConfig",
+    "ValidationConfig",
+    "load_config",
+    "log",
+]
+
 DEFAULT_CONFIG_PATH = Path(__file__).with_name("default.yaml")
 RENAMED_KEYS: dict[tuple[str, str], str] = {("models", "validation_share"): "calibration_share"}
 """Keys of earlier versions, still read (with a warning) under their new names."""

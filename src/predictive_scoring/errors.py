@@ -19,6 +19,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import ClassVar
 
+__all__ = [
+    "ConfigError",
+    "DataError",
+    "ModelError",
+    "RegistryError",
+    "ScoringError",
+    "TooManyBadRowsError",
+    "UsageError",
+    "examples",
+    "first_line",
+]
+
 
 class ScoringError(Exception):
     """Base of every expected failure."""

@@ -14,6 +14,25 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
 
+__all__ = [
+    "BOOTSTRAP_SAMPLES",
+    "ECE_BINS",
+    "METRICS",
+    "PROB_FLOOR",
+    "Evaluation",
+    "Metric",
+    "calibration_curve",
+    "capture_at",
+    "comparison_figures",
+    "comparison_table",
+    "evaluate",
+    "expected_calibration_error",
+    "format_comparison",
+    "gains_curve",
+    "lift_at",
+    "top_share_mask",
+]
+
 ECE_BINS = 10
 BOOTSTRAP_SAMPLES = 200
 PROB_FLOOR = 1e-6

@@ -27,6 +27,18 @@ import pandas as pd
 from predictive_scoring.features import fit, intent
 from predictive_scoring.features.spec import FIT, FeatureInfo, FeatureSpec
 
+__all__ = [
+    "EVENT_PHRASES",
+    "SENIORITY_PHRASES",
+    "describe",
+    "group_sums",
+    "humanise",
+    "importance_by_field",
+    "importance_figure",
+    "reasons",
+    "served_importance",
+]
+
 EVENT_PHRASES: dict[str, tuple[str, str]] = {
     "demo_request": ("Requested a demo", "Has not requested a demo"),
     "pricing_page_view": ("Viewed pricing", "Has not viewed pricing"),

@@ -8,6 +8,48 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+__all__ = [
+    "AS_OF",
+    "CLOSED_AT",
+    "CONTRACTS",
+    "CONVERTED",
+    "CONVERTED_AT",
+    "CREATED_AT",
+    "DEFAULT_SCORES_TABLE",
+    "EMAIL",
+    "EMAIL_DOMAIN_TYPE",
+    "ENTRY",
+    "EVENTS",
+    "EVENTS_CONTRACT",
+    "EVENT_TYPE",
+    "FIT_SCORE",
+    "FLAT_LEADS_CONTRACT",
+    "INTENT_SCORE",
+    "IS_MQL",
+    "LABEL",
+    "LEADS",
+    "LEADS_CONTRACT",
+    "LEAD_ID",
+    "MODEL_VERSION",
+    "OCCURRED_AT",
+    "OUTCOMES",
+    "OUTCOMES_CONTRACT",
+    "PROBABILITY",
+    "QUARANTINE_REASON",
+    "QUARANTINE_ROW",
+    "REASONS",
+    "REFERENCE_WEIGHT",
+    "SCORE",
+    "SCORE_COLUMNS",
+    "SNAPSHOT_AT",
+    "STATUS",
+    "STATUS_LOST",
+    "TABLES",
+    "TIER",
+    "TIERS",
+    "TableContract",
+]
+
 # ---- table names -------------------------------------------------------------------------------
 LEADS = "leads"
 EVENTS = "events"

@@ -10,6 +10,26 @@ from predictive_scoring.config import load_config
 from predictive_scoring.data.tables import LeadData
 
 UTC = "UTC"
+THREADS = 2
+"""Threads features are computed with in tests, as the default config's ``models.num_threads``."""
+
+
+def small_history() -> LeadData:
+    """Five leads with every kind of ending: won, lost, open, created later, converting at T."""
+    return lead_data(
+        leads=[
+            ("won", "2024-01-01"),
+            ("lost", "2024-01-01"),
+            ("open", "2024-01-01"),
+            ("late", "2024-03-01"),
+            ("edge", "2024-01-01"),
+        ],
+        outcomes=[
+            ("won", "2024-02-10", None),
+            ("lost", None, "2024-01-20"),
+            ("edge", "2024-03-01", None),
+        ],
+    )
 
 
 def ts(text: str) -> pd.Timestamp:

@@ -11,7 +11,7 @@ from predictive_scoring import schema
 from predictive_scoring.features.snapshots import scoring_rows
 from predictive_scoring.features.spec import build_features, learn_feature_spec, unseen_event_types
 from predictive_scoring.timeline import visible_at
-from tests.features.helpers import features_config, lead_data, ts
+from tests.features.helpers import THREADS, features_config, lead_data, ts
 
 T = ts("2024-02-01")
 
@@ -32,7 +32,7 @@ def features() -> pd.DataFrame:
     )
     spec = learn_feature_spec(visible_at(data, T), features_config())
     rows = scoring_rows(data, T)
-    return build_features(data, rows, spec).set_axis(rows[schema.LEAD_ID])
+    return build_features(data, rows, spec, THREADS).set_axis(rows[schema.LEAD_ID])
 
 
 def test_decayed_counts_follow_each_half_life(features: pd.DataFrame) -> None:
@@ -78,7 +78,7 @@ def test_inactivity_counts_silence_after_activity(features: pd.DataFrame) -> Non
     assert c["inactive_days"] == 0
     data = lead_data([("C", "2024-01-01")], [("C", "2024-01-02", "page_view")])
     spec = learn_feature_spec(data, features_config())
-    later = build_features(data, scoring_rows(data, ts("2024-03-01")), spec)
+    later = build_features(data, scoring_rows(data, ts("2024-03-01")), spec, THREADS)
     assert later.loc[0, "inactive_days"] == pytest.approx(59 - 30)
 
 
@@ -89,7 +89,7 @@ def test_event_types_unseen_in_training_are_ignored_and_reported() -> None:
     )
     spec = learn_feature_spec(visible_at(data, ts("2024-01-06")), features_config())
     assert spec.event_types == ("page_view",)
-    features = build_features(data, scoring_rows(data, ts("2024-01-10")), spec)
+    features = build_features(data, scoring_rows(data, ts("2024-01-10")), spec, THREADS)
     assert features.loc[0, "count_any_7d"] == 1
     assert not any("podcast" in name for name in features.columns)
     assert unseen_event_types(data.events, spec) == {"podcast_listen": 1}
@@ -103,10 +103,10 @@ def test_chunking_does_not_change_features(monkeypatch: pytest.MonkeyPatch) -> N
     at = ts("2024-05-01")
     spec = learn_feature_spec(visible_at(data, at), features_config())
     rows = scoring_rows(data, at)
-    whole = build_features(data, rows, spec)
+    whole = build_features(data, rows, spec, THREADS)
     monkeypatch.setattr(intent, "CHUNK_ROWS", 3)
-    monkeypatch.setattr(intent.compute_intent, "__defaults__", (2, 3))
-    pd.testing.assert_frame_equal(build_features(data, rows, spec), whole)
+    monkeypatch.setattr(intent.compute_intent, "__defaults__", (3,))
+    pd.testing.assert_frame_equal(build_features(data, rows, spec, THREADS), whole)
 
 
 def test_per_time_and_pooled_queries_give_the_same_features(
@@ -122,11 +122,11 @@ def test_per_time_and_pooled_queries_give_the_same_features(
     assert rows[schema.ENTRY].any() and rows[schema.SNAPSHOT_AT].nunique() > 20
     spec = learn_feature_spec(visible_at(data, at), features_config())
     monkeypatch.setattr(intent, "SHARED_MIN_ROWS", 1)
-    per_time = build_features(data, rows, spec)
+    per_time = build_features(data, rows, spec, THREADS)
     monkeypatch.setattr(intent, "SHARED_MIN_ROWS", 10**9)
-    pooled = build_features(data, rows, spec)
+    pooled = build_features(data, rows, spec, THREADS)
     monkeypatch.setattr(intent, "SHARED_MIN_ROWS", 3)
-    monkeypatch.setattr(intent.compute_intent, "__defaults__", (2, 5))
-    mixed = build_features(data, rows, spec)
+    monkeypatch.setattr(intent.compute_intent, "__defaults__", (5,))
+    mixed = build_features(data, rows, spec, THREADS)
     pd.testing.assert_frame_equal(pooled, per_time)
     pd.testing.assert_frame_equal(mixed, per_time)

@@ -10,22 +10,9 @@ import pytest
 from predictive_scoring import schema
 from predictive_scoring.features.snapshots import scoring_rows, snapshot_times, training_snapshots
 from predictive_scoring.timeline import visible_at
-from tests.features.helpers import lead_data, ts
+from tests.features.helpers import lead_data, small_history, ts
 
-DATA = lead_data(  # the same history as tests/test_timeline.py
-    leads=[
-        ("won", "2024-01-01"),
-        ("lost", "2024-01-01"),
-        ("open", "2024-01-01"),
-        ("late", "2024-03-01"),
-        ("edge", "2024-01-01"),
-    ],
-    outcomes=[
-        ("won", "2024-02-10", None),
-        ("lost", None, "2024-01-20"),
-        ("edge", "2024-03-01", None),
-    ],
-)
+DATA = small_history()
 
 
 def test_snapshot_times_are_anchored_at_t_minus_horizon() -> None:

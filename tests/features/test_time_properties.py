@@ -11,7 +11,7 @@ from predictive_scoring.data.tables import LeadData
 from predictive_scoring.features.snapshots import scoring_rows, training_snapshots
 from predictive_scoring.features.spec import FIT, INTENT, build_features, learn_feature_spec
 from predictive_scoring.timeline import visible_at
-from tests.features.helpers import features_config, random_lead_data, truncated, ts
+from tests.features.helpers import THREADS, features_config, random_lead_data, truncated, ts
 
 START = ts("2024-01-01")
 seeds = st.integers(min_value=0, max_value=10_000)
@@ -22,7 +22,7 @@ def _training_view(data: LeadData, at: pd.Timestamp) -> tuple[pd.DataFrame, pd.D
     config = features_config()
     snapshots = training_snapshots(data, at, horizon_days=30, every_days=7, max_per_lead=4)
     spec = learn_feature_spec(visible_at(data, at), config)
-    return snapshots, build_features(data, snapshots, spec)
+    return snapshots, build_features(data, snapshots, spec, THREADS)
 
 
 @settings(max_examples=25, deadline=None)
@@ -49,8 +49,8 @@ def test_without_new_events_intent_cools_and_fit_stays(seed: int, offset: int, l
     spec = learn_feature_spec(visible_at(quiet, first), features_config())
     rows = scoring_rows(quiet, first)
     both = rows[rows[schema.LEAD_ID].isin(scoring_rows(quiet, second)[schema.LEAD_ID])]
-    before = build_features(quiet, both, spec)
-    after = build_features(quiet, both.assign(**{schema.SNAPSHOT_AT: second}), spec)
+    before = build_features(quiet, both, spec, THREADS)
+    after = build_features(quiet, both.assign(**{schema.SNAPSHOT_AT: second}), spec, THREADS)
     pd.testing.assert_frame_equal(before[spec.group(FIT)], after[spec.group(FIT)])
     for info in spec.features:
         if info.group != INTENT or info.heat == 0:
@@ -72,6 +72,6 @@ def test_fit_features_do_not_depend_on_events(seed: int, offset: int) -> None:
     silent = LeadData(data.leads, data.events.iloc[0:0], data.outcomes, False)
     spec = learn_feature_spec(visible_at(data, at), features_config())
     rows = scoring_rows(data, at)
-    with_events = build_features(data, rows, spec)[spec.group(FIT)]
-    without = build_features(silent, rows, spec)[spec.group(FIT)]
+    with_events = build_features(data, rows, spec, THREADS)[spec.group(FIT)]
+    without = build_features(silent, rows, spec, THREADS)[spec.group(FIT)]
     pd.testing.assert_frame_equal(with_events, without)

@@ -12,6 +12,12 @@ from predictive_scoring.data.sources import read_tables
 from predictive_scoring.data.validation import Validated, too_many_bad_rows, validate_tables
 from predictive_scoring.data.writers import write_csv
 
+__all__ = [
+    "load_lead_data",
+    "log",
+    "write_quarantine",
+]
+
 log = logging.getLogger(__name__)
 
 

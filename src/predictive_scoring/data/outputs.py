@@ -23,6 +23,14 @@ from predictive_scoring.errors import UsageError
 from predictive_scoring.sql import quote_identifier
 from predictive_scoring.timeline import same_as_of
 
+__all__ = [
+    "Destination",
+    "describe_output",
+    "empty_scores",
+    "read_scores",
+    "write_scores",
+]
+
 
 @dataclass(frozen=True)
 class Destination:

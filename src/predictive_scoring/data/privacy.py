@@ -7,6 +7,14 @@ import pandas as pd
 from predictive_scoring import schema
 from predictive_scoring.config import DataConfig
 
+__all__ = [
+    "CORPORATE_EMAIL",
+    "FREE_EMAIL",
+    "FREE_EMAIL_DOMAINS",
+    "email_domain_type",
+    "strip_personal_data",
+]
+
 FREE_EMAIL = "free"
 CORPORATE_EMAIL = "corporate"
 FREE_EMAIL_DOMAINS: frozenset[str] = frozenset(

@@ -21,6 +21,16 @@ from predictive_scoring.data.tables import RawTables
 from predictive_scoring.errors import DataError, UsageError, first_line
 from predictive_scoring.sql import quote_identifier
 
+__all__ = [
+    "DATABASE_SCHEMES",
+    "FILE_SUFFIXES",
+    "describe_source",
+    "is_database_url",
+    "normalise_columns",
+    "read_tables",
+    "sqlalchemy_url",
+]
+
 FILE_SUFFIXES: tuple[str, ...] = (".parquet", ".csv.gz", ".csv")
 DATABASE_SCHEMES: tuple[str, ...] = ("duckdb", "sqlite", "postgresql", "postgres", "mysql", "mssql")
 

@@ -8,6 +8,13 @@ import pandas as pd
 
 from predictive_scoring import schema
 
+__all__ = [
+    "LeadData",
+    "RawTables",
+    "parse_instant",
+    "parse_timestamps",
+]
+
 
 @dataclass(frozen=True)
 class RawTables:

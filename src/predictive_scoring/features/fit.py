@@ -13,6 +13,22 @@ from itertools import pairwise
 import numpy as np
 import pandas as pd
 
+__all__ = [
+    "BAND_SUFFIX",
+    "FUNCTION",
+    "MISSING",
+    "NORMALISED_TITLE",
+    "OTHER",
+    "SENIORITY",
+    "band_labels",
+    "bands",
+    "category_vocabulary",
+    "encode_categories",
+    "looks_like_identifier",
+    "normalise_title",
+    "title_features",
+]
+
 MISSING = "(missing)"
 OTHER = "(other)"
 SENIORITY = "title_seniority"

@@ -24,6 +24,29 @@ import pandas as pd
 from predictive_scoring.sql import quote_identifier
 from predictive_scoring.timeline import DAY_US
 
+__all__ = [
+    "ACTIVITY",
+    "CHUNK_ROWS",
+    "DAYS_SINCE_ANY",
+    "DAYS_SINCE_FIRST_EVENT",
+    "FIRST_TOUCH",
+    "INACTIVE_DAYS",
+    "INACTIVITY",
+    "LEAD_AGE",
+    "LEAD_AGE_DAYS",
+    "LOG_TOTAL_EVENTS",
+    "PER_TYPE_STATS",
+    "SHARED_MIN_ROWS",
+    "TREND",
+    "TREND_FEATURE",
+    "TREND_PRIOR_DAYS",
+    "TREND_RECENT_DAYS",
+    "IntentColumn",
+    "compute_intent",
+    "intent_columns",
+    "per_type_sql",
+]
+
 TREND_RECENT_DAYS = 7
 TREND_PRIOR_DAYS = 21
 
@@ -148,7 +171,7 @@ def compute_intent(
     columns: list[IntentColumn],
     n_types: int,
     inactivity_days: int,
-    threads: int = 2,
+    threads: int,
     chunk_rows: int = CHUNK_ROWS,
 ) -> pd.DataFrame:
     """Intent features for ``rows`` (``lead_idx``, ``snap_us``, ``created_us``), aligned to them.

@@ -23,6 +23,18 @@ from predictive_scoring.features import fit
 from predictive_scoring.features.intent import IntentColumn, compute_intent, intent_columns
 from predictive_scoring.timeline import to_micros
 
+__all__ = [
+    "FIT",
+    "INTENT",
+    "FeatureInfo",
+    "FeatureSpec",
+    "build_features",
+    "event_keys",
+    "fit_features",
+    "learn_feature_spec",
+    "unseen_event_types",
+]
+
 FIT: Final = "fit"
 INTENT: Final = "intent"
 
@@ -216,7 +228,7 @@ def build_features(
     data: LeadData,
     rows: pd.DataFrame,
     spec: FeatureSpec,
-    threads: int = 2,
+    threads: int,
     keys: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """The features of ``rows`` (``lead_id``, ``snapshot_at``), one row each, in ``spec`` order.

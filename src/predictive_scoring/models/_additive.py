@@ -14,6 +14,14 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+__all__ = [
+    "PROBABILITY_CLIP",
+    "Contributions",
+    "log_odds",
+    "reference_row_for",
+    "swapped_contributions",
+]
+
 PROBABILITY_CLIP = 1e-9
 
 Contributions = tuple[np.ndarray, np.ndarray]

@@ -10,6 +10,17 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import validate_data
 
+__all__ = [
+    "MISSING",
+    "BinaryTabularMixin",
+    "binary_target",
+    "discretise",
+    "frame_input",
+    "is_numeric",
+    "quantile_edges",
+    "shrunk_rate",
+]
+
 MISSING = "(missing)"
 
 

@@ -22,6 +22,16 @@ from sklearn.metrics import roc_auc_score
 from predictive_scoring.config import LeakageConfig
 from predictive_scoring.models._tabular import MISSING, is_numeric
 
+__all__ = [
+    "PRESENT_IN_NEGATIVES",
+    "PRESENT_IN_POSITIVES",
+    "WILSON_Z",
+    "LeakageFinding",
+    "audit_leakage",
+    "single_column_auc",
+    "wilson_upper",
+]
+
 PRESENT_IN_POSITIVES = 0.5
 PRESENT_IN_NEGATIVES = 0.02
 WILSON_Z = 1.645

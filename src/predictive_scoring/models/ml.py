@@ -42,6 +42,22 @@ from predictive_scoring.models._additive import (
 )
 from predictive_scoring.treeshap import tree_contributions
 
+__all__ = [
+    "CALIBRATION_METHODS",
+    "CROSS_FIT_FOLDS",
+    "LIGHTGBM",
+    "LOGISTIC",
+    "TIE_BREAK",
+    "RankPreservingCalibration",
+    "additive_constraints",
+    "calibrate",
+    "calibrate_cross_fitted",
+    "choose_calibration",
+    "fit_lightgbm",
+    "lightgbm_model",
+    "logistic_model",
+]
+
 LIGHTGBM = "lightgbm"
 LOGISTIC = "logistic"
 CALIBRATION_METHODS = ("isotonic", "sigmoid")

@@ -17,6 +17,16 @@ from typing import Any
 
 from predictive_scoring.data.writers import write_atomic
 
+__all__ = [
+    "BASE_STYLE",
+    "asset",
+    "json_block",
+    "page",
+    "table",
+    "text",
+    "write_page",
+]
+
 
 def asset(name: str) -> str:
     """The text of a file shipped in the package's ``reports/assets`` folder.

@@ -20,6 +20,13 @@ from predictive_scoring.reports.html import asset, json_block, page, text
 from predictive_scoring.schema import TIERS
 from predictive_scoring.timeline import latest_as_of, rows_as_of
 
+__all__ = [
+    "BOARD_SCRIPT",
+    "BOARD_STYLE",
+    "board_payload",
+    "lead_board",
+]
+
 # The board's CSS and script live in reports/assets as real .css/.js files (editor support,
 # linting); read once at import, they are embedded verbatim in every board.
 BOARD_STYLE = asset("lead_board.css")

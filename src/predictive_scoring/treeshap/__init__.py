@@ -72,22 +72,9 @@ _KERNEL = threading.Lock()
 def build_tables(
     dump: dict[str, Any], pandas_categorical: list[list[Any]] | None
 ) -> TreeTables | None:
-    """Flatten ``Booster.dump_model()`` and tabulate every leaf's contributions.
-
-    Parameters
-    ----------
-    dump : dict
-        ``Booster.dump_model()`` of a fitted booster.
-    pandas_categorical : list of lists, optional
-        The booster's ``pandas_categorical``.
-
-    Returns
-    -------
-    TreeTables or None
-        ``None`` for multiclass boosters, for a path with more than :data:`MAX_PATH_FEATURES`
-        distinct features and for tables over :data:`TABLE_BUDGET_BYTES`.
-    """
-    # the limits are read from this package at each call, so setting them here takes effect
+    """:func:`.tables.build_tables` with the limits :data:`MAX_PATH_FEATURES` and
+    :data:`TABLE_BUDGET_BYTES` read from this package at each call, so setting them here (as
+    tests do) takes effect."""
     return _tables.build_tables(
         dump,
         pandas_categorical,

@@ -33,6 +33,13 @@ from typing import Any, TypeVar
 import numba
 import numpy as np
 
+__all__ = [
+    "BLOCK",
+    "ZERO_THRESHOLD",
+    "Arrays",
+    "run",
+]
+
 NUMERIC, CATEGORICAL = 0, 1  # split kinds
 MISSING_NONE, MISSING_ZERO, MISSING_NAN = 0, 1, 2  # LightGBM's missing types
 ZERO_THRESHOLD = 1e-35  # LightGBM's kZeroThreshold

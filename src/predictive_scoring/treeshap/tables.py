@@ -24,6 +24,14 @@ from predictive_scoring.treeshap.kernel import (
     Arrays,
 )
 
+__all__ = [
+    "MAX_PATH_FEATURES",
+    "TABLE_BUDGET_BYTES",
+    "Step",
+    "TreeTables",
+    "build_tables",
+]
+
 MAX_PATH_FEATURES = 10  # tables grow as 2**d per leaf; deeper boosters use LightGBM's own code
 TABLE_BUDGET_BYTES = 256 * 2**20  # ... as do boosters whose tables would take more memory
 _MISSING_TYPES = {"None": MISSING_NONE, "Zero": MISSING_ZERO, "NaN": MISSING_NAN}

@@ -8,6 +8,12 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+__all__ = [
+    "Bools",
+    "Floats",
+    "Ints",
+]
+
 Floats = npt.NDArray[np.floating[Any]]
 Ints = npt.NDArray[np.integer[Any]]
 Bools = npt.NDArray[np.bool_]

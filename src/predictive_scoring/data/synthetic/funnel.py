@@ -24,6 +24,11 @@ from predictive_scoring.data.synthetic.observe import _observe, _Observed, _prof
 from predictive_scoring.data.synthetic.params import FunnelParams
 from predictive_scoring.data.synthetic.truth import _monte_carlo, _population_at
 
+__all__ = [
+    "SyntheticFunnel",
+    "generate_funnel",
+]
+
 
 @dataclass(frozen=True, eq=False)
 class SyntheticFunnel:

@@ -33,6 +33,10 @@ from predictive_scoring.data.synthetic.vocabulary import (
 )
 from predictive_scoring.timeline import DAY_US
 
+__all__ = [
+    "canonical_job_title",
+]
+
 
 def canonical_job_title(titles: pd.Series) -> pd.Series:
     """Map each spelling of a job title to the role it stands for.

@@ -32,6 +32,10 @@ from predictive_scoring.data.synthetic.vocabulary import (
     WHITEPAPER_DOWNLOAD,
 )
 
+__all__ = [
+    "FunnelParams",
+]
+
 _MISSING_RATES = {
     INDUSTRY: 0.04,
     COMPANY_SIZE: 0.08,

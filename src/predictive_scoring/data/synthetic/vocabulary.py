@@ -5,6 +5,32 @@ from __future__ import annotations
 
 from predictive_scoring import schema
 
+__all__ = [
+    "ANNUAL_REVENUE",
+    "COMPANY",
+    "COMPANY_SIZE",
+    "CONTACT_PAGE_VIEW",
+    "COUNTRY",
+    "DEMO_REQUEST",
+    "EMAIL",
+    "EMAIL_CLICK",
+    "EMAIL_OPEN",
+    "EVENT_TYPES",
+    "FIRST_NAME",
+    "FREE_TRIAL_SIGNUP",
+    "INDUSTRY",
+    "JOB_TITLE",
+    "LAST_NAME",
+    "LEAD_SOURCE",
+    "PAGE_VIEW",
+    "PHONE",
+    "PRICING_PAGE_VIEW",
+    "STATUS_WON",
+    "UNSUBSCRIBE",
+    "WEBINAR_ATTENDED",
+    "WHITEPAPER_DOWNLOAD",
+]
+
 # ---- lead attributes (not contract columns: the names this generator writes) ---------------------
 INDUSTRY = "industry"
 COMPANY_SIZE = "company_size"

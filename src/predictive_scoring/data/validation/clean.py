@@ -10,6 +10,10 @@ from predictive_scoring.data.privacy import strip_personal_data
 from predictive_scoring.data.tables import LeadData
 from predictive_scoring.data.validation.check import _Checked
 
+__all__ = [
+    "type_fit_columns",
+]
+
 _UTC = "datetime64[ns, UTC]"
 
 

@@ -7,6 +7,13 @@ from typing import Any
 
 from predictive_scoring.errors import DataError, TooManyBadRowsError, examples
 
+__all__ = [
+    "CheckResult",
+    "TableReport",
+    "ValidationReport",
+    "too_many_bad_rows",
+]
+
 
 @dataclass
 class CheckResult:

@@ -19,6 +19,17 @@ from predictive_scoring.config import Config
 from predictive_scoring.data.tables import RawTables, parse_timestamps
 from predictive_scoring.data.validation.unusable import _require_parseable
 
+__all__ = [
+    "ACCEPTED",
+    "FIRST",
+    "KNOWN",
+    "LABEL_FALSE",
+    "LABEL_TRUE",
+    "PARSED_OK",
+    "RowRule",
+    "normalise_label",
+]
+
 KNOWN = "lead_id_known"
 ACCEPTED = "lead_accepted"
 FIRST = "first_of_key"

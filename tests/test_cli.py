@@ -1,0 +1,79 @@
+"""The command line: the contract's exit codes, one clear message, no traceback."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from predictive_scoring import schema
+from predictive_scoring.data.outputs import Destination, write_scores
+from tests.conftest import CliResult, Tables
+from tests.data.test_outputs import _chunk
+
+
+def test_score_without_a_registered_model_is_a_registry_error(
+    tables: Tables, tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
+    data = tables.write(tmp_path / "data")
+    uri = f"sqlite:///{tmp_path / 'empty.db'}"
+    result = cli(
+        "score",
+        "--data",
+        data,
+        "--output",
+        tmp_path / "s.parquet",
+        "--tracking-uri",
+        uri,
+        "--quarantine-dir",
+        tmp_path / "q",
+    )
+    assert result.code == 4
+    assert "cannot load model models:/lead-scoring@champion" in result.err
+    assert not (tmp_path / "s.parquet").exists()
+
+
+def test_score_needs_an_output(
+    tables: Tables, tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
+    result = cli("score", "--data", tables.write(tmp_path / "data"))
+    assert result.code == 2 and "--output" in result.err
+
+
+def test_bad_output_suffix_is_a_usage_error(
+    tables: Tables, tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
+    result = cli(
+        "score",
+        "--data",
+        tables.write(tmp_path / "data"),
+        "--output",
+        tmp_path / "s.xlsx",
+        "--quarantine-dir",
+        tmp_path / "q",
+    )
+    assert result.code == 2 and ".parquet or .csv" in result.err
+
+
+def test_explain_prints_the_latest_card_of_a_lead_or_the_one_asked_for(
+    tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
+    path = tmp_path / "scores.parquet"
+    first, second = pd.Timestamp("2025-01-01", tz="UTC"), pd.Timestamp("2025-01-02", tz="UTC")
+    reason = json.dumps(
+        [{"feature": "demo_request", "value": 1, "impact": 0.5, "text": "Requested a demo today"}]
+    )
+    older = _chunk(first, 3, "L").assign(**{schema.SCORE: 10, schema.REASONS: reason})
+    newer = _chunk(second, 3, "L").assign(**{schema.SCORE: 90, schema.TIER: "hot"})
+    write_scores([older], Destination.parse(str(path)), first)
+    write_scores([newer], Destination.parse(str(path)), second)
+    latest = cli("explain", "L1", "--scores", path)
+    assert latest.code == 0
+    assert latest.out.splitlines()[0] == "Lead L1  score 90/100  tier hot  MQL: no"
+    chosen = cli("explain", "L1", "--scores", path, "--as-of", "2025-01-01")
+    assert "score 10/100" in chosen.out
+    assert "  + Requested a demo today  (+0.50)" in chosen.out.splitlines()
+    missing = cli("explain", "nobody", "--scores", path)
+    assert missing.code == 2 and "lead 'nobody' is not in" in missing.err

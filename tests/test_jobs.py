@@ -1,0 +1,109 @@
+"""The jobs every caller shares: typed results that agree with what they wrote."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from predictive_scoring import jobs, schema
+from predictive_scoring.config import load_config
+from predictive_scoring.errors import UsageError
+from predictive_scoring.scoring import MQL
+from tests.conftest import Funnels
+
+TRAIN_KEYS = {
+    "run_id", "model_name", "version", "promoted", "promotion", "served_model", "decision",
+    "as_of", "tracking_uri", "model_card", "metrics",
+}  # fmt: skip
+SCORE_KEYS = {
+    "as_of", "model_version", "model_uri", "rows", "counts", "unseen_event_types", "output",
+    "drift", "drift_warning", "run_id",
+}  # fmt: skip
+
+
+class Recorder:
+    """A reporter that keeps what it was told."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.counted = 0
+
+    def say(self, text: str) -> None:
+        self.lines.append(text)
+
+    def warn(self, text: str) -> None:
+        self.lines.append(f"warning: {text}")
+
+    def counter(self, unit: str):  # type: ignore[no-untyped-def]
+        import contextlib
+
+        @contextlib.contextmanager
+        def counting():  # type: ignore[no-untyped-def]
+            def add(n: int) -> None:
+                self.counted += n
+
+            yield add
+
+        return counting()
+
+
+@pytest.mark.slow
+def test_train_then_score_return_what_they_wrote(funnels: Funnels, tmp_path: Path) -> None:
+    config = load_config().with_overrides(
+        {"models.num_threads": 1, "reports.model_card": str(tmp_path / "card.html")}
+    )
+    source = str(funnels.folder(2000, 2))
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    trained = jobs.train_job(source, config, tracking_uri=uri, quarantine_dir=tmp_path / "q")
+    assert set(trained.to_dict()) == TRAIN_KEYS
+    assert trained.registration.version == "1" and trained.registration.promoted
+    assert trained.model_card.read_text().count(trained.registration.run_id) == 1
+    reporter = Recorder()
+    output = tmp_path / "scores.parquet"
+    scored = jobs.score_job(
+        source, config, str(output), tracking_uri=uri, quarantine_dir=tmp_path / "q",
+        report=tmp_path / "board.html", reporter=reporter,
+    )  # fmt: skip
+    assert set(scored.to_dict()) == SCORE_KEYS | {"report"}
+    written = pd.read_parquet(output)
+    batch = scored.batch
+    assert batch.rows == len(written) == reporter.counted
+    assert batch.model_version == f"{config.tracking.model_name}/1"
+    tiers = written[schema.TIER].value_counts().to_dict()
+    assert {k: v for k, v in batch.counts.items() if k != MQL} == tiers
+    assert batch.counts[MQL] == int(written[schema.IS_MQL].sum())
+    assert {"features", "model", "shap", "reasons", "total"} <= set(batch.seconds)
+    assert batch.seconds["total"] >= sum(batch.seconds[k] for k in ("model", "shap", "reasons"))
+    assert any(line.startswith(f"Scored {batch.rows:,} open leads") for line in reporter.lines)
+    assert scored.report is not None and scored.report.exists()
+
+
+def test_as_of_is_none_for_flat_exports_the_latest_time_by_default_or_parsed(
+    funnels: Funnels,
+) -> None:
+    data = funnels.data(1500, 11)
+    assert jobs.resolve_as_of(None, data) == data.latest_timestamp()
+    assert jobs.resolve_as_of("2025-06-01", data) == pd.Timestamp("2025-06-01", tz="UTC")
+    assert jobs.resolve_as_of("2025-06-01", replace(data, flat=True)) is None
+    with pytest.raises(UsageError, match="--as-of"):
+        jobs.resolve_as_of("yesterday", data)
+
+
+def test_a_source_comes_from_the_flag_or_the_config() -> None:
+    config = load_config()
+    assert jobs.resolve_source("data/", config) == "data/"
+    with pytest.raises(UsageError, match="no data source"):
+        jobs.resolve_source(None, config)
+    configured = config.with_overrides({"data.source": "duckdb:///crm.db"})
+    assert jobs.resolve_source(None, configured) == "duckdb:///crm.db"
+
+
+def test_a_board_of_nothing_is_a_usage_error_when_rows_are_required(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="no scores there"):
+        jobs.report_job(
+            str(tmp_path / "none.parquet"), tmp_path / "b.html", load_config(), require_rows=True
+        )
+    assert not (tmp_path / "b.html").exists()
