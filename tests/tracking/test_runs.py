@@ -216,7 +216,7 @@ def test_first_version_becomes_champion(scenario: Scenario) -> None:
     first = scenario.first.result
     assert first["version"] == "1"
     assert first["promoted"] is True
-    assert first["promotion"]
+    assert first["promotion"] == "no champion yet: the new version becomes champion"
     assert scenario.first.champion == "1"
     version = MlflowClient(tracking_uri=scenario.uri).get_model_version(SCENARIO_MODEL, "1")
     assert version.run_id == first["run_id"]
@@ -501,7 +501,9 @@ def test_champion_loads_as_pyfunc_and_predicts_the_contract_columns(
         assert scored[column].between(0, 100).all(), column
     assert set(scored[schema.TIER]) <= set(schema.TIERS)
     for reasons in scored[schema.REASONS]:
-        assert isinstance(json.loads(reasons), list)
+        parsed = json.loads(reasons)
+        assert 0 < len(parsed) <= 5
+        assert all(set(r) == {"feature", "value", "impact", "text"} for r in parsed)
 
 
 @pytest.mark.server

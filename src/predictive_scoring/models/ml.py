@@ -156,16 +156,16 @@ def lightgbm_model(config: ModelsConfig, **constraints: Any) -> lgb.LGBMClassifi
 def fit_lightgbm(
     model: lgb.LGBMClassifier,
     train: tuple[pd.DataFrame, np.ndarray],
-    stop: tuple[pd.DataFrame, np.ndarray],
+    calibration: tuple[pd.DataFrame, np.ndarray],
     rounds: int,
 ) -> lgb.LGBMClassifier:
-    """Fit with early stopping on the ``stop`` window."""
+    """Fit with early stopping on the ``calibration`` window (the one later calibrating it)."""
     X, y = train
     model.fit(
         X,
         y,
-        eval_X=(stop[0],),
-        eval_y=(stop[1],),
+        eval_X=(calibration[0],),
+        eval_y=(calibration[1],),
         eval_metric="binary_logloss",
         callbacks=[lgb.early_stopping(rounds, verbose=False)],
     )
