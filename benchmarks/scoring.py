@@ -40,17 +40,27 @@ from predictive_scoring.config import load_config  # noqa: E402
 
 def train_served(train_leads: int, work: Path, reuse: bool = False) -> Path:
     """Train on a separate funnel; save the served model; print the constraint's AUC cost."""
-    from predictive_scoring.training import booster_features, train_models
+    from predictive_scoring import jobs
+    from predictive_scoring.training import booster_features
 
     path = work / f"served-{train_leads}.joblib"
     if path.exists() and reuse:
         print(f"reusing the served model in {path} (drop --reuse to retrain)")
         return path
     config = load_config().with_overrides({"models.candidates": ["lightgbm"]})
-    data = read_lead_data(ensure_funnel(train_leads, 1, work))
-    as_of = data.latest_timestamp()
+    config = config.with_overrides({"reports.model_card": str(work / "served-card.html")})
+    validated = jobs.load(
+        str(ensure_funnel(train_leads, 1, work)),
+        config,
+        require_labels=True,
+        quarantine_dir=work / "q",
+    )
+    data = validated.data
     started = time.perf_counter()
-    result = train_models(data, config, as_of)
+    uri = f"sqlite:///{(work / 'mlflow.db').resolve()}"
+    result = jobs.train_validated(
+        validated, config, data.latest_timestamp(), uri, jobs.Silent()
+    ).result
     print(
         f"trained the served model on {train_leads:,} leads in {time.perf_counter() - started:.0f} s"
     )
@@ -63,7 +73,7 @@ def train_served(train_leads: int, work: Path, reuse: bool = False) -> Path:
     assert result.serving is not None
     joblib.dump(result.serving, path)
     fit_f, intent_f = booster_features(result.spec)
-    trees = result.booster_structure.get("trees", 0)
+    trees = result.booster_structure.get("trees", 0) if result.served == "lightgbm" else 0
     print(
         f"served booster: {len(fit_f)} fit + {len(intent_f)} intent features, {trees} trees; "
         f"structure {result.booster_structure}"

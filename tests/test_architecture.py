@@ -1,8 +1,8 @@
 """The import graph follows the data, and the code stays in small pieces.
 
-Layers from the bottom (README "Architecture"): schema, config, errors → data → features →
-models, evaluation → explain → serving → training, scoring → tracking and reports side by side →
-jobs → cli.  A module imports only modules of its own layer or below, with no cycles, and a few
+Layers from the bottom (README "Architecture"): schema, config, errors → data.tables →
+timeline → data → features → models, evaluation, treeshap → explain → serving → training,
+scoring → tracking and reports side by side → jobs → cli and console.  A module imports only modules of its own layer or below, with no cycles, and a few
 pairs are ruled out although the layers would allow them.
 """
 

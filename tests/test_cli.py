@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
+import pytest
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
 
 from predictive_scoring import schema
 from predictive_scoring.data.outputs import Destination, write_scores
-from tests.conftest import CliResult, Tables
+from tests.conftest import CliResult, Funnels, Tables
 from tests.data.test_outputs import _chunk
 
 
@@ -77,3 +85,37 @@ def test_explain_prints_the_latest_card_of_a_lead_or_the_one_asked_for(
     assert "  + Requested a demo today  (+0.50)" in chosen.out.splitlines()
     missing = cli("explain", "nobody", "--scores", path)
     assert missing.code == 2 and "lead 'nobody' is not in" in missing.err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("stop", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_stopped_train_exits_with_the_signal_s_code_and_promotes_nothing(
+    stop: signal.Signals, code: int, funnels: Funnels, tmp_path: Path
+) -> None:
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    card = tmp_path / "card.html"
+    config = tmp_path / "one-thread.yaml"
+    config.write_text("models:\n  num_threads: 1\n")
+    command = [
+        sys.executable, "-m", "predictive_scoring", "train", "--data", funnels.folder(2000, 2),
+        "--tracking-uri", uri, "--model-card", card, "--config", config,
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    train = subprocess.Popen(
+        [str(c) for c in command], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, cwd=tmp_path, env=env,
+    )  # fmt: skip
+    assert train.stdout is not None
+    for line in train.stdout:
+        if line.startswith("Served:"):  # the models are compared: now it logs and registers
+            break
+    train.send_signal(stop)
+    started = time.monotonic()
+    _, err = train.communicate(timeout=60)
+    assert train.returncode == code, err[-2000:]
+    assert time.monotonic() - started < 20
+    assert "stopped:" in err and "Traceback" not in err
+    assert not card.exists()
+    assert not list(tmp_path.glob(".*.tmp"))
+    with pytest.raises(MlflowException):
+        MlflowClient(tracking_uri=uri).get_model_version_by_alias("lead-scoring", "champion")

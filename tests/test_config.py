@@ -83,3 +83,5 @@ def test_the_old_name_of_the_calibration_share_is_read_with_a_warning(
     both.write_text("models:\n  validation_share: 0.3\n  calibration_share: 0.2\n")
     with pytest.raises(ConfigError, match=r"old name of models\.calibration_share"):
         load_config(both)
+    flagged = load_config().with_overrides({"models.validation_share": 0.25})
+    assert flagged.models.calibration_share == 0.25

@@ -24,9 +24,9 @@ from predictive_scoring.serving import (
 )
 
 OLD = Path(__file__).parent / "fixtures" / "champion-0.1.0"
-"""Written by predictive-scoring 0.1.0 (commit 9e1a472): a registered pyfunc (its ``code/``
-folder left out, so the installed package loads it), a pickled points-baseline served model, the
-feature rows both scored and what they gave then."""
+"""Written by predictive-scoring 0.1.0 (commit 9e1a472): a registered pyfunc of a LightGBM
+champion (its ``code/`` folder left out, so the installed package loads it), pickled points
+baseline and logistic served models, the feature rows they scored and what they gave then."""
 
 
 def test_percentile_scores_count_ties_half() -> None:
@@ -80,10 +80,15 @@ def _features() -> pd.DataFrame:
     return pd.read_parquet(OLD / "features.parquet")
 
 
-def test_a_pickled_points_model_of_0_1_loads_and_scores_as_it_did() -> None:
-    served = joblib.load(OLD / "served-points_baseline.joblib")
+@pytest.mark.parametrize(
+    ("name", "columns"),
+    [("points_baseline", True), ("logistic", False)],  # a Pipeline; a bare calibrated model
+)
+def test_a_pickled_served_model_of_0_1_loads_and_scores_as_it_did(name: str, columns: bool) -> None:
+    served = joblib.load(OLD / f"served-{name}.joblib")
     assert isinstance(served, ServedModel) and isinstance(served.model, OnColumns)
-    expected = pd.read_parquet(OLD / "expected-points_baseline.parquet")
+    assert bool(served.model.columns) is columns
+    expected = pd.read_parquet(OLD / f"expected-{name}.parquet")
     features = _features()
     assert served.scoring is not None
     got = score_features(

@@ -7,7 +7,6 @@ the contract's code; ``--json`` makes the last stdout line one JSON object summa
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,7 +15,7 @@ import typer
 
 from predictive_scoring import __version__, console
 from predictive_scoring.config import Config, load_config
-from predictive_scoring.errors import ScoringError, UsageError
+from predictive_scoring.errors import UsageError
 
 __all__ = ["app", "main", "run"]
 
@@ -261,37 +260,13 @@ def _root(
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; return the process exit code."""
+    """Run the command line; return the process exit code (CONTRACT section 3)."""
     console.quiet_libraries()
     console.configure_logging()
-    try:
-        app(args=argv, prog_name="predictive-scoring", standalone_mode=False)
-    except ScoringError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        return exc.exit_code
-    except typer.Exit as exc:
-        return int(exc.exit_code or 0)
-    except typer.Abort:
-        typer.echo("aborted", err=True)
-        return 1
-    except Exception as exc:
-        if _is_cli_usage_error(exc):
-            exc.show()  # type: ignore[attr-defined]
-            return int(exc.exit_code)  # type: ignore[attr-defined]
-        if os.environ.get("PREDICTIVE_SCORING_DEBUG"):
-            raise
-        typer.echo(
-            f"error: unexpected {type(exc).__name__}: {exc}\n"
-            "(set PREDICTIVE_SCORING_DEBUG=1 to see the traceback)",
-            err=True,
-        )
-        return 1
-    return 0
-
-
-def _is_cli_usage_error(exc: Exception) -> bool:
-    """Typer's own parsing errors (an unknown option, a bad value): they know how to show."""
-    return isinstance(exc, typer.TyperException) and hasattr(exc, "show")
+    console.stop_on_sigterm()
+    return console.exit_code(
+        lambda: app(args=argv, prog_name="predictive-scoring", standalone_mode=False)
+    )
 
 
 def run() -> None:

@@ -35,7 +35,6 @@ __all__ = [
     "TrackingConfig",
     "ValidationConfig",
     "load_config",
-    "log",
 ]
 
 DEFAULT_CONFIG_PATH = Path(__file__).with_name("default.yaml")
@@ -172,7 +171,7 @@ class Config(_Section):
         raw = self.model_dump()
         for dotted, value in overrides.items():
             if value is not None:
-                _set_dotted(raw, dotted, value)
+                _set_dotted(raw, _renamed_path(dotted), value)
         return _validated(raw, "command-line flag")
 
 
@@ -199,6 +198,16 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     if not isinstance(loaded, dict):
         raise ConfigError(f"config file {path} must hold a mapping at the top level")
     return loaded
+
+
+def _renamed_path(dotted: str) -> str:
+    """A dotted key with an old name (:data:`RENAMED_KEYS`) as its new one, with a warning."""
+    *parents, leaf = dotted.split(".")
+    new = RENAMED_KEYS.get((".".join(parents), leaf))
+    if new is None:
+        return dotted
+    log.warning("%s is now called %s", dotted, ".".join([*parents, new]))
+    return ".".join([*parents, new])
 
 
 def _renamed(raw: dict[str, Any], origin: str) -> dict[str, Any]:

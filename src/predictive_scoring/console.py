@@ -5,12 +5,44 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import signal
 import sys
 from collections.abc import Callable, Iterator
 
 import typer
 
-__all__ = ["Terminal", "configure_logging", "quiet_libraries"]
+from predictive_scoring.errors import ScoringError
+
+__all__ = [
+    "SIGTERM_EXIT",
+    "Interrupted",
+    "Terminal",
+    "configure_logging",
+    "exit_code",
+    "quiet_libraries",
+    "stop_on_sigterm",
+]
+
+SIGTERM_EXIT = 128 + signal.SIGTERM
+
+
+class Interrupted(BaseException):
+    """The process was asked to stop; raised where it runs, so ``finally`` blocks (temporary
+    files) run on the way out.  A ``BaseException``, like ``KeyboardInterrupt``, so that no
+    ``except Exception`` swallows it."""
+
+    exit_code = SIGTERM_EXIT
+
+
+def stop_on_sigterm() -> None:
+    """SIGTERM (a deploy, a scheduler's timeout) stops the command like Ctrl-C does: outputs are
+    left as they were and the exit code is 143."""
+
+    def stop(signum: int, frame: object) -> None:
+        raise Interrupted("terminated (SIGTERM)")
+
+    with contextlib.suppress(ValueError):  # not the main thread (an embedding program): leave it
+        signal.signal(signal.SIGTERM, stop)
 
 
 class Terminal:
@@ -52,3 +84,45 @@ def quiet_libraries() -> None:
     os.environ.setdefault("DO_NOT_TRACK", "1")
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+
+
+def exit_code(command: Callable[[], object]) -> int:
+    """Run ``command`` (the Typer app) and map how it ended to the contract's exit codes: one
+    line on stderr for an expected failure, never a traceback unless asked for."""
+    try:
+        return _interrupted(command())
+    except Interrupted as exc:
+        typer.echo(f"stopped: {exc}", err=True)
+        return exc.exit_code
+    except ScoringError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        return exc.exit_code
+    except typer.Exit as exc:
+        return int(exc.exit_code or 0)
+    except typer.Abort:
+        typer.echo("aborted", err=True)
+        return 1
+    except Exception as exc:
+        return _unexpected(exc)
+
+
+def _interrupted(code: object) -> int:
+    """Typer turns Ctrl-C into the exit code 130 returned from the app: say so, return it."""
+    if isinstance(code, int) and code:
+        typer.echo("stopped: interrupted (Ctrl-C)", err=True)
+        return code
+    return 0
+
+
+def _unexpected(exc: Exception) -> int:
+    if isinstance(exc, typer.TyperException) and hasattr(exc, "show"):
+        exc.show()  # Typer's own parsing errors (an unknown option, a bad value)
+        return int(exc.exit_code)  # type: ignore[attr-defined]
+    if os.environ.get("PREDICTIVE_SCORING_DEBUG"):
+        raise exc
+    typer.echo(
+        f"error: unexpected {type(exc).__name__}: {exc}\n"
+        "(set PREDICTIVE_SCORING_DEBUG=1 to see the traceback)",
+        err=True,
+    )
+    return 1

@@ -1,7 +1,9 @@
 """The jobs: validate, train, score, report, explain a lead, demo.  One path for everyone.
 
-The command line, ``pipelines/``, the notebook and the benchmarks all call these functions; each
-returns a typed result.  A job tells the person running it what is happening through a
+The command line (and so ``pipelines/``, its entry points for schedulers), the notebook and the
+benchmarks call these functions; each returns a typed result.  ``*_job`` functions start from a
+source; ``train_validated``/``score_loaded`` from data already validated (``load``), and
+``score_validated`` from a served model in hand.  A job tells the person running it what is happening through a
 :class:`Reporter` (silent by default; the command line passes one that writes to the terminal).
 Expected failures raise :class:`~predictive_scoring.errors.ScoringError` subclasses.
 """
@@ -54,10 +56,12 @@ __all__ = [
     "demo_job",
     "lead_row",
     "load",
+    "parse_as_of",
     "report_job",
     "resolve_as_of",
     "resolve_source",
     "score_job",
+    "score_loaded",
     "score_validated",
     "train_job",
     "train_validated",
@@ -111,6 +115,11 @@ def resolve_as_of(value: str | pd.Timestamp | None, data: LeadData) -> pd.Timest
         return None
     if value is None:
         return data.latest_timestamp()
+    return parse_as_of(value)
+
+
+def parse_as_of(value: str | pd.Timestamp) -> pd.Timestamp:
+    """``--as-of`` as a UTC instant; a usage error when it is not ISO 8601."""
     try:
         return parse_instant(value)
     except ValueError as exc:
@@ -141,7 +150,6 @@ class Registration:
     version: str
     promoted: bool
     reason: str
-    champion_before: str | None
 
 
 @dataclass(frozen=True)
@@ -205,19 +213,14 @@ def train_validated(
     reporter.say(f"\nComparison on the test window ({result.window_sizes['test']:,} rows):")
     reporter.say(format_comparison(list(result.evaluations.values())))
     reporter.say(f"\nServed: {result.served}: {result.decision}")
-    charts = _charts(result)
-    fingerprint = tracking.data_fingerprint(validated.data, as_of, horizon)
-    registration = _log_and_register(validated, config, result, fingerprint, charts, uri)
+    registration, document = _log_and_register(validated, config, result, as_of, uri)
     name = config.tracking.model_name
     reporter.say(f"MLflow run {registration.run_id} in {uri}")
     verdict = "promoted to champion" if registration.promoted else "not promoted"
     reporter.say(
         f"Registered {name} version {registration.version}: {verdict} ({registration.reason})"
     )
-    card = Path(config.reports.model_card)
-    document = model_card(result, validated.report, fingerprint, registration, name, charts)
-    tracking.log_run_text(registration.run_id, document, MODEL_CARD_ARTIFACT, uri)
-    write_page(document, card)
+    card = write_page(document, Path(config.reports.model_card))
     reporter.say(f"Model card: {card}")
     return TrainRun(result, registration, name, uri, card)
 
@@ -232,19 +235,21 @@ def _log_and_register(
     validated: Validated,
     config: Config,
     result: TrainingResult,
-    fingerprint: dict[str, Any],
-    charts: RunCharts,
+    as_of: pd.Timestamp | None,
     uri: str,
-) -> Registration:
-    """Log the run, register the served model as a new version and apply the promotion gate.
+) -> tuple[Registration, str]:
+    """Log the run, register the served model as a new version, apply the promotion gate and
+    return the registration with the model card (logged to the run).
 
     The current champion is re-evaluated on this run's test window (the rows the candidates were
-    compared on): its old metrics are never trusted.  A registry failure raises before the alias
-    can move.
+    compared on): its old metrics are never trusted.  The alias moves last, once everything else
+    is logged and the run has ended, so a registry or tracking failure never moves it.
     """
     name = config.tracking.model_name
     assert result.serving is not None, "training always freezes a served model"
     example = input_example(result.serving, result.reference_features)
+    charts = _charts(result)
+    fingerprint = tracking.data_fingerprint(validated.data, as_of, config.labels.horizon_days)
     with tracking.training_run(uri, config.tracking.experiment, fingerprint["as_of"]) as (
         mlflow,
         run_id,
@@ -253,13 +258,16 @@ def _log_and_register(
             mlflow, result, config, validated.report, fingerprint, charts.images, charts.importance
         )
         version = tracking.log_served_model(mlflow, result.serving, example, name, uri)
-        before = tracking.current_champion(name, uri)
-        promotion = _promotion(validated.data, config, result, before, uri)
-        if promotion.promoted:
-            tracking.set_champion(name, version, uri)
-        tracking.log_promotion(mlflow, version, promotion)
+        champion = tracking.current_champion(name, uri)
+        promotion = _promotion(validated.data, config, result, champion, uri)
+        registration = Registration(run_id, version, promotion.promoted, promotion.reason)
         tracking.log_candidates(mlflow, result)
-    return Registration(run_id, version, promotion.promoted, promotion.reason, before)
+        document = model_card(result, validated.report, fingerprint, registration, name, charts)
+        tracking.log_text(mlflow, document, MODEL_CARD_ARTIFACT)
+        tracking.log_promotion(mlflow, version, promotion)  # the decision, once all is logged
+    if promotion.promoted:
+        tracking.promote(name, version, run_id, uri)
+    return registration, document
 
 
 def _promotion(
@@ -315,8 +323,32 @@ def score_job(
 ) -> ScoreRun:
     """Score every lead open at ``as_of`` with ``model`` (default: the champion) into
     ``output`` atomically; also write the lead board to ``report`` when given."""
-    reporter = reporter or Silent()
     validated = load(source, config, quarantine_dir=quarantine_dir)
+    return score_loaded(
+        validated,
+        config,
+        output,
+        as_of=as_of,
+        model=model,
+        tracking_uri=tracking_uri,
+        report=report,
+        reporter=reporter,
+    )
+
+
+def score_loaded(
+    validated: Validated,
+    config: Config,
+    output: str,
+    *,
+    as_of: str | pd.Timestamp | None = None,
+    model: str | None = None,
+    tracking_uri: str | None = None,
+    report: Path | None = None,
+    reporter: Reporter | None = None,
+) -> ScoreRun:
+    """:func:`score_job` on data already validated."""
+    reporter = reporter or Silent()
     when = resolve_as_of(as_of, validated.data)
     Destination.parse(output)  # a bad destination is a usage error before any model is loaded
     uri = tracking.tracking_uri(tracking_uri, config)
@@ -382,7 +414,6 @@ def score_validated(
         output=describe_output(output),
         drift=drift,
         drift_warning=bool(above),
-        drifted=above,
         seconds=watch.seconds,
     )
 
@@ -415,7 +446,7 @@ def lead_row(lead_id: str, scores: str, as_of: str | None = None) -> pd.Series:
     frame = read_scores(Destination.parse(scores))
     rows = frame[frame[schema.LEAD_ID].astype("string") == lead_id]
     if as_of is not None:
-        rows = rows_as_of(rows, parse_instant(as_of))
+        rows = rows_as_of(rows, parse_as_of(as_of))
     if rows.empty:
         raise UsageError(f"lead {lead_id!r} is not in {scores}")
     row: pd.Series = rows.sort_values(schema.AS_OF).iloc[-1]
@@ -467,12 +498,9 @@ def demo_job(
     when = validated.data.latest_timestamp()
     trained = train_validated(validated, config, when, uri, reporter)
     scores = output_dir / "scores.parquet"
-    model_uri = tracking.champion_uri(config.tracking.model_name)
-    served = tracking.load_served(model_uri, uri)
-    batch = score_validated(validated.data, served, config, when, str(scores), model_uri, reporter)
-    scored = ScoreRun(batch, tracking.log_scoring(batch, uri, config.tracking.scoring_experiment))
-    board = report_job(
-        str(scores), output_dir / "lead-board.html", config, validated.data.display, as_of=when
-    )
-    reporter.say(f"Lead board: {board}")
+    board = output_dir / "lead-board.html"
+    scored = score_loaded(
+        validated, config, str(scores), as_of=when, tracking_uri=uri, report=board,
+        reporter=reporter,
+    )  # fmt: skip
     return DemoRun(data_dir, trained, scored, scores, board, uri)

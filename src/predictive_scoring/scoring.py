@@ -183,7 +183,6 @@ class BatchSummary:
     output: str
     drift: dict[str, float]
     drift_warning: bool
-    drifted: dict[str, float] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:

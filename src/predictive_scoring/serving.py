@@ -16,8 +16,9 @@ distributions, so that a batch scores exactly as training measured.  What the ou
 * ``is_mql``: score at or above ``scoring.mql.score`` (a capacity is applied over a whole run, by
   :mod:`predictive_scoring.scoring`).
 
-:class:`LeadScoringModel` is the MLflow pyfunc around it.  Versions 0.1 pickled the model as a
-column-selecting sklearn ``Pipeline``; such champions are upgraded when they are loaded.
+:class:`LeadScoringModel` is the MLflow pyfunc around it.  Version 0.1 pickled the model as a
+column-selecting sklearn ``Pipeline`` (the points baseline, LightGBM) or as the bare calibrated
+model (the logistic regression); such champions are upgraded when they are loaded.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ from typing import Any
 import mlflow.pyfunc
 import numpy as np
 import pandas as pd
-from sklearn.frozen import FrozenEstimator
 
 from predictive_scoring import schema
 from predictive_scoring.config import ScoringConfig
@@ -77,7 +77,7 @@ class ServedModel:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        self.model = _upgraded(self.model, self.reference_row)
+        self.model = OnColumns.from_legacy(self.model, self.reference_row)
 
     @property
     def feature_names(self) -> list[str]:
@@ -90,17 +90,6 @@ class ServedModel:
         """Per-feature contributions to the model's additive score, and the base, for ``X``."""
         contributions, base = self.model.additive_score(X[self.feature_names], self.reference_row)
         return contributions, base
-
-
-def _upgraded(model: Any, reference_row: pd.DataFrame) -> Any:
-    """A model as version 0.1 pickled it (a ``Pipeline`` of a column selector and the model, or
-    a bare calibrated model reading every column) as the ``OnColumns`` that replaced it."""
-    if isinstance(model, OnColumns):
-        return model
-    steps = getattr(model, "named_steps", None)
-    columns = list(steps["columns"].transformers[0][2]) if steps else None
-    inner = steps["model"] if steps else model
-    return OnColumns(FrozenEstimator(inner), columns).fit(reference_row, np.zeros(1, dtype=int))
 
 
 # ---- percentiles against the reference population ----------------------------------------------

@@ -73,7 +73,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-BASELINES = (POINTS, CRM_BAYES)
 REFERENCE_ROWS = 20_000
 REFERENCE_SAMPLE = 2_000
 
@@ -118,7 +117,6 @@ class TrainingResult:
     servable: list[str] = field(default_factory=list)
     booster_structure: dict[str, Any] = field(default_factory=dict)
     scorecard: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
-    baselines: tuple[str, ...] = BASELINES
 
     @property
     def served_model(self) -> Any:
@@ -393,7 +391,7 @@ def _fit_booster(
         "fit_interactions": interacting,
         "chosen_by": "early-stopping log loss" if len(losses) > 1 else "configuration",
         "early_stopping_log_loss": {_structure_name(k): v for k, v in losses.items()},
-        "trees": int(calibrated.calibrated_model().booster_.num_trees()),
+        "trees": calibrated.trees(),
     }
     return _on_columns(calibrated, used, train), structure
 

@@ -14,7 +14,6 @@ from predictive_scoring.data.writers import write_csv
 
 __all__ = [
     "load_lead_data",
-    "log",
     "write_quarantine",
 ]
 

@@ -231,11 +231,11 @@ def _read_database(destination: Destination) -> pd.DataFrame:
             found = con.execute(
                 "SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
                 [destination.table],
-            ).fetchone()
-            if not found or not found[0]:
+            ).fetchall()  # fetched to the end: the connection is free for the next query
+            if not found or not found[0][0]:
                 return empty
             frame: pd.DataFrame = (
-                con.execute(f"SELECT * FROM {quote_identifier(destination.table)}")
+                con.sql(f"SELECT * FROM {quote_identifier(destination.table)}")
                 .to_arrow_table()
                 .to_pandas()
             )

@@ -146,9 +146,7 @@ def _duckdb_loader(path: str) -> Callable[[str], pd.DataFrame | None]:
         if actual is None:
             return None
         frame: pd.DataFrame = (
-            connection.execute(f"SELECT * FROM {quote_identifier(actual)}")
-            .to_arrow_table()
-            .to_pandas()
+            connection.sql(f"SELECT * FROM {quote_identifier(actual)}").to_arrow_table().to_pandas()
         )
         return frame
 

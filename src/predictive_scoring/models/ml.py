@@ -78,6 +78,11 @@ class RankPreservingCalibration(CalibratedClassifierCV):
         inner = self.calibrated_classifiers_[0].estimator
         return inner.estimator if isinstance(inner, FrozenEstimator) else inner
 
+    def trees(self) -> int:
+        """How many trees the calibrated model has (0 when it is not a LightGBM booster)."""
+        model = self.calibrated_model()
+        return int(model.booster_.num_trees()) if isinstance(model, lgb.LGBMClassifier) else 0
+
     def additive_score(
         self, X: pd.DataFrame, reference: pd.DataFrame | None = None
     ) -> Contributions:

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.frozen import FrozenEstimator
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from predictive_scoring.models._additive import Contributions
@@ -82,6 +83,17 @@ class OnColumns(ClassifierMixin, BaseEstimator):
         contributions = np.zeros((len(X), X.shape[1]))
         contributions[:, [list(X.columns).index(c) for c in self.columns]] = values
         return contributions, base
+
+    @classmethod
+    def from_legacy(cls, model: Any, frame: pd.DataFrame) -> OnColumns:
+        """A fitted model as version 0.1 pickled it (a ``Pipeline`` of a column selector and the
+        model, or a bare calibrated model reading every column of ``frame``), as ``OnColumns``."""
+        if isinstance(model, OnColumns):
+            return model
+        steps = getattr(model, "named_steps", None)
+        columns = list(steps["columns"].transformers[0][2]) if steps else None
+        inner = steps["model"] if steps else model
+        return cls(FrozenEstimator(inner), columns).fit(frame, np.zeros(len(frame), dtype=int))
 
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()

@@ -161,8 +161,8 @@ class PointsScorecard(BinaryTabularMixin, ClassifierMixin, BaseEstimator):
         return self._scaled(self._raw_points(frame))
 
     def additive_score(self, X: Any, reference: pd.DataFrame | None = None) -> Contributions:
-        """The points of each attribute and behaviour against the ``reference`` row, in tenths
-        (:data:`POINTS_PER_LOG_ODDS`), and the reference row's points as the base."""
+        """The points of each attribute and behaviour against the ``reference`` row, in units of
+        :data:`POINTS_PER_LOG_ODDS` points, and the reference row's points as the base."""
         check_is_fitted(self)
         frame, _ = frame_input(self, X, reset=False)
         return swapped_contributions(

@@ -24,7 +24,7 @@ from predictive_scoring.models.rules import POINTS
 from predictive_scoring.reports.figures import RunCharts
 from predictive_scoring.reports.html import asset, page, table, text
 
-__all__ = ["MODEL_CARD_ARTIFACT", "Registration", "TrainingFacts", "model_card"]
+__all__ = ["MODEL_CARD_ARTIFACT", "RegistrationFacts", "TrainingFacts", "model_card"]
 
 
 class Finding(Protocol):
@@ -65,7 +65,7 @@ class TrainingFacts(Protocol):
     def scorecard(self) -> pd.DataFrame: ...
 
 
-class Registration(Protocol):
+class RegistrationFacts(Protocol):
     """What the card reads of the registration: the version and the promotion decision."""
 
     @property
@@ -87,7 +87,7 @@ def model_card(
     result: TrainingFacts,
     report: ValidationReport,
     fingerprint: dict[str, Any],
-    promotion: Registration | None,
+    promotion: RegistrationFacts | None,
     model_name: str,
     charts: RunCharts,
 ) -> str:
@@ -118,7 +118,7 @@ def _data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def _decision(result: TrainingFacts, promotion: Registration | None) -> str:
+def _decision(result: TrainingFacts, promotion: RegistrationFacts | None) -> str:
     if promotion is None:
         verdict = ""
     else:

@@ -7,6 +7,7 @@ model or its alias does not exist means there is none; any other failure raises
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import tempfile
 from pathlib import Path
@@ -27,6 +28,7 @@ __all__ = [
     "current_champion",
     "load_served",
     "log_served_model",
+    "promote",
     "registered_version",
     "set_champion",
     "version_uri",
@@ -202,3 +204,17 @@ def set_champion(model_name: str, version: str, uri: str) -> None:
             raise RegistryError(
                 f"cannot move the champion of {model_name} at {uri}: {first_line(exc)}"
             ) from None
+
+
+def promote(model_name: str, version: str, run_id: str, uri: str) -> None:
+    """Move ``champion`` to ``version``, the last step of a training run.  When the registry
+    refuses, the run's tags are corrected (where the store still answers) before the error goes
+    on: the run does not claim a promotion that did not happen."""
+    try:
+        set_champion(model_name, version, uri)
+    except RegistryError as error:
+        with quiet_mlflow(), contextlib.suppress(Exception):
+            client = _client(uri)
+            client.set_tag(run_id, "promoted", "false")
+            client.set_tag(run_id, "promotion", f"not promoted: {error}")
+        raise

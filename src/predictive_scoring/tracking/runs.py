@@ -30,8 +30,8 @@ from predictive_scoring import __version__, schema
 from predictive_scoring.config import Config
 from predictive_scoring.data.tables import LeadData
 from predictive_scoring.data.validation import ValidationReport
-from predictive_scoring.errors import RegistryError, first_line
-from predictive_scoring.evaluation import comparison_table
+from predictive_scoring.errors import RegistryError, ScoringError, first_line
+from predictive_scoring.evaluation import Evaluation, comparison_table
 from predictive_scoring.models.ml import LIGHTGBM
 from predictive_scoring.models.policy import Promotion
 from predictive_scoring.scoring import BatchSummary
@@ -42,8 +42,8 @@ __all__ = [
     "git_commit",
     "log_candidates",
     "log_promotion",
-    "log_run_text",
     "log_scoring",
+    "log_text",
     "log_training",
     "quiet_mlflow",
     "tracking_uri",
@@ -137,14 +137,37 @@ def use_experiment(mlflow: Any, uri: str, name: str) -> None:
 
 
 @contextlib.contextmanager
+def _tracking_errors(mlflow: Any, what: str) -> Iterator[None]:
+    """A failure of the tracking store while doing ``what`` as a :class:`RegistryError` (exit 4)."""
+    try:
+        yield
+    except ScoringError:
+        raise
+    except Exception as exc:
+        raise RegistryError(
+            f"cannot {what} at {mlflow.get_tracking_uri()}: {first_line(exc)}"
+        ) from None
+
+
+@contextlib.contextmanager
 def training_run(uri: str, experiment: str, as_of: str | None) -> Iterator[tuple[Any, str]]:
-    """The parent run of one ``train``, quiet: yields ``(mlflow, run id)``."""
+    """The parent run of one ``train``, quiet: yields ``(mlflow, run id)``.  The run ends
+    FAILED when the block raises."""
     with quiet_mlflow():
         import mlflow
 
         use_experiment(mlflow, uri, experiment)
-        with mlflow.start_run(run_name=f"train-{as_of or 'flat'}") as parent:
-            yield mlflow, str(parent.info.run_id)
+        with _tracking_errors(mlflow, "start a run"):
+            parent = mlflow.start_run(run_name=f"train-{as_of or 'flat'}")
+        run_id = str(parent.info.run_id)
+        try:
+            yield mlflow, run_id
+        except BaseException:
+            with contextlib.suppress(Exception):
+                mlflow.end_run("FAILED")
+            raise
+        with _tracking_errors(mlflow, f"end run {run_id}"):
+            mlflow.end_run()
 
 
 def log_training(
@@ -158,6 +181,19 @@ def log_training(
 ) -> None:
     """Log what the parent run of ``train`` holds: tags, parameters, the data fingerprint, the
     validation report, the leakage audit, the spec, the windows, the comparison and the charts."""
+    with _tracking_errors(mlflow, "log the training run"):
+        _log_parent(mlflow, result, config, report, fingerprint, images, importance)
+
+
+def _log_parent(
+    mlflow: Any,
+    result: TrainingResult,
+    config: Config,
+    report: ValidationReport,
+    fingerprint: dict[str, Any],
+    images: Mapping[str, bytes],
+    importance: pd.DataFrame | None,
+) -> None:
     mlflow.set_tags(
         {
             "package_version": __version__,
@@ -204,41 +240,43 @@ def _windows(result: TrainingResult) -> dict[str, Any]:
 
 def log_candidates(mlflow: Any, result: TrainingResult) -> None:
     """One child run per candidate and baseline: its metrics with their bootstrap bounds."""
-    for name, evaluation in result.evaluations.items():
-        with mlflow.start_run(run_name=name, nested=True):
-            mlflow.set_tags({"candidate": name, "served": str(name == result.served).lower()})
-            if name == LIGHTGBM and result.booster_structure:
-                mlflow.set_tag(
-                    "fit_interactions",
-                    str(result.booster_structure["fit_interactions"]).lower(),
-                )
-            mlflow.log_metrics(evaluation.metrics)
-            mlflow.log_metrics({f"{k}_low": v for k, v in evaluation.lower.items()})
-            mlflow.log_metrics({f"{k}_high": v for k, v in evaluation.upper.items()})
+    with _tracking_errors(mlflow, "log the candidates' runs"):
+        for name, evaluation in result.evaluations.items():
+            _log_candidate(mlflow, result, name, evaluation)
+
+
+def _log_candidate(mlflow: Any, result: TrainingResult, name: str, evaluation: Evaluation) -> None:
+    with mlflow.start_run(run_name=name, nested=True):
+        mlflow.set_tags({"candidate": name, "served": str(name == result.served).lower()})
+        if name == LIGHTGBM and result.booster_structure:
+            mlflow.set_tag(
+                "fit_interactions",
+                str(result.booster_structure["fit_interactions"]).lower(),
+            )
+        mlflow.log_metrics(evaluation.metrics)
+        mlflow.log_metrics({f"{k}_low": v for k, v in evaluation.lower.items()})
+        mlflow.log_metrics({f"{k}_high": v for k, v in evaluation.upper.items()})
 
 
 def log_promotion(mlflow: Any, version: str, promotion: Promotion) -> None:
     """Tag the parent run with the version it registered and the promotion decision."""
-    mlflow.set_tags(
-        {
-            "registered_version": version,
-            "promoted": str(promotion.promoted).lower(),
-            "promotion": promotion.reason,
-        }
-    )
+    with _tracking_errors(mlflow, "tag the training run"):
+        mlflow.set_tags(promotion_tags(version, promotion))
 
 
-def log_run_text(run_id: str, content: str, artifact: str, uri: str) -> None:
-    """Attach ``content`` to a finished run as the artifact ``artifact`` (e.g. the model card)."""
-    with quiet_mlflow():
-        from mlflow import MlflowClient
+def promotion_tags(version: str, promotion: Promotion) -> dict[str, str]:
+    """The tags a training run carries about its registered version and the promotion gate."""
+    return {
+        "registered_version": version,
+        "promoted": str(promotion.promoted).lower(),
+        "promotion": promotion.reason,
+    }
 
-        try:
-            MlflowClient(tracking_uri=uri).log_text(run_id, content, artifact)
-        except Exception as exc:
-            raise RegistryError(
-                f"cannot attach {artifact} to run {run_id} at {uri}: {first_line(exc)}"
-            ) from None
+
+def log_text(mlflow: Any, content: str, artifact: str) -> None:
+    """Attach ``content`` to the active run as the artifact ``artifact`` (e.g. the model card)."""
+    with _tracking_errors(mlflow, f"attach {artifact} to the run"):
+        mlflow.log_text(content, artifact)
 
 
 def _flatten(raw: dict[str, Any], prefix: str = "") -> dict[str, Any]:
