@@ -182,43 +182,31 @@ def log_training(
     """Log what the parent run of ``train`` holds: tags, parameters, the data fingerprint, the
     validation report, the leakage audit, the spec, the windows, the comparison and the charts."""
     with _tracking_errors(mlflow, "log the training run"):
-        _log_parent(mlflow, result, config, report, fingerprint, images, importance)
-
-
-def _log_parent(
-    mlflow: Any,
-    result: TrainingResult,
-    config: Config,
-    report: ValidationReport,
-    fingerprint: dict[str, Any],
-    images: Mapping[str, bytes],
-    importance: pd.DataFrame | None,
-) -> None:
-    mlflow.set_tags(
-        {
-            "package_version": __version__,
-            "git_commit": git_commit(),
-            "served_model": result.served,
-            "decision": result.decision,
-        }
-    )
-    mlflow.log_params(_flatten(config.model_dump()))
-    mlflow.log_dict(fingerprint, "data_fingerprint.json")
-    mlflow.log_dict(report.to_dict(), "validation.json")
-    mlflow.log_dict(_leakage_audit(result, config), "leakage_audit.json")
-    mlflow.log_dict(result.spec.to_dict(), "feature_spec.json")
-    mlflow.log_dict(_windows(result), "windows.json")
-    mlflow.log_metrics(result.evaluations[result.served].metrics)
-    table = comparison_table(list(result.evaluations.values())).reset_index()
-    mlflow.log_table(table, "comparison.json")
-    mlflow.log_text(table.to_csv(index=False), "comparison.csv")
-    mlflow.log_text(result.scorecard.to_csv(index=False), "points_scorecard.csv")
-    if importance is not None:
-        mlflow.log_text(importance.to_csv(index=False), "shap_importance.csv")
-    with tempfile.TemporaryDirectory() as folder:
-        for filename, image in images.items():
-            (Path(folder) / filename).write_bytes(image)
-        mlflow.log_artifacts(folder, "plots")
+        mlflow.set_tags(
+            {
+                "package_version": __version__,
+                "git_commit": git_commit(),
+                "served_model": result.served,
+                "decision": result.decision,
+            }
+        )
+        mlflow.log_params(_flatten(config.model_dump()))
+        mlflow.log_dict(fingerprint, "data_fingerprint.json")
+        mlflow.log_dict(report.to_dict(), "validation.json")
+        mlflow.log_dict(_leakage_audit(result, config), "leakage_audit.json")
+        mlflow.log_dict(result.spec.to_dict(), "feature_spec.json")
+        mlflow.log_dict(_windows(result), "windows.json")
+        mlflow.log_metrics(result.evaluations[result.served].metrics)
+        table = comparison_table(list(result.evaluations.values())).reset_index()
+        mlflow.log_table(table, "comparison.json")
+        mlflow.log_text(table.to_csv(index=False), "comparison.csv")
+        mlflow.log_text(result.scorecard.to_csv(index=False), "points_scorecard.csv")
+        if importance is not None:
+            mlflow.log_text(importance.to_csv(index=False), "shap_importance.csv")
+        with tempfile.TemporaryDirectory() as folder:
+            for filename, image in images.items():
+                (Path(folder) / filename).write_bytes(image)
+            mlflow.log_artifacts(folder, "plots")
 
 
 def _leakage_audit(result: TrainingResult, config: Config) -> dict[str, Any]:
