@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from mlflow import MlflowClient
@@ -119,3 +120,58 @@ def test_a_stopped_train_exits_with_the_signal_s_code_and_promotes_nothing(
     assert not list(tmp_path.glob(".*.tmp"))
     with pytest.raises(MlflowException):
         MlflowClient(tracking_uri=uri).get_model_version_by_alias("lead-scoring", "champion")
+
+
+def _flat_export(n: int, seed: int) -> pd.DataFrame:
+    """A CRM export without timestamps: attributes, pre-aggregated behaviour and the label."""
+    rng = np.random.default_rng(seed)
+    source = rng.choice(["web", "partner", "event"], n)
+    visits = rng.poisson(3, n)
+    logit = -2.0 + 1.2 * (source == "partner") + 0.35 * visits
+    converted = rng.uniform(size=n) < 1 / (1 + np.exp(-logit))
+    return pd.DataFrame(
+        {
+            "Lead Number": [f"F{seed}-{i}" for i in range(n)],
+            "Lead Source": source,
+            "TotalVisits": visits,
+            "Converted": np.where(converted, "Yes", "No"),
+        }
+    )
+
+
+@pytest.mark.slow
+def test_a_flat_export_without_its_label_scores_every_row(
+    tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
+    config = tmp_path / "flat.yaml"
+    config.write_text(
+        'data:\n  column_map: {leads: {"Lead Number": lead_id}}\nmodels:\n  num_threads: 1\n'
+    )
+    (tmp_path / "train").mkdir()
+    _flat_export(3000, 0).to_csv(tmp_path / "train" / "leads.csv", index=False)
+    new = _flat_export(400, 1)
+    for name, frame in {
+        "unlabelled": new.drop(columns="Converted"),
+        "labelled": new.assign(Converted=np.where(np.arange(len(new)) % 2, "maybe", "Yes")),
+    }.items():
+        (tmp_path / name).mkdir()
+        frame.to_csv(tmp_path / name / "leads.csv", index=False)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    common = ("--tracking-uri", uri, "--config", config)
+    trained = cli(
+        "train", "--data", tmp_path / "train", *common, "--model-card", tmp_path / "c.html"
+    )
+    assert trained.code == 0, trained.err
+    assert cli("validate", "--data", tmp_path / "unlabelled", "--config", config).code == 0
+    outputs = {}
+    for name in ("unlabelled", "labelled"):
+        out = tmp_path / f"{name}.parquet"
+        scored = cli("score", "--data", tmp_path / name, "--output", out, *common, "--json")
+        assert scored.code == 0, scored.err
+        outputs[name] = pd.read_parquet(out)
+    unlabelled = outputs["unlabelled"]
+    assert sorted(unlabelled[schema.LEAD_ID]) == sorted(new["Lead Number"])
+    assert unlabelled[schema.AS_OF].isna().all()
+    pd.testing.assert_frame_equal(unlabelled, outputs["labelled"])  # a label at scoring: ignored
+    reasons = " ".join(unlabelled[schema.REASONS])
+    assert "converted" not in reasons.lower(), "the label is never a feature"

@@ -24,6 +24,7 @@ __all__ = [
     "EVENT_TYPE",
     "FIT_SCORE",
     "FLAT_LEADS_CONTRACT",
+    "FLAT_UNLABELLED_CONTRACT",
     "INTENT_SCORE",
     "IS_MQL",
     "LABEL",
@@ -131,6 +132,10 @@ class TableContract:
 
 LEADS_CONTRACT = TableContract(LEADS, required=(LEAD_ID, CREATED_AT), timestamps=(CREATED_AT,))
 FLAT_LEADS_CONTRACT = TableContract(LEADS, required=(LEAD_ID, CONVERTED), timestamps=())
+FLAT_UNLABELLED_CONTRACT = TableContract(
+    LEADS, required=(LEAD_ID,), timestamps=(), optional=(CONVERTED,)
+)
+"""A flat export to score: its leads need no label (a ``converted`` column is ignored)."""
 EVENTS_CONTRACT = TableContract(
     EVENTS, required=(LEAD_ID, OCCURRED_AT, EVENT_TYPE), timestamps=(OCCURRED_AT,)
 )

@@ -102,7 +102,7 @@ def validate_tables(
         When the input is unusable (nothing is written then).
     """
     bounds = _bounds(config, now if now is not None else pd.Timestamp.now(tz="UTC"))
-    _require_columns(raw)
+    _require_columns(raw, require_labels)
     leads = _check_leads(raw, config, bounds, require_labels)
     good_ids = _accepted_ids(leads)
     raw_ids = set(leads.frame[schema.LEAD_ID].dropna())

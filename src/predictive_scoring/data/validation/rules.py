@@ -184,8 +184,8 @@ def _lead_rules(
         rules += _required_time_rules(frame, table, schema.LEADS, schema.CREATED_AT, bounds)
     rules.append(_repeat_rule(frame, [schema.LEAD_ID], "repeated lead_id (first row kept)"))
     rules += _negative_rules(frame, table, config)
-    if raw.flat:
-        rules.append(_label_rule(frame, table, require_labels))
+    if raw.flat and require_labels:  # scoring ignores a flat export's label, whatever it holds
+        rules.append(_label_rule(frame, table))
     return rules
 
 
@@ -207,12 +207,10 @@ def _negative_rules(frame: pd.DataFrame, table: pd.DataFrame, config: Config) ->
     return rules
 
 
-def _label_rule(frame: pd.DataFrame, table: pd.DataFrame, require_labels: bool) -> RowRule:
-    """A flat export's label must read as 0/1; a missing one is bad only when training."""
+def _label_rule(frame: pd.DataFrame, table: pd.DataFrame) -> RowRule:
+    """A flat export trained on needs a label that reads as 0/1 on every row."""
     frame[schema.CONVERTED] = normalise_label(table[schema.CONVERTED])
-    frame["label_ok"] = frame[schema.CONVERTED].notna() | (
-        table[schema.CONVERTED].isna() & (not require_labels)
-    )
+    frame["label_ok"] = frame[schema.CONVERTED].notna()
     reason = "converted label missing or not 0/1, true/false, yes/no"
     return _in_set_rule("label", "label_ok", schema.CONVERTED, reason, [True])
 

@@ -10,8 +10,8 @@ from predictive_scoring.data.tables import LeadData, RawTables
 from predictive_scoring.errors import DataError, examples
 
 
-def _require_columns(raw: RawTables) -> None:
-    leads_contract = schema.FLAT_LEADS_CONTRACT if raw.flat else schema.LEADS_CONTRACT
+def _require_columns(raw: RawTables, require_labels: bool) -> None:
+    leads_contract = _leads_contract(raw, require_labels)
     contracts: list[tuple[pd.DataFrame | None, schema.TableContract]] = [
         (raw.leads, leads_contract)
     ]
@@ -30,6 +30,13 @@ def _require_columns(raw: RawTables) -> None:
             )
     if len(raw.leads) == 0:
         raise DataError(f"{schema.LEADS}: the table has no rows; there is nothing to score")
+
+
+def _leads_contract(raw: RawTables, require_labels: bool) -> schema.TableContract:
+    """Timed leads need a creation time; a flat export needs its label to train, not to score."""
+    if not raw.flat:
+        return schema.LEADS_CONTRACT
+    return schema.FLAT_LEADS_CONTRACT if require_labels else schema.FLAT_UNLABELLED_CONTRACT
 
 
 def _flat_hint(raw: RawTables, contract: schema.TableContract) -> str:
