@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -13,14 +14,21 @@ from predictive_scoring.config import load_config
 from predictive_scoring.data.load import load_lead_data
 from predictive_scoring.data.synthetic import generate_funnel
 from predictive_scoring.data.tables import LeadData
+from predictive_scoring.errors import DataError
 from predictive_scoring.evaluation import evaluate
-from predictive_scoring.training import CRM_BAYES, POINTS, TrainingResult, train_models
+from predictive_scoring.training import (
+    CRM_BAYES,
+    POINTS,
+    TrainingResult,
+    labelled_rows,
+    train_models,
+)
 from tests.conftest import Funnels
 
 AS_OF = pd.Timestamp("2026-01-01", tz="UTC")
 
 
-N_LEADS, SEED = 3000, 3
+N_LEADS, SEED = 3000, 5  # a funnel where the booster is served
 
 
 @pytest.fixture(scope="module")
@@ -183,3 +191,48 @@ def test_score_reference_draws_by_weight_and_never_entry_rows() -> None:
     assert (drawn >= third).all(), "entry rows stand for no open-lead rows"
     heavy = (drawn >= 2 * third).mean()
     assert heavy == pytest.approx(0.75, abs=0.02), "a weight-3 row counts three times"
+
+
+def _young(data: LeadData, first_win: pd.Timestamp) -> LeadData:
+    """``data`` as if the funnel had won nothing before ``first_win``."""
+    outcomes = data.outcomes
+    early = outcomes[schema.CONVERTED_AT] < first_win
+    return replace(data, outcomes=outcomes.loc[~early].reset_index(drop=True))
+
+
+def test_a_young_funnel_is_compared_on_held_out_leads_and_still_served(
+    data: LeadData, caplog: pytest.LogCaptureFixture
+) -> None:
+    young = _young(data, AS_OF - pd.Timedelta(days=80))
+    result = train_models(young, load_config(), AS_OF)
+    assert result.evaluation["plan"] == "held-out leads"
+    assert "has no conversions" in result.evaluation["why"]
+    assert "held-out leads of the same period instead" in caplog.text
+    assert result.window_bounds is None
+    assert result.served == "lightgbm" and result.serving is not None
+    assert result.refit["rows"] == len(labelled_rows(young, load_config(), AS_OF)[1])
+
+
+def test_a_funnel_with_almost_no_labelled_conversion_is_unusable(data: LeadData) -> None:
+    converted = data.outcomes[schema.CONVERTED_AT].notna()
+    two = data.outcomes[~converted | (converted.cumsum() <= 2)].reset_index(drop=True)
+    with pytest.raises(DataError, match=r"only \d conversions are labelled before T - H"):
+        train_models(replace(data, outcomes=two), load_config(), AS_OF)
+
+
+def test_the_served_model_is_refit_on_every_labelled_row(
+    data: LeadData, trained: TrainingResult
+) -> None:
+    from predictive_scoring.training import refit_rounds
+
+    refit = trained.refit
+    _, y = labelled_rows(data, load_config(), AS_OF)
+    assert refit["rows"] == len(y) > sum(trained.window_sizes.values()), "purged rows too"
+    assert refit["positives"] == int(y.sum())
+    stopped = trained.models["lightgbm"].estimator_.calibrated_model()
+    assert refit["rounds"] == refit_rounds(stopped, trained.window_sizes["train"], len(y))
+    assert refit["trees"] == refit["rounds"], "fixed rounds: no early stopping on every row"
+    assert "time-ordered folds" in refit["calibrated_on"]
+    assert 0 < refit["calibration_rows"] < refit["rows"]
+    assert trained.serving is not None
+    assert trained.serving.model.estimator_.trees() == refit["trees"]

@@ -108,6 +108,7 @@ class ModelsConfig(_Section):
     seed: int
     num_threads: int = Field(ge=1)
     calibration_share: float = Field(gt=0, lt=1)
+    calibration_blocks: int = Field(ge=2)
     test_share: float = Field(gt=0, lt=1)
     candidates: list[Literal["lightgbm", "logistic"]] = Field(min_length=1)
     lightgbm: LightGBMConfig

@@ -230,12 +230,10 @@ def _describe_fit(
 def _describe_intent(field: str, infos: list[FeatureInfo], values: Any) -> tuple[str, Any]:
     stats = {(i.stat, i.days): i.name for i in infos}
     if field == intent.INACTIVITY:
-        days = _value(values, intent.INACTIVE_DAYS) or 0
+        days = round(_value(values, intent.INACTIVE_DAYS) or 0)  # whole days, as the words say
         return (
-            f"No activity for {round(days):,} days beyond the usual gap"
-            if days
-            else "Recently active"
-        ), round(days)
+            f"No activity for {days:,} days beyond the usual gap" if days else "Recently active"
+        ), days
     if field == intent.LEAD_AGE:
         days = _value(values, intent.LEAD_AGE_DAYS) or 0
         return f"Lead created {round(days):,} days ago", round(days)

@@ -14,11 +14,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.base import clone
 from sklearn.frozen import FrozenEstimator
 
 from predictive_scoring import schema
 from predictive_scoring.config import Config
 from predictive_scoring.data.tables import LeadData
+from predictive_scoring.errors import DataError
 from predictive_scoring.evaluation import Evaluation, evaluate
 from predictive_scoring.features.snapshots import training_snapshots
 from predictive_scoring.features.spec import (
@@ -28,23 +30,30 @@ from predictive_scoring.features.spec import (
     build_features,
     learn_feature_spec,
 )
+from predictive_scoring.models.calibration import CrossFittedCalibration, calibrate
 from predictive_scoring.models.crm_bayes import CRM_BAYES, FrequencyNaiveBayes
 from predictive_scoring.models.leakage import LeakageFinding, audit_leakage
 from predictive_scoring.models.ml import (
     LIGHTGBM,
     LOGISTIC,
     additive_constraints,
-    calibrate,
-    calibrate_cross_fitted,
     fit_lightgbm,
     lightgbm_model,
     logistic_model,
 )
 from predictive_scoring.models.on_columns import OnColumns
 from predictive_scoring.models.policy import choose_served, servable
+from predictive_scoring.models.refit import (
+    CROSS_FIT_FOLDS,
+    Recipe,
+    Refit,
+    refit_on_all,
+    serving_folds,
+)
 from predictive_scoring.models.rules import POINTS, PointsScorecard
 from predictive_scoring.models.windows import (
     Windows,
+    held_out_lead_windows,
     require_both_classes,
     stratified_windows,
     time_windows,
@@ -87,6 +96,7 @@ class TrainingSet:
     X: pd.DataFrame
     y: np.ndarray
     windows: Windows
+    evaluation: dict[str, str] = field(default_factory=dict)
 
     def part(self, name: str) -> XY:
         mask = getattr(self.windows, name)
@@ -117,6 +127,8 @@ class TrainingResult:
     servable: list[str] = field(default_factory=list)
     booster_structure: dict[str, Any] = field(default_factory=dict)
     scorecard: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
+    evaluation: dict[str, str] = field(default_factory=dict)
+    refit: dict[str, Any] = field(default_factory=dict)
 
     @property
     def served_model(self) -> Any:
@@ -125,9 +137,11 @@ class TrainingResult:
 
 @dataclass
 class _Fitted:
-    """The candidates and baselines, fitted; the points scorecard; the booster's structure."""
+    """The candidates and baselines, fitted on the windows; how each is made again on every
+    row; the points scorecard; the booster's structure."""
 
     models: dict[str, Any]
+    recipes: dict[str, Recipe]
     scorecard: pd.DataFrame
     structure: dict[str, Any]
 
@@ -147,11 +161,12 @@ def train_models(data: LeadData, config: Config, as_of: pd.Timestamp | None) -> 
     may_serve = servable(config.models.candidates, fitted.models, has_behaviour)
     served, decision = choose_served(evaluations, may_serve, POINTS, config.models.promotion_margin)
     log.info("served model: %s (%s)", served, decision)
+    refit = _refit_served(training, fitted.recipes[served], spec, config)
     reference = _reference_rows(training, config.models.seed)
     serving = build_served_model(
         served,
         spec,
-        fitted.models[served],
+        refit.model,
         training.X.loc[reference],
         training.y[reference],
         config.scoring,
@@ -179,7 +194,27 @@ def train_models(data: LeadData, config: Config, as_of: pd.Timestamp | None) -> 
         servable=may_serve,
         booster_structure=fitted.structure,
         scorecard=fitted.scorecard,
+        evaluation=training.evaluation,
+        refit=refit.facts,
     )
+
+
+def _refit_served(
+    training: TrainingSet, recipe: Recipe, spec: FeatureSpec, config: Config
+) -> Refit:
+    """The served candidate made again on every labelled row (see :mod:`.models.refit`)."""
+    settings = config.models
+    folds, described = serving_folds(
+        training.rows,
+        training.y,
+        config.labels.horizon_days,
+        settings.calibration_blocks,
+        spec.flat,
+        settings.seed,
+    )
+    refit = refit_on_all(recipe, training.X, training.y, folds, settings.calibration, settings.seed)
+    log.info("served model refit on %s rows, calibrated on %s", f"{len(training.y):,}", described)
+    return Refit(refit.model, {**refit.facts, "calibrated_on": described})
 
 
 def _training_set(
@@ -188,11 +223,9 @@ def _training_set(
     """The labelled rows and their features, with the columns the leakage audit flags left out."""
     spec = learn_feature_spec(known, config.features)
     rows, y = labelled_rows(data, config, as_of)
+    windows, evaluation = _windows(rows, y, config)
     training = TrainingSet(
-        rows,
-        build_features(data, rows, spec, config.models.num_threads),
-        y,
-        _windows(rows, y, config),
+        rows, build_features(data, rows, spec, config.models.num_threads), y, windows, evaluation
     )
     leakage = audit_leakage(
         _source_columns(known, rows, training.windows.train),
@@ -206,10 +239,11 @@ def _training_set(
 
 
 def _reference_rows(training: TrainingSet, seed: int, limit: int = REFERENCE_ROWS) -> np.ndarray:
-    """Positions of the population scores are percentiles of: ``limit`` draws from the train and
-    calibration windows in proportion to each row's reference weight, so thinned long-lived leads
-    count as often as they are open, and the reference is the population scoring will see."""
-    pool = np.flatnonzero(training.windows.train | training.windows.calibrate)
+    """Positions of the population scores are percentiles of: ``limit`` draws from every
+    labelled row (the rows the served model learned from) in proportion to each row's reference
+    weight, so thinned long-lived leads count as often as they are open, and the reference is the
+    population scoring will see."""
+    pool = np.arange(len(training.y))
     rows = training.rows
     weights = (
         rows[schema.REFERENCE_WEIGHT].to_numpy()[pool] if schema.REFERENCE_WEIGHT in rows else None
@@ -240,10 +274,55 @@ def labelled_rows(data: LeadData, config: Config, as_of: pd.Timestamp | None) ->
     return snapshots.drop(columns=schema.LABEL), snapshots[schema.LABEL].to_numpy(dtype=int)
 
 
-def _windows(rows: pd.DataFrame, y: np.ndarray, config: Config) -> Windows:
+TIME_WINDOWS = "later time windows"
+HELD_OUT_LEADS = "held-out leads"
+STRATIFIED_ROWS = "a stratified split of the export's rows"
+
+
+def _windows(rows: pd.DataFrame, y: np.ndarray, config: Config) -> tuple[Windows, dict[str, str]]:
+    """The windows candidates are compared on, and how they were cut (with the reason when a
+    funnel too young for later windows is split by lead instead)."""
     models = config.models
     if rows[schema.SNAPSHOT_AT].isna().all():
-        return stratified_windows(y, models.calibration_share, models.test_share, models.seed)
+        windows = stratified_windows(y, models.calibration_share, models.test_share, models.seed)
+        return windows, {"plan": STRATIFIED_ROWS}
+    _require_labels_of_both_classes(rows, y, config.labels.horizon_days)
+    try:
+        return _time_windows(rows, y, config), {"plan": TIME_WINDOWS}
+    except DataError as strict:
+        log.warning(
+            "%s; the candidates are compared on %s of the same period instead (no later window "
+            "is possible yet, so the figures say how the models rank other leads, not the future)",
+            strict,
+            HELD_OUT_LEADS,
+        )
+        windows = held_out_lead_windows(
+            rows[schema.LEAD_ID], y, models.calibration_share, models.test_share, models.seed
+        )
+        windows = _grid_rows_test(windows, rows)
+        require_both_classes(windows, y)
+        return windows, {"plan": HELD_OUT_LEADS, "why": str(strict)}
+
+
+MIN_CONVERSIONS = 3
+"""Converted leads (and unconverted ones) labelled before T - H below which nothing can be
+trained or checked."""
+
+
+def _require_labels_of_both_classes(rows: pd.DataFrame, y: np.ndarray, horizon_days: int) -> None:
+    ever = pd.Series(y, index=rows[schema.LEAD_ID].to_numpy()).groupby(level=0).max()
+    positives, negatives = int(ever.sum()), int(len(ever) - ever.sum())
+    if min(positives, negatives) < MIN_CONVERSIONS:
+        kind = "conversions" if positives < MIN_CONVERSIONS else "unconverted leads"
+        raise DataError(
+            f"outcomes.converted_at: only {min(positives, negatives)} {kind} are labelled before "
+            f"T - H (H = {horizon_days} days); at least {MIN_CONVERSIONS} are needed to train and "
+            "check a model; use a later --as-of, a shorter --horizon-days or more history"
+        )
+
+
+def _time_windows(rows: pd.DataFrame, y: np.ndarray, config: Config) -> Windows:
+    models = config.models
     entry = rows[schema.ENTRY].to_numpy(dtype=bool) if schema.ENTRY in rows else None
     windows = time_windows(
         rows[schema.SNAPSHOT_AT],
@@ -252,12 +331,17 @@ def _windows(rows: pd.DataFrame, y: np.ndarray, config: Config) -> Windows:
         models.test_share,
         rows.loc[~entry, schema.SNAPSHOT_AT] if entry is not None and (~entry).any() else None,
     )
-    if entry is not None:
-        # Entry rows help train and calibrate; the test window is the open population at its
-        # snapshot times, the population a batch scores (new leads: benchmarks' forward test).
-        windows = replace(windows, test=windows.test & ~entry)
+    windows = _grid_rows_test(windows, rows)
     require_both_classes(windows, y)
     return windows
+
+
+def _grid_rows_test(windows: Windows, rows: pd.DataFrame) -> Windows:
+    """Entry rows help train and calibrate; the test window is the open population at its
+    snapshot times, the population a batch scores (new leads: benchmarks' forward test)."""
+    if schema.ENTRY not in rows:
+        return windows
+    return replace(windows, test=windows.test & ~rows[schema.ENTRY].to_numpy(dtype=bool))
 
 
 def _source_columns(known: LeadData, rows: pd.DataFrame, mask: np.ndarray) -> pd.DataFrame:
@@ -328,7 +412,8 @@ def _fit_candidates(
     used = attributes + list(behaviours.values())
     fit_rows = _both(train, calibration) if spec.flat else train
     selected = (fit_rows[0][used], fit_rows[1])
-    points = PointsScorecard(attributes=attributes, behaviours=behaviours).fit(*selected)
+    recipes = {POINTS: Recipe(PointsScorecard(attributes=attributes, behaviours=behaviours), used)}
+    points = clone(recipes[POINTS].estimator).fit(*selected)
     models: dict[str, Any] = {
         POINTS: _on_columns(points, used, fit_rows),
         CRM_BAYES: _on_columns(FrequencyNaiveBayes().fit(*selected), used, fit_rows),
@@ -336,25 +421,35 @@ def _fit_candidates(
     settings = config.models
     structure: dict[str, Any] = {}
     if LIGHTGBM in settings.candidates:
-        models[LIGHTGBM], structure = _fit_booster(training, spec, config, fit_rows)
+        models[LIGHTGBM], recipes[LIGHTGBM], structure = _fit_booster(
+            training, spec, config, fit_rows
+        )
     if LOGISTIC in settings.candidates:
+        recipes[LOGISTIC] = Recipe(logistic_model(settings), None)
         models[LOGISTIC] = _on_columns(_fit_logistic(training, spec, config, fit_rows), None, train)
-    return _Fitted(models, points.scorecard(), structure)
+    return _Fitted(models, recipes, points.scorecard(), structure)
+
+
+def _cross_fitted(estimator: Any, rows: XY, config: Config, scale_rounds: bool = False) -> Any:
+    """Flat data: one model fitted on ``rows``, calibrated on their out-of-fold predictions."""
+    settings = config.models
+    return CrossFittedCalibration(
+        estimator, cv=CROSS_FIT_FOLDS, method=settings.calibration, scale_rounds=scale_rounds,
+        random_state=settings.seed,
+    ).fit(*rows)  # fmt: skip
 
 
 def _fit_logistic(training: TrainingSet, spec: FeatureSpec, config: Config, fit_rows: XY) -> Any:
     settings = config.models
     if spec.flat:
-        return calibrate_cross_fitted(
-            logistic_model(settings), fit_rows, settings.calibration, settings.seed
-        )
+        return _cross_fitted(logistic_model(settings), fit_rows, config)
     train, calibration = training.part("train"), training.part("calibrate")
     return calibrate(logistic_model(settings).fit(*train), calibration, settings.calibration)
 
 
 def _fit_booster(
     training: TrainingSet, spec: FeatureSpec, config: Config, fit_rows: XY
-) -> tuple[OnColumns, dict[str, Any]]:
+) -> tuple[OnColumns, Recipe, dict[str, Any]]:
     """The additive, monotone booster (see :func:`additive_constraints`), calibrated.
 
     With ``models.lightgbm.fit_interactions: auto`` both structures are early-stopped on the
@@ -380,9 +475,7 @@ def _fit_booster(
         refit = lightgbm_model(settings, **constraints).set_params(
             n_estimators=refit_rounds(booster, len(train[1]), len(fit_rows[1]))
         )
-        calibrated = calibrate_cross_fitted(
-            refit, (fit_rows[0][used], fit_rows[1]), settings.calibration, settings.seed
-        )
+        calibrated = _cross_fitted(refit, (fit_rows[0][used], fit_rows[1]), config, True)
     else:
         calibrated = calibrate(
             booster, (calibration[0][used], calibration[1]), settings.calibration
@@ -393,7 +486,10 @@ def _fit_booster(
         "early_stopping_log_loss": {_structure_name(k): v for k, v in losses.items()},
         "trees": calibrated.trees(),
     }
-    return _on_columns(calibrated, used, train), structure
+    every_row = lightgbm_model(settings, **constraints).set_params(
+        n_estimators=refit_rounds(booster, len(train[1]), len(training.y))
+    )
+    return _on_columns(calibrated, used, train), Recipe(every_row, used, True), structure
 
 
 def _structure_name(interacting: bool) -> str:

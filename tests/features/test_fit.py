@@ -75,3 +75,18 @@ def test_rare_and_unseen_categories_become_other_and_missing_is_its_own_value() 
 def test_identifier_like_text_is_recognised() -> None:
     assert fit.looks_like_identifier(pd.Series([f"Company {i}" for i in range(500)]))
     assert not fit.looks_like_identifier(pd.Series(["x", "y"] * 300))
+
+
+def test_spellings_of_one_category_count_and_encode_as_one() -> None:
+    values = pd.Series(["Software"] * 30 + [" software"] * 5 + ["SOFTWARE"] * 5 + ["Retail"] * 25)
+    vocabulary = fit.category_vocabulary(values, min_count=20, max_categories=10)
+    assert vocabulary == ["Software", "Retail", fit.MISSING, fit.OTHER]
+    encoded = fit.encode_categories(
+        pd.Series(["software  ", "RETAIL", "Finance", None]), vocabulary
+    )
+    assert encoded.tolist() == ["Software", "Retail", fit.OTHER, fit.MISSING]
+
+
+def test_without_variant_spellings_the_vocabulary_is_counts_then_names() -> None:
+    values = pd.Series(["b"] * 3 + ["a"] * 3 + ["c"] * 5 + ["d"])
+    assert fit.category_vocabulary(values, 2, 10) == ["c", "a", "b", fit.MISSING, fit.OTHER]

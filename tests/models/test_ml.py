@@ -9,15 +9,18 @@ import pytest
 from scipy.stats import spearmanr
 
 from predictive_scoring.config import load_config
+from predictive_scoring.models.calibration import (
+    CrossFittedCalibration,
+    calibrate,
+    choose_calibration,
+)
 from predictive_scoring.models.ml import (
     additive_constraints,
-    calibrate,
-    calibrate_cross_fitted,
-    choose_calibration,
     fit_lightgbm,
     lightgbm_model,
     logistic_model,
 )
+from predictive_scoring.models.windows import time_folds
 
 SETTINGS = load_config().models.model_copy(update={"num_threads": 1})
 
@@ -87,8 +90,38 @@ def test_small_windows_calibrate_with_a_sigmoid() -> None:
 
 def test_cross_fitted_calibration_serves_one_model_fitted_on_every_row() -> None:
     X, y = _frame(2000, 0)
-    calibrated = calibrate_cross_fitted(logistic_model(SETTINGS), (X, y), "sigmoid", seed=0)
-    assert len(calibrated.calibrated_classifiers_) == 1
-    inner = calibrated.calibrated_model()
+    calibrated = CrossFittedCalibration(logistic_model(SETTINGS), cv=5, method="sigmoid").fit(X, y)
+    assert calibrated.folds_ == 5 and calibrated.calibration_rows_ == 2000
     refit = logistic_model(SETTINGS).fit(X, y)
-    np.testing.assert_allclose(inner.predict_proba(X), refit.predict_proba(X))
+    np.testing.assert_allclose(
+        calibrated.calibrated_model().predict_proba(X), refit.predict_proba(X)
+    )
+    p = calibrated.predict_proba(X)[:, 1]
+    assert abs(p.mean() - y.mean()) < 0.01, "calibrated on out-of-fold predictions"
+
+
+def test_time_ordered_cross_fitting_never_calibrates_on_rows_a_copy_learned() -> None:
+    X, y = _frame(3000, 0)
+    times = pd.Series(pd.date_range("2025-01-01", periods=30, freq="7D", tz="UTC")).repeat(100)
+    folds = time_folds(times.reset_index(drop=True), y, horizon_days=14, blocks=4)
+    assert len(folds) == 3, "every block but the first is predicted"
+    for fit_rows, predicted in folds:
+        latest_fit = times.iloc[fit_rows].max()
+        assert latest_fit + pd.Timedelta(days=14) <= times.iloc[predicted].min(), "purged"
+    booster = lightgbm_model(SETTINGS).set_params(n_estimators=60)
+    calibrated = CrossFittedCalibration(booster, cv=folds, scale_rounds=True).fit(X, y)
+    assert calibrated.calibration_rows_ == sum(len(p) for _, p in folds) < len(y)
+    assert calibrated.trees() == 60, "the served booster has the rounds it was given"
+    contributions, base = calibrated.additive_score(X.head(50))
+    raw = calibrated.calibrated_model().predict(X.head(50), raw_score=True)
+    np.testing.assert_allclose(base + contributions.sum(axis=1), raw, atol=1e-9)
+
+
+def test_folds_without_both_classes_are_left_out() -> None:
+    y = np.array([0] * 200 + [0, 1] * 100)  # the first half of the history never converts
+    times = pd.Series(pd.date_range("2025-01-01", periods=400, freq="D", tz="UTC"))
+    folds = time_folds(times, y, horizon_days=10, blocks=4)
+    assert all(0 < y[fit].sum() < len(fit) for fit, _ in folds)
+    assert len(folds) == 1, "only the last block has earlier rows of both classes"
+    with pytest.raises(ValueError, match="both classes"):
+        CrossFittedCalibration(logistic_model(SETTINGS), cv=[]).fit(*_frame(400, 0))

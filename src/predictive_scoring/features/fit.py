@@ -157,9 +157,26 @@ def bands(values: pd.Series, edges: Sequence[float]) -> pd.Series:
     return banded.where(values.notna(), MISSING)
 
 
+def spelling_key(text: pd.Series) -> pd.Series:
+    """Values as a person reads them: ``" Software"``, ``"SOFTWARE"`` and ``"software"`` are one
+    (case and runs of white space ignored), as CRM exports spell one value many ways."""
+    key: pd.Series = text.str.strip().str.replace(r"\s+", " ", regex=True).str.casefold()
+    return key
+
+
 def category_vocabulary(values: pd.Series, min_count: int, max_categories: int) -> list[str]:
-    """Categories kept for a column: frequent ones (most frequent first), then missing and other."""
-    counts = values.dropna().astype("string").value_counts(sort=True)
+    """Categories kept for a column: frequent ones (most frequent first), then missing and other.
+
+    Spellings of one value (:func:`spelling_key`) count together, under their most frequent
+    spelling."""
+    text = values.dropna().astype("string")
+    key = spelling_key(text)
+    pairs = pd.DataFrame({"key": key, "text": text.str.strip()})
+    spelled = pairs.value_counts(sort=False).rename("rows").reset_index()
+    spelled = spelled.sort_values(["key", "rows", "text"], ascending=[True, False, True])
+    shown = spelled.drop_duplicates("key").set_index("key")["text"]
+    per_key = key.value_counts()
+    counts = per_key.set_axis(shown.loc[per_key.index].to_numpy())
     counts = counts[counts >= min_count].sort_index(kind="stable")
     counts = counts.sort_values(ascending=False, kind="stable").head(max_categories)
     kept = [str(v) for v in counts.index if v not in (MISSING, OTHER)]
@@ -167,11 +184,14 @@ def category_vocabulary(values: pd.Series, min_count: int, max_categories: int) 
 
 
 def encode_categories(values: pd.Series, vocabulary: Sequence[str]) -> pd.Series:
-    """Map values onto ``vocabulary``: missing to ``(missing)``, rare or unseen to ``(other)``."""
+    """Map values onto ``vocabulary``: any spelling of a kept category to it, missing to
+    ``(missing)``, rare or unseen to ``(other)``."""
     text = values.astype("string")
     text = text.mask(text == MISSING)
-    known = text.isin(vocabulary[:-2]).fillna(False)
-    mapped = text.where(known, OTHER).where(text.notna(), MISSING)
+    kept = pd.Series(list(vocabulary[:-2]), dtype="string")
+    spelling = pd.Series(kept.to_numpy(), index=spelling_key(kept).to_numpy())
+    mapped = spelling_key(text).map(spelling)
+    mapped = mapped.where(mapped.notna(), OTHER).where(text.notna(), MISSING)
     return pd.Series(pd.Categorical(mapped, categories=list(vocabulary)), index=values.index)
 
 

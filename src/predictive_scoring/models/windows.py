@@ -18,8 +18,17 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 
 from predictive_scoring.errors import DataError
+from predictive_scoring.timeline import DAY_US, to_micros
 
-__all__ = ["MIN_SNAPSHOTS", "Windows", "require_both_classes", "stratified_windows", "time_windows"]
+__all__ = [
+    "MIN_SNAPSHOTS",
+    "Windows",
+    "held_out_lead_windows",
+    "require_both_classes",
+    "stratified_windows",
+    "time_folds",
+    "time_windows",
+]
 
 MIN_SNAPSHOTS = 3
 
@@ -123,3 +132,65 @@ def require_both_classes(windows: Windows, y: np.ndarray) -> None:
                 f"horizon, so models cannot be compared honestly; use a later --as-of, a longer "
                 f"--horizon-days or more history"
             )
+
+
+def held_out_lead_windows(
+    lead_ids: pd.Series, y: np.ndarray, calibration_share: float, test_share: float, seed: int
+) -> Windows:
+    """Windows of different leads over the same period, for a funnel too young for later
+    windows: each lead's rows all fall in one window, leads drawn stratified by whether they
+    ever convert.  Honest about leads (none is seen twice), not about time (no later period)."""
+    ever = pd.Series(y, index=lead_ids.to_numpy()).groupby(level=0).max()
+    try:
+        rest, test = train_test_split(
+            ever.index.to_numpy(), test_size=test_share, stratify=ever, random_state=seed
+        )
+        train, calibrate = train_test_split(
+            rest, test_size=calibration_share, stratify=ever[rest], random_state=seed
+        )
+    except ValueError as exc:
+        raise DataError(
+            f"too few converted leads to hold some out for calibration and testing ({exc})"
+        ) from None
+    in_train, in_calibrate, in_test = (
+        lead_ids.isin(p).to_numpy() for p in (train, calibrate, test)
+    )
+    windows = Windows(in_train, in_calibrate, in_test)
+    _require_rows(windows)
+    return windows
+
+
+def time_folds(
+    snapshot_at: pd.Series, y: np.ndarray, horizon_days: int, blocks: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Time-ordered folds over the labelled rows, for out-of-fold predictions.
+
+    The rows are cut into ``blocks`` runs of snapshot times holding about equal numbers of rows;
+    each block after the first is predicted by a model fitted on the rows whose labels were
+    known by the block's start (``s + H <= start``).  Folds whose fitting rows or predicted rows
+    lack a class are left out (the early blocks of a young funnel).
+    """
+    times = to_micros(snapshot_at)
+    starts = _block_starts(np.sort(times), blocks)
+    horizon = horizon_days * DAY_US
+    folds = []
+    for i, start in enumerate(starts):
+        predict = times >= start
+        if i + 1 < len(starts):
+            predict &= times < starts[i + 1]
+        rows, fit = np.flatnonzero(predict), np.flatnonzero(times + horizon <= start)
+        if _both_classes(y, fit) and _both_classes(y, rows):
+            folds.append((fit, rows))
+    return folds
+
+
+def _block_starts(ordered: np.ndarray, blocks: int) -> list[int]:
+    """The first time of each block after the first: cuts at equal shares of the rows."""
+    cuts = {
+        ordered[min(len(ordered) - 1, round(k * len(ordered) / blocks))] for k in range(1, blocks)
+    }
+    return sorted(t for t in cuts if t > ordered[0])
+
+
+def _both_classes(y: np.ndarray, rows: np.ndarray) -> bool:
+    return len(rows) > 0 and 0 < y[rows].sum() < len(rows)

@@ -62,6 +62,10 @@ class TrainingFacts(Protocol):
     @property
     def booster_structure(self) -> dict[str, Any]: ...
     @property
+    def evaluation(self) -> dict[str, str]: ...
+    @property
+    def refit(self) -> dict[str, Any]: ...
+    @property
     def scorecard(self) -> pd.DataFrame: ...
 
 
@@ -131,8 +135,32 @@ def _decision(result: TrainingFacts, promotion: RegistrationFacts | None) -> str
     return (
         '<section id="decision"><h2>Decision</h2>'
         f"<p><b>Served model: {text(result.served)}</b>: {text(result.decision)}</p>"
-        f"{verdict}</section>"
+        f"{_served_how(result)}{verdict}</section>"
     )
+
+
+def _served_how(result: TrainingFacts) -> str:
+    """What was evaluated and what is served: the same recipe, refit on every labelled row."""
+    evaluated = result.evaluation.get("plan", "")
+    why = result.evaluation.get("why")
+    warning = (
+        f'<p class="verdict no">Evaluated on {text(evaluated)}: {text(why)}. The figures below say '
+        "how the models rank other leads of the same period, not how they do on a later one.</p>"
+        if why
+        else ""
+    )
+    refit = result.refit
+    if not refit:
+        return warning
+    rounds = f", {refit['rounds']:,} boosting rounds" if refit.get("rounds") else ""
+    served = (
+        f"The comparison below is of models fitted on the training window and measured on "
+        f"{text(evaluated)}. The served model is the same recipe refit on every labelled row "
+        f"({refit['rows']:,} rows, {refit['positives']:,} conversions{rounds}) and calibrated "
+        f"({text(refit['calibration'])}) on {refit['calibration_rows']:,} out-of-fold predictions: "
+        f"{text(refit['calibrated_on'])}."
+    )
+    return f'{warning}<p class="note">{served}</p>'
 
 
 def _data(report: ValidationReport, fingerprint: dict[str, Any], result: TrainingFacts) -> str:

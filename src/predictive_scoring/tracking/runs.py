@@ -223,6 +223,8 @@ def _windows(result: TrainingResult) -> dict[str, Any]:
         "bounds": result.window_bounds,
         "data_says": result.data_says,
         "booster_structure": result.booster_structure,
+        "evaluation": result.evaluation,
+        "served_refit": result.refit,
     }
 
 

@@ -8,6 +8,14 @@ closed-lost hazard and the event rates) is a function of what is *observable* st
 :meth:`SyntheticFunnel.true_probability` rebuilds every open lead's state from the three tables
 alone and runs the *same* daily step forward by Monte Carlo.
 
+It has the habits of real funnels, each a ``FunnelParams`` knob with an "off" value: leads go
+stale after half a year (conversion all but stops; age is read from ``created_at``), the lead
+mix drifts (``content_syndication`` grows from 3 % to 35 % of new leads, ``marketplace`` appears
+in the last 30 % of the history, each with its own conversion effect), activity comes in bursts
+(self-excitation), and leads are closed lost.  ``generate_funnel(..., messy=True)`` exposes the
+tables as a CRM exports them (duplicates, orphans, unreadable timestamps, stray spellings) over
+the same clean funnel.
+
 The modules, in the order the data flows:
 
 * ``vocabulary``: column names, event types, attribute vocabularies and their effects;
@@ -15,7 +23,7 @@ The modules, in the order the data flows:
 * ``dynamics``: the knobs compiled into arrays; ``process``: the daily step (what one day does);
 * ``leads``: the leads table; ``history``: the daily step over the history, events and outcomes;
 * ``observe``: the tables read back as the process sees them; ``truth``: replay and Monte Carlo;
-* ``funnel``: :func:`generate_funnel` and :class:`SyntheticFunnel`;
+* ``funnel``: :func:`generate_funnel` and :class:`SyntheticFunnel`; ``messy``: messy exports;
 * ``arrays`` and ``clock``: array types and simulated time, shared by all of them.
 """
 
@@ -38,10 +46,12 @@ from predictive_scoring.data.synthetic.vocabulary import (
     EMAIL,
     EVENT_TYPES,
     FIRST_NAME,
+    GROWING_SOURCE,
     INDUSTRY,
     JOB_TITLE,
     LAST_NAME,
     LEAD_SOURCE,
+    NEW_SOURCE,
     PHONE,
     STATUS_WON,
 )
@@ -56,10 +66,12 @@ __all__ = [
     "EMAIL",
     "EVENT_TYPES",
     "FIRST_NAME",
+    "GROWING_SOURCE",
     "INDUSTRY",
     "JOB_TITLE",
     "LAST_NAME",
     "LEAD_SOURCE",
+    "NEW_SOURCE",
     "PHONE",
     "STATUS_WON",
     "FunnelParams",

@@ -41,6 +41,8 @@ class _Dynamics:
     """Activity log-odds by lead age in days (the last entry holds for older leads)."""
     inactivity: Floats
     """Inactivity (0 to 1) by days since the last event (the last entry holds beyond)."""
+    staleness: Floats
+    """Conversion log-odds lost by lead age in days (the last entry holds for older leads)."""
 
     @classmethod
     def compile(cls, params: FunnelParams) -> _Dynamics:
@@ -64,6 +66,7 @@ class _Dynamics:
             recent_decay=0.5 ** (1.0 / params.excitation_half_life_days),
             age_effect=_age_effect(params),
             inactivity=_inactivity(params),
+            staleness=_staleness(params),
         )
 
     def is_weekend(self, day: int) -> bool:
@@ -91,3 +94,15 @@ def _age_effect(params: FunnelParams) -> Floats:
     fading = np.exp2(-age / params.engagement_half_life_days)
     floor = params.engagement_floor
     return np.log(floor + (1.0 - floor) * fading).astype(np.float32)
+
+
+def _staleness(params: FunnelParams) -> Floats:
+    """``stale_effect`` times a ramp from 0 at ``stale_after_days`` to 1 ``stale_ramp_days`` later.
+
+    A lookup by age rather than a formula per row: one gather a day, like the other age tables.
+    """
+    end = params.stale_after_days + params.stale_ramp_days
+    age = np.arange(int(np.ceil(end)) + 2)
+    ramp = (age - params.stale_after_days) / max(params.stale_ramp_days, 1e-9)
+    staleness: Floats = (params.stale_effect * np.clip(ramp, 0.0, 1.0)).astype(np.float32)
+    return staleness

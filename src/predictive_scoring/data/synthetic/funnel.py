@@ -3,7 +3,7 @@ answers, from them alone, how likely each open lead is to convert."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -20,6 +20,7 @@ from predictive_scoring.data.synthetic.history import (
     _simulate_history,
 )
 from predictive_scoring.data.synthetic.leads import _draw_leads
+from predictive_scoring.data.synthetic.messy import _messy_tables
 from predictive_scoring.data.synthetic.observe import _observe, _Observed, _profile
 from predictive_scoring.data.synthetic.params import FunnelParams
 from predictive_scoring.data.synthetic.truth import _monte_carlo, _population_at
@@ -28,6 +29,9 @@ __all__ = [
     "SyntheticFunnel",
     "generate_funnel",
 ]
+
+_MESSY_STREAM = 4_127
+"""Seeds the mess of a messy export apart from the funnel, so its clean tables stay the same."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -40,9 +44,11 @@ class SyntheticFunnel:
         The contract ``leads`` table: ``lead_id``, ``created_at`` (UTC), fit attributes
         (``industry``, ``company_size``, ``annual_revenue``, ``job_title``, ``country``,
         ``lead_source``), PII (``email``, ``first_name``, ``last_name``, ``phone``) and the
-        non-predictive ``company``; ordered by ``created_at``.
+        non-predictive ``company``; ordered by ``created_at``.  When ``messy``, each table is
+        as a CRM exports it (see :func:`generate_funnel`).
     events : pandas.DataFrame
-        The contract ``events`` table, ordered by ``occurred_at``.
+        The contract ``events`` table, ordered by ``occurred_at`` (ISO 8601 text, and only
+        roughly ordered, when ``messy``).
     outcomes : pandas.DataFrame
         One row per lead that converted (``status`` ``won``, ``converted_at`` = ``closed_at``) or
         was closed lost (``converted_at`` missing), ordered by ``closed_at``.
@@ -50,6 +56,8 @@ class SyntheticFunnel:
         The knobs it was generated with.
     seed : int
         The seed it was generated with.
+    messy : bool
+        Whether the tables are a messy export of the clean ones (``clean_tables``).
     """
 
     leads: pd.DataFrame
@@ -57,6 +65,8 @@ class SyntheticFunnel:
     outcomes: pd.DataFrame
     params: FunnelParams
     seed: int
+    messy: bool = False
+    _clean: tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame] | None = field(default=None, repr=False)
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -66,6 +76,13 @@ class SyntheticFunnel:
             schema.EVENTS: self.events,
             schema.OUTCOMES: self.outcomes,
         }
+
+    @property
+    def clean_tables(self) -> dict[str, pd.DataFrame]:
+        """The three tables as generated, before any mess: the ones the truth is computed from."""
+        if self._clean is None:
+            return self.tables
+        return dict(zip((schema.LEADS, schema.EVENTS, schema.OUTCOMES), self._clean, strict=True))
 
     def true_probability(
         self,
@@ -107,13 +124,12 @@ class SyntheticFunnel:
             )
         day = self._day_of(as_of)
         open_leads, pop = _population_at(self._observed, day, self._dynamics)
+        ids = self.clean_tables[schema.LEADS][schema.LEAD_ID].array
         if lead_ids is not None:
-            wanted = np.flatnonzero(
-                pd.Index(self.leads[schema.LEAD_ID].array.take(open_leads)).isin(lead_ids)
-            )
+            wanted = np.flatnonzero(pd.Index(ids.take(open_leads)).isin(lead_ids))
             open_leads, pop = open_leads[wanted], pop.take(wanted)
         shares = _monte_carlo(pop, day, horizon_days, n_sims, self._dynamics, self.seed)
-        index = pd.Index(self.leads[schema.LEAD_ID].array.take(open_leads), name=schema.LEAD_ID)
+        index = pd.Index(ids.take(open_leads), name=schema.LEAD_ID)
         return pd.Series(shares, index=index, name="true_probability")
 
     def write(self, folder: Path, fmt: Literal["csv", "parquet"] = "parquet") -> None:
@@ -148,7 +164,10 @@ class SyntheticFunnel:
 
     @cached_property
     def _observed(self) -> _Observed:
-        return _observe(self.leads, self.events, self.outcomes, self.params)
+        clean = self.clean_tables
+        return _observe(
+            clean[schema.LEADS], clean[schema.EVENTS], clean[schema.OUTCOMES], self.params
+        )
 
     def _day_of(self, as_of: pd.Timestamp | str) -> int:
         """Index of the day starting at ``as_of``, which must be a midnight UTC."""
@@ -159,7 +178,7 @@ class SyntheticFunnel:
 
 
 def generate_funnel(
-    n_leads: int = 5000, seed: int = 0, params: FunnelParams | None = None
+    n_leads: int = 5000, seed: int = 0, params: FunnelParams | None = None, *, messy: bool = False
 ) -> SyntheticFunnel:
     """Generate a seeded synthetic lead funnel.
 
@@ -171,6 +190,15 @@ def generate_funnel(
         Non-negative seed; the same ``(n_leads, seed, params)`` always gives identical tables.
     params : FunnelParams, optional
         Knobs of the process; the defaults when omitted.
+    messy : bool, default False
+        Expose (and ``write``) the tables as a CRM exports them: about 1.5 % of events exported
+        twice, 0.3 % more for deleted leads (ids not in ``leads``), 0.1 % more whose
+        ``occurred_at`` cannot be parsed (``occurred_at`` is ISO 8601 text); in ``industry``,
+        ``country``, ``lead_source`` and ``job_title``, 3 % of values with stray whitespace, 3 %
+        of the categories in upper or lower case (not job titles) and missing values left empty
+        or written as ``N/A``, ``Select``, ``NULL``, ...  The funnel behind them is the clean one
+        (``clean_tables``, equal to the tables with ``messy=False``), and so is the truth.
+        Validation gives the clean tables back, except for the case of the recased categories.
 
     Returns
     -------
@@ -191,4 +219,8 @@ def generate_funnel(
     history = _simulate_history(_profile(leads, params), dynamics, params.history_days, rng)
     events = _events_frame(history, leads, params)
     outcomes = _outcomes_frame(history, leads, params)
-    return SyntheticFunnel(leads, events, outcomes, params, seed)
+    if not messy:
+        return SyntheticFunnel(leads, events, outcomes, params, seed)
+    mess = np.random.default_rng([seed, _MESSY_STREAM])
+    exported = _messy_tables(leads, events, outcomes, mess)
+    return SyntheticFunnel(*exported, params, seed, messy=True, _clean=(leads, events, outcomes))

@@ -40,10 +40,12 @@ from predictive_scoring.data.synthetic.vocabulary import (
     COUNTRY,
     EMAIL,
     FIRST_NAME,
+    GROWING_SOURCE,
     INDUSTRY,
     JOB_TITLE,
     LAST_NAME,
     LEAD_SOURCE,
+    NEW_SOURCE,
     PHONE,
 )
 from predictive_scoring.timeline import DAY_US
@@ -72,7 +74,7 @@ def _draw_leads(n: int, params: FunnelParams, rng: np.random.Generator) -> pd.Da
         COMPANY_SIZE: size,
         ANNUAL_REVENUE: np.round(size * np.exp(rng.normal(np.log(150_000.0), 0.7, n)), -3),
         COUNTRY: _vocabulary(tuple(name for name, _, _ in _COUNTRIES)).take(country),
-        LEAD_SOURCE: _draw_category(_SOURCES, n, rng),
+        LEAD_SOURCE: _draw_sources(created_us, params, rng),
     }
     return _punch_missing(pd.DataFrame(columns), params.missing_rates, rng)
 
@@ -100,6 +102,28 @@ def _draw_category(
 ) -> pd.api.extensions.ExtensionArray:
     codes = _draw_codes([share for _, share, _ in vocabulary], n, rng)
     return _vocabulary(tuple(value for value, _, _ in vocabulary)).take(codes)
+
+
+def _draw_sources(
+    created_us: Ints, params: FunnelParams, rng: np.random.Generator
+) -> pd.api.extensions.ExtensionArray:
+    """Lead sources whose mix drifts: ``content_syndication`` grows, ``marketplace`` appears late.
+
+    The stable sources are drawn from ``rng`` as they always were; the drift draws from a child
+    stream (spawning leaves ``rng``'s own draws untouched), so with the drift off the leads table,
+    and everything after it, is what it was before the drift existed.
+    """
+    codes = _draw_codes([share for _, share, _ in _SOURCES], created_us.size, rng)
+    growing, new = len(_SOURCES), len(_SOURCES) + 1
+    vocabulary = (*(value for value, _, _ in _SOURCES), GROWING_SOURCE, NEW_SOURCE)
+    if max(params.growing_source_shares) == 0.0 and params.new_source_share == 0.0:
+        return _vocabulary(vocabulary).take(codes)
+    when = (created_us // DAY_US) / max(params.history_days - 1, 1)
+    grown = np.interp(when, [0.0, 1.0], params.growing_source_shares)
+    late = np.where(when >= params.new_source_start, params.new_source_share, 0.0)
+    draw = rng.spawn(1)[0].random(created_us.size)
+    codes = np.where(draw < grown, growing, np.where(draw < grown + late, new, codes))
+    return _vocabulary(vocabulary).take(codes)
 
 
 def _lead_ids(n: int) -> pd.api.extensions.ExtensionArray:

@@ -27,9 +27,11 @@ from predictive_scoring.data.synthetic.vocabulary import (
     COUNTRY,
     EMAIL,
     EVENT_TYPES,
+    GROWING_SOURCE,
     INDUSTRY,
     JOB_TITLE,
     LEAD_SOURCE,
+    NEW_SOURCE,
 )
 from predictive_scoring.timeline import DAY_US
 
@@ -57,7 +59,7 @@ def canonical_job_title(titles: pd.Series) -> pd.Series:
 
 def _profile(leads: pd.DataFrame, params: FunnelParams) -> _Profile:
     """Fit log-odds and creation time of each lead, read from the table only."""
-    conversion = params.fit_scale * _attribute_effect(leads)
+    conversion = params.fit_scale * _attribute_effect(leads, params)
     conversion = conversion + params.corporate_email_effect * _is_corporate(leads[EMAIL])
     source = _effect(leads[LEAD_SOURCE], _SOURCE_ENGAGEMENT, 0.0)
     engagement = params.engagement_fit_share * conversion + source
@@ -70,11 +72,13 @@ def _profile(leads: pd.DataFrame, params: FunnelParams) -> _Profile:
     )
 
 
-def _attribute_effect(leads: pd.DataFrame) -> Floats:
+def _attribute_effect(leads: pd.DataFrame, params: FunnelParams) -> Floats:
     """Conversion log-odds of industry, role, country, source and company size."""
     industry = {value: effect for value, _, effect in _INDUSTRIES}
     country = {value: effect for value, _, effect in _COUNTRIES}
     source = {value: effect for value, _, effect in _SOURCES}
+    source[GROWING_SOURCE] = params.growing_source_effect
+    source[NEW_SOURCE] = params.new_source_effect
     return (
         _effect(leads[INDUSTRY], industry, _MISSING_EFFECTS[INDUSTRY])
         + _effect(leads[JOB_TITLE], _TITLE_EFFECTS, _MISSING_EFFECTS[JOB_TITLE])

@@ -115,7 +115,7 @@ class FunnelParams:
         Conversion log-odds of a corporate email over a free webmail one.
     engagement_fit_share : float, default 0.5
         Share of the fit log-odds that also raises activity.
-    active_day_logit : float, default -2.45
+    active_day_logit : float, default -2.7
         Log-odds that a fresh, average lead is active on a weekday; raises events per lead.
     creation_day_boost : float, default 3.0
         Extra activity log-odds on the day the lead is created (the form it filled in).
@@ -125,8 +125,9 @@ class FunnelParams:
         Half-life of the age-driven part of activity (engagement fades as the lead ages).
     engagement_floor : float, default 0.15
         Activity multiplier an old lead keeps.
-    excitation : float, default 0.6
-        Activity log-odds per ``log1p`` of recent events: bursts of activity, then spells.
+    excitation : float, default 1.0
+        Activity log-odds per ``log1p`` of recent events: bursts of activity (a few busy days close
+        together), then spells of silence; 0 makes active days independent given fit and age.
     excitation_half_life_days : float, default 3.0
         Half-life of the recent-events count behind ``excitation``.
     weekend_activity_effect : float, default -0.7
@@ -146,7 +147,7 @@ class FunnelParams:
         Logit of email opens and clicks once the lead has unsubscribed.
     intent_half_life_days : float, default 14.0
         Half-life of the decayed event counts ``D_t`` in the conversion hazard.
-    conversion_logit : float, default -9.6
+    conversion_logit : float, default -10.0
         Intercept ``a`` of the daily conversion hazard.
     event_effects : Mapping[str, float], default ``_default_event_effects()``
         ``beta_t``: conversion log-odds per ``log1p`` of the decayed count of type ``t``
@@ -160,7 +161,28 @@ class FunnelParams:
     loss_rate : float, default 0.0005
         Daily probability of being closed lost for an active lead.
     loss_inactive_rate : float, default 0.012
-        Extra daily probability of being closed lost at full inactivity.
+        Extra daily probability of being closed lost at full inactivity.  With ``loss_rate`` 0 as
+        well, no lead is ever closed lost (``outcomes`` then holds won leads only).
+    stale_after_days : float, default 180.0
+        Lead age, in days, at which a lead starts to go stale.
+    stale_ramp_days : float, default 40.0
+        Days over which staleness then ramps from 0 to 1.
+    stale_effect : float, default 6.0
+        Conversion log-odds lost once fully stale: 40 days past ``stale_after_days`` a lead
+        converts at about ``exp(-6)``, a quarter of a percent, of its earlier rate (0 turns
+        staleness off).  Closed-lost and activity do not depend on it.
+    growing_source_shares : tuple of float, default (0.03, 0.35)
+        Share of the leads created on the first and on the last day that come from the growing
+        lead source ``content_syndication`` (linear in between); ``(0, 0)`` turns it off.
+    growing_source_effect : float, default -0.3
+        Conversion log-odds of ``content_syndication`` (bought lists: many leads, weak ones).
+    new_source_start : float, default 0.7
+        Share of the history after which the new lead source ``marketplace`` appears (0.7: from
+        day 255 of 365).
+    new_source_share : float, default 0.15
+        Share of the leads created from then on that come from ``marketplace`` (0 turns it off).
+    new_source_effect : float, default 0.8
+        Conversion log-odds of ``marketplace`` (buyers who found the product themselves).
     """
 
     start: str = "2025-01-01"
@@ -171,12 +193,12 @@ class FunnelParams:
     fit_scale: float = 1.3
     corporate_email_effect: float = 0.5
     engagement_fit_share: float = 0.5
-    active_day_logit: float = -2.45
+    active_day_logit: float = -2.7
     creation_day_boost: float = 3.0
     session_extra_events: float = 1.5
     engagement_half_life_days: float = 30.0
     engagement_floor: float = 0.15
-    excitation: float = 0.6
+    excitation: float = 1.0
     excitation_half_life_days: float = 3.0
     weekend_activity_effect: float = -0.7
     unsubscribed_activity_effect: float = -0.5
@@ -185,13 +207,21 @@ class FunnelParams:
     progression: float = 1.5
     unsubscribed_email_effect: float = -3.0
     intent_half_life_days: float = 14.0
-    conversion_logit: float = -9.6
+    conversion_logit: float = -10.0
     event_effects: Mapping[str, float] = field(default_factory=_default_event_effects)
     inactivity_grace_days: float = 21.0
     inactivity_ramp_days: float = 60.0
     inactivity_effect: float = 1.5
     loss_rate: float = 0.0005
     loss_inactive_rate: float = 0.012
+    stale_after_days: float = 180.0
+    stale_ramp_days: float = 40.0
+    stale_effect: float = 6.0
+    growing_source_shares: tuple[float, float] = (0.03, 0.35)
+    growing_source_effect: float = -0.3
+    new_source_start: float = 0.7
+    new_source_share: float = 0.15
+    new_source_effect: float = 0.8
 
     def __post_init__(self) -> None:
         """Reject values the simulation cannot use."""
@@ -210,6 +240,20 @@ class FunnelParams:
                 raise ValueError(f"{name} must give a value for exactly {', '.join(EVENT_TYPES)}")
         if not 0.0 <= self.loss_rate + self.loss_inactive_rate <= 0.5:
             raise ValueError("loss_rate + loss_inactive_rate must lie in [0, 0.5]")
+        if min(self.stale_after_days, self.stale_ramp_days, self.stale_effect) < 0.0:
+            raise ValueError("stale_after_days, stale_ramp_days and stale_effect must be >= 0")
+        self._check_drift()
+
+    def _check_drift(self) -> None:
+        """Shares of the drifting lead sources must be shares, and leave room for the others."""
+        shares = (*self.growing_source_shares, self.new_source_share, self.new_source_start)
+        if len(self.growing_source_shares) != 2 or not all(0.0 <= s <= 1.0 for s in shares):
+            raise ValueError(
+                "growing_source_shares (first, last), new_source_share and new_source_start "
+                "must lie in [0, 1]"
+            )
+        if max(self.growing_source_shares) + self.new_source_share > 1.0:
+            raise ValueError("growing_source_shares plus new_source_share must not exceed 1")
 
     @property
     def start_timestamp(self) -> pd.Timestamp:

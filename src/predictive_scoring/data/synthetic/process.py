@@ -2,10 +2,12 @@
 
 A row is a lead (or, in the Monte Carlo, one replica of a lead).  One day of one open lead:
 
-1. converts with hazard ``sigmoid(a + fit + sum_t beta_t * log1p(D_t) - gamma * inactivity)``,
-   where ``D_t`` counts the lead's events of type ``t`` decayed with a 14-day half-life (a second
-   demo request adds less than the first) and ``inactivity`` ramps from 0 to 1 once three weeks
-   pass without events; otherwise is closed lost with a small hazard growing with inactivity;
+1. converts with hazard
+   ``sigmoid(a + fit + sum_t beta_t * log1p(D_t) - gamma * inactivity - staleness)``, where
+   ``D_t`` counts the lead's events of type ``t`` decayed with a 14-day half-life (a second demo
+   request adds less than the first), ``inactivity`` ramps from 0 to 1 once three weeks pass
+   without events and ``staleness`` ramps up once the lead is half a year old (old leads almost
+   never convert); otherwise is closed lost with a small hazard growing with inactivity;
 2. is active with a probability set by fit, lead age (engagement fades), recent activity (bursts
    and spells), weekends and a past unsubscribe; an active day holds ``1 + Poisson(m)`` events
    whose types follow a softmax favouring pricing, demo and trial events for well-fitting leads
@@ -99,8 +101,10 @@ def _draw_closures(
     """Won / lost / still open for each row, from its state at the day's midnight."""
     idle = np.minimum(day - pop.last_active_day, dyn.inactivity.size - 1)
     inactive = dyn.inactivity[idle]
+    # Age is read from created_at, so staleness adds nothing to the state the truth must rebuild.
+    stale = dyn.staleness[np.minimum(day - pop.created_day, dyn.staleness.size - 1)]
     logit = dyn.params.conversion_logit + pop.fit_conversion + _intent(pop.decayed, dyn.beta)
-    won = _sigmoid(logit - np.float32(dyn.params.inactivity_effect) * inactive)
+    won = _sigmoid(logit - np.float32(dyn.params.inactivity_effect) * inactive - stale)
     lost = np.float32(dyn.params.loss_rate) + np.float32(dyn.params.loss_inactive_rate) * inactive
     draw = rng.random(pop.row.size, dtype=np.float32)
     # 2 * (closed) - (won): 1 = won, 2 = lost, 0 = still open

@@ -18,10 +18,12 @@ __all__ = [
     "EVENT_TYPES",
     "FIRST_NAME",
     "FREE_TRIAL_SIGNUP",
+    "GROWING_SOURCE",
     "INDUSTRY",
     "JOB_TITLE",
     "LAST_NAME",
     "LEAD_SOURCE",
+    "NEW_SOURCE",
     "PAGE_VIEW",
     "PHONE",
     "PRICING_PAGE_VIEW",
@@ -117,8 +119,14 @@ _SOURCE_ENGAGEMENT = {
     "outbound": -0.50,
     "partner": 0.0,
     "social": -0.10,
+    "content_syndication": -0.30,
+    "marketplace": 0.20,
 }
 """Activity log-odds effect of each lead source, beside its conversion effect."""
+GROWING_SOURCE = "content_syndication"
+"""The lead source whose share grows over the history (``FunnelParams.growing_source_shares``)."""
+NEW_SOURCE = "marketplace"
+"""The lead source that appears late in the history (``FunnelParams.new_source_start``)."""
 
 # fmt: off
 _ROLES: tuple[tuple[str, float, float, tuple[str, ...]], ...] = (

@@ -1,0 +1,277 @@
+"""Calibration that keeps one explained model and never calibrates on rows it trained on.
+
+* :class:`RankPreservingCalibration`: a model frozen after fitting on one window and calibrated on
+  a later one (``CalibratedClassifierCV(FrozenEstimator(model))``): how candidates are compared.
+* :class:`CrossFittedCalibration`: a model fitted on every row, calibrated on out-of-fold
+  predictions of copies fitted on other rows (time-ordered folds: each copy learns only from
+  snapshots whose labels were known before the rows it predicts): how the served model is made.
+
+Both break isotonic plateaus with the model's own score (at most ``TIE_BREAK / 2`` of probability),
+so calibration never costs ranking quality, and both explain the one model they calibrate:
+:meth:`additive_score` is its exact TreeSHAP (LightGBM), its own additive score (the points
+scorecard), or its log-odds against a reference row; calibration is a monotone map on top.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.frozen import FrozenEstimator
+from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+from sklearn.utils.validation import check_is_fitted
+
+from predictive_scoring.evaluation import METRICS
+from predictive_scoring.models._additive import (
+    Contributions,
+    log_odds,
+    reference_row_for,
+    swapped_contributions,
+)
+from predictive_scoring.treeshap import tree_contributions
+
+__all__ = [
+    "CALIBRATION_METHODS",
+    "TIE_BREAK",
+    "CrossFittedCalibration",
+    "RankPreservingCalibration",
+    "calibrate",
+    "choose_calibration",
+    "choose_map",
+    "model_additive_score",
+    "model_trees",
+]
+
+CALIBRATION_METHODS = ("isotonic", "sigmoid")
+TIE_BREAK = 1e-6
+MIN_CHOICE_ROWS = 100
+MIN_CHOICE_POSITIVES = 10
+
+Folds = list[tuple[np.ndarray, np.ndarray]]
+"""Row positions to fit a copy on, and the positions it predicts."""
+
+
+def model_additive_score(
+    model: Any, X: pd.DataFrame, reference: pd.DataFrame | None
+) -> Contributions:
+    """The additive score behind ``model``'s probability, split per column of ``X``."""
+    if isinstance(model, lgb.LGBMClassifier):
+        return tree_contributions(model, X)
+    if hasattr(model, "additive_score"):
+        contributions: Contributions = model.additive_score(X, reference)
+        return contributions
+    return swapped_contributions(
+        lambda rows: log_odds(model.predict_proba(rows)[:, 1]), X, reference_row_for(reference, X)
+    )
+
+
+def model_trees(model: Any) -> int:
+    """How many trees ``model`` has (0 when it is not a LightGBM booster)."""
+    return int(model.booster_.num_trees()) if isinstance(model, lgb.LGBMClassifier) else 0
+
+
+def _tie_broken(calibrated: np.ndarray, score: np.ndarray) -> np.ndarray:
+    positive = np.clip(calibrated + TIE_BREAK * (score - 0.5), 0.0, 1.0)
+    return np.column_stack([1 - positive, positive])
+
+
+class RankPreservingCalibration(CalibratedClassifierCV):
+    """``CalibratedClassifierCV`` whose isotonic plateaus are broken by the model's own score.
+
+    Isotonic calibration is flat within each pooled block, so leads the model tells apart would tie.
+    Adding ``TIE_BREAK × (score − ½)`` (at most 5e-7) keeps the probabilities calibrated and makes
+    the ranking exactly the model's: calibration never costs ROC-AUC.
+    """
+
+    def calibrated_model(self) -> Any:
+        """The model whose probabilities this calibrates (frozen or refitted on all rows)."""
+        inner = self.calibrated_classifiers_[0].estimator
+        return inner.estimator if isinstance(inner, FrozenEstimator) else inner
+
+    def trees(self) -> int:
+        """How many trees the calibrated model has (0 when it is not a LightGBM booster)."""
+        return model_trees(self.calibrated_model())
+
+    def additive_score(
+        self, X: pd.DataFrame, reference: pd.DataFrame | None = None
+    ) -> Contributions:
+        """The calibrated model's score, split per column (see :func:`model_additive_score`)."""
+        return model_additive_score(self.calibrated_model(), X, reference)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        calibrated = super().predict_proba(X)[:, 1]
+        score = self.calibrated_classifiers_[0].estimator.predict_proba(X)[:, 1]
+        return _tie_broken(calibrated, score)
+
+
+class CrossFittedCalibration(ClassifierMixin, BaseEstimator):
+    """``estimator`` fitted on every row, its probabilities mapped by a calibrator fitted on
+    out-of-fold predictions.
+
+    Parameters
+    ----------
+    estimator : classifier
+        Cloned for every fold and for the model fitted on all rows.
+    cv : int or list of (fit positions, predict positions)
+        The folds: an int for that many stratified shuffled folds (seed ``random_state``), or
+        explicit folds, which need not cover every row (time-ordered folds never predict the
+        earliest block).  Rows no fold predicts are not calibrated on.
+    method : {"auto", "isotonic", "sigmoid"}
+        The calibration map; ``auto`` keeps the one with the lower log loss on half of the
+        out-of-fold predictions when fitted on the other half.
+    scale_rounds : bool
+        Give each fold's copy ``n_estimators`` scaled by its share of the rows (more rows bear
+        more boosting rounds at one learning rate), so copies are boosted as the full model is.
+    random_state : int
+        Seed of the stratified folds when ``cv`` is an int.
+    """
+
+    def __init__(
+        self,
+        estimator: Any,
+        cv: int | list[tuple[np.ndarray, np.ndarray]] = 5,
+        method: str = "auto",
+        scale_rounds: bool = False,
+        random_state: int = 0,
+    ) -> None:
+        self.estimator = estimator
+        self.cv = cv
+        self.method = method
+        self.scale_rounds = scale_rounds
+        self.random_state = random_state
+
+    def fit(self, X: Any, y: Any) -> CrossFittedCalibration:
+        y = np.asarray(y)
+        folds = self._folds(y)
+        predicted, scores = self._out_of_fold(X, y, folds)
+        if predicted.sum() == 0 or len(np.unique(y[predicted])) < 2:
+            raise ValueError("the folds predict no rows of both classes to calibrate on")
+        self.estimator_ = clone(self.estimator).fit(X, y)
+        self.classes_ = self.estimator_.classes_
+        self.method_ = (
+            choose_map(scores[predicted], y[predicted]) if self.method == "auto" else self.method
+        )
+        self.calibrator_ = _fitted_map(self.method_, scores[predicted], y[predicted])
+        self.calibration_rows_ = int(predicted.sum())
+        self.folds_ = len(folds)
+        return self
+
+    def _folds(self, y: np.ndarray) -> Folds:
+        if isinstance(self.cv, int):
+            folds = StratifiedKFold(self.cv, shuffle=True, random_state=self.random_state)
+            return [(a, b) for a, b in folds.split(np.zeros(len(y)), y)]
+        return [(np.asarray(a), np.asarray(b)) for a, b in self.cv]
+
+    def _out_of_fold(self, X: Any, y: np.ndarray, folds: Folds) -> tuple[np.ndarray, np.ndarray]:
+        predicted = np.zeros(len(y), dtype=bool)
+        scores = np.zeros(len(y))
+        for fit_rows, predict_rows in folds:
+            copy = self._copy(len(fit_rows), len(y)).fit(_rows(X, fit_rows), y[fit_rows])
+            scores[predict_rows] = copy.predict_proba(_rows(X, predict_rows))[:, 1]
+            predicted[predict_rows] = True
+        return predicted, scores
+
+    def _copy(self, rows: int, of: int) -> Any:
+        copy = clone(self.estimator)
+        if self.scale_rounds and "n_estimators" in copy.get_params():
+            rounds = int(copy.get_params()["n_estimators"])
+            copy.set_params(n_estimators=max(1, round(rounds * rows / of)))
+        return copy
+
+    def calibrated_model(self) -> Any:
+        """The model fitted on every row, whose probabilities this calibrates."""
+        check_is_fitted(self)
+        return self.estimator_
+
+    def trees(self) -> int:
+        """How many trees the calibrated model has (0 when it is not a LightGBM booster)."""
+        return model_trees(self.calibrated_model())
+
+    def additive_score(
+        self, X: pd.DataFrame, reference: pd.DataFrame | None = None
+    ) -> Contributions:
+        """The calibrated model's score, split per column (see :func:`model_additive_score`)."""
+        return model_additive_score(self.calibrated_model(), X, reference)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        score = self.calibrated_model().predict_proba(X)[:, 1]
+        return _tie_broken(_apply_map(self.calibrator_, self.method_, score), score)
+
+    def predict(self, X: Any) -> np.ndarray:
+        predicted: np.ndarray = self.classes_[(self.predict_proba(X)[:, 1] > 0.5).astype(int)]
+        return predicted
+
+
+def _rows(X: Any, positions: np.ndarray) -> Any:
+    return X.iloc[positions] if isinstance(X, pd.DataFrame) else X[positions]
+
+
+# ---- calibration maps on scores --------------------------------------------------------------------
+
+
+def _logit(scores: np.ndarray) -> np.ndarray:
+    return log_odds(np.clip(scores, 1e-6, 1 - 1e-6)).reshape(-1, 1)
+
+
+def _fitted_map(method: str, scores: np.ndarray, y: np.ndarray) -> Any:
+    if method == "isotonic":
+        return IsotonicRegression(out_of_bounds="clip", y_min=0, y_max=1).fit(scores, y)
+    if method == "sigmoid":
+        return LogisticRegression().fit(_logit(scores), y)
+    raise ValueError(f"unknown calibration method {method!r}")
+
+
+def _apply_map(calibrator: Any, method: str, scores: np.ndarray) -> np.ndarray:
+    if method == "isotonic":
+        return np.asarray(calibrator.predict(scores), dtype=float)
+    return np.asarray(calibrator.predict_proba(_logit(scores))[:, 1], dtype=float)
+
+
+def choose_map(scores: np.ndarray, y: np.ndarray) -> str:
+    """The calibration map with the lower log loss on every other row of ``scores`` when fitted
+    on the rest (sigmoid when there are too few rows or positives to tell)."""
+    half = np.arange(len(y)) % 2 == 0
+    too_few = min(y[half].sum(), y[~half].sum()) < MIN_CHOICE_POSITIVES
+    if too_few or len(y) < MIN_CHOICE_ROWS:
+        return "sigmoid"
+    losses = {
+        method: METRICS["log_loss"](
+            y[~half], _apply_map(_fitted_map(method, scores[half], y[half]), method, scores[~half])
+        )
+        for method in CALIBRATION_METHODS
+    }
+    return min(losses, key=lambda m: (losses[m], m))
+
+
+# ---- a later window --------------------------------------------------------------------------------
+
+
+def calibrate(
+    model: BaseEstimator, window: tuple[pd.DataFrame, np.ndarray], method: str = "auto"
+) -> RankPreservingCalibration:
+    """Freeze ``model`` and calibrate it on ``window`` (method chosen there when ``auto``)."""
+    X, y = window
+    chosen = method if method != "auto" else choose_calibration(model, X, y)
+    calibrated = RankPreservingCalibration(FrozenEstimator(model), method=chosen)
+    calibrated.fit(X, y)
+    return calibrated
+
+
+def choose_calibration(model: BaseEstimator, X: pd.DataFrame, y: np.ndarray) -> str:
+    """The method with the lower log loss on the window's second half, fitted on its first."""
+    half = len(y) // 2
+    first, second = slice(0, half), slice(half, None)
+    if min(y[first].sum(), y[second].sum()) < 5 or half < 50:
+        return "sigmoid"
+    losses = {}
+    for method in CALIBRATION_METHODS:
+        fitted = CalibratedClassifierCV(FrozenEstimator(model), method=method)
+        fitted.fit(X.iloc[first], y[first])
+        losses[method] = METRICS["log_loss"](y[second], fitted.predict_proba(X.iloc[second])[:, 1])
+    return min(losses, key=lambda m: (losses[m], m))
