@@ -9,7 +9,7 @@ export UV_COMPILE_BYTECODE := 1
 export MLFLOW_DISABLE_TELEMETRY := true
 export DO_NOT_TRACK := 1
 
-.PHONY: help install demo test test-fast check lint format lock clean
+.PHONY: help install install-benchmarks demo test test-fast check lint format lock clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}'
@@ -21,6 +21,9 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/uv pip install -q --python $(BIN)/python -r requirements.lock
 	$(BIN)/uv pip install -q --python $(BIN)/python --no-deps -e .
 	@touch $@
+
+install-benchmarks: install ## add the benchmarks' peers (FLAML AutoML, with xgboost) to .venv
+	$(BIN)/uv pip install -q --python $(BIN)/python -r requirements-benchmarks.lock
 
 demo: install ## run the main job end to end on generated data (outputs in ./demo-output)
 	$(BIN)/predictive-scoring demo --output-dir demo-output
@@ -43,6 +46,7 @@ format: install ## apply ruff formatting and safe fixes
 lock: ## re-resolve requirements.lock from pyproject.toml
 	@test -x $(BIN)/uv || { $(PYTHON) -m venv $(VENV) && $(BIN)/python -m pip install -q "uv==0.13.8"; }
 	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --python-version 3.11 --no-header -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra benchmarks -c requirements.lock --universal --python-version 3.11 --no-header -o requirements-benchmarks.lock
 
 clean: ## remove the virtualenv, caches and demo outputs
 	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache mlflow.db mlruns

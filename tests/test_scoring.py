@@ -122,3 +122,40 @@ def test_reasons_are_top_k_by_absolute_impact_with_plain_text(
     assert any(
         r["text"].startswith(("Requested a demo", "Viewed pricing", "Signed up")) for r in hottest
     )
+
+
+def test_leads_past_the_age_leads_stop_converting_at_score_below_identical_younger_ones(
+    setup: tuple[LeadData, ServedModel],
+) -> None:
+    """The demo funnel's leads stop converting after 180 days (``stale_after_days``): the served
+    model, refit on every labelled snapshot, has seen such old leads and learned it."""
+    data, served = setup
+    leads = data.leads
+    age = (T - leads[schema.CREATED_AT]).dt.days
+    active = set(data.events.loc[data.events[schema.OCCURRED_AT] < T, schema.LEAD_ID])
+    young = leads[(age < 100) & leads[schema.LEAD_ID].isin(active)]
+    young = young[young[schema.LEAD_ID].isin(open_leads_at(data, T))]
+    assert len(young) > 200
+    old = young.assign(
+        **{
+            schema.LEAD_ID: "old-" + young[schema.LEAD_ID],
+            schema.CREATED_AT: young[schema.CREATED_AT] - pd.Timedelta(days=300),
+        }
+    )
+    events = data.events[data.events[schema.LEAD_ID].isin(young[schema.LEAD_ID])]
+    twins = LeadData(
+        pd.concat([young, old], ignore_index=True),
+        pd.concat(
+            [events, events.assign(**{schema.LEAD_ID: "old-" + events[schema.LEAD_ID]})],
+            ignore_index=True,
+        ),
+        data.outcomes.iloc[0:0],
+        flat=False,
+    )
+    scores = _score(twins, served, T).set_index(schema.LEAD_ID)
+    p_young = scores.loc[young[schema.LEAD_ID], schema.PROBABILITY].to_numpy()
+    p_old = scores.loc[old[schema.LEAD_ID], schema.PROBABILITY].to_numpy()
+    assert (p_old <= p_young + 1e-9).all(), "age only ever cools a lead (monotone)"
+    assert p_old.mean() < 0.3 * p_young.mean(), (p_old.mean(), p_young.mean())
+    fit_young = scores.loc[young[schema.LEAD_ID], schema.FIT_SCORE].to_numpy()
+    assert (scores.loc[old[schema.LEAD_ID], schema.FIT_SCORE].to_numpy() == fit_young).all()

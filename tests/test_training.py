@@ -230,7 +230,10 @@ def test_the_served_model_is_refit_on_every_labelled_row(
     assert refit["rows"] == len(y) > sum(trained.window_sizes.values()), "purged rows too"
     assert refit["positives"] == int(y.sum())
     stopped = trained.models["lightgbm"].estimator_.calibrated_model()
-    assert refit["rounds"] == refit_rounds(stopped, trained.window_sizes["train"], len(y))
+    scaled = refit_rounds(stopped, trained.window_sizes["train"], len(y))
+    cap = load_config().models.lightgbm.n_estimators
+    assert refit["rounds"] == min(cap, scaled), "the window's rounds scaled by the rows, capped"
+    assert trained.booster_structure["rounds_for_every_row"] == refit["rounds"]
     assert refit["trees"] == refit["rounds"], "fixed rounds: no early stopping on every row"
     assert "time-ordered folds" in refit["calibrated_on"]
     assert 0 < refit["calibration_rows"] < refit["rows"]

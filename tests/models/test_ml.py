@@ -10,9 +10,11 @@ from scipy.stats import spearmanr
 
 from predictive_scoring.config import load_config
 from predictive_scoring.models.calibration import (
+    IDENTITY,
     CrossFittedCalibration,
     calibrate,
     choose_calibration,
+    choose_map,
 )
 from predictive_scoring.models.ml import (
     additive_constraints,
@@ -125,3 +127,18 @@ def test_folds_without_both_classes_are_left_out() -> None:
     assert len(folds) == 1, "only the last block has earlier rows of both classes"
     with pytest.raises(ValueError, match="both classes"):
         CrossFittedCalibration(logistic_model(SETTINGS), cv=[]).fit(*_frame(400, 0))
+
+
+def test_a_map_is_used_only_when_it_beats_the_model_s_own_probabilities_out_of_sample() -> None:
+    """Maps are fitted on the earlier folds' predictions and judged on the latest fold's: when
+    the earlier folds' copies (fitted on less history) were timid and the latest is right, no
+    map learned from them helps, and the model's own probabilities are kept."""
+    rng = np.random.default_rng(3)
+    p = rng.beta(0.5, 8.0, 20_000)
+    later = np.arange(len(p)) >= 15_000
+    y = (rng.random(len(p)) < np.where(later, p, np.sqrt(p))).astype(int)
+    assert choose_map(p, y, later=later) == IDENTITY
+    y = (rng.random(len(p)) < np.sqrt(p)).astype(int)
+    assert choose_map(p, y, later=later) != IDENTITY, "timid throughout: mapped"
+    y = (rng.random(len(p)) < p**2).astype(int)
+    assert choose_map(p, y, later=later) != IDENTITY, "too confident throughout: mapped"

@@ -38,6 +38,7 @@ from predictive_scoring.treeshap import tree_contributions
 
 __all__ = [
     "CALIBRATION_METHODS",
+    "IDENTITY",
     "TIE_BREAK",
     "CrossFittedCalibration",
     "RankPreservingCalibration",
@@ -49,6 +50,8 @@ __all__ = [
 ]
 
 CALIBRATION_METHODS = ("isotonic", "sigmoid")
+IDENTITY = "none"
+"""No map: the model's own probabilities, kept when no map improves on them out of sample."""
 TIE_BREAK = 1e-6
 MIN_CHOICE_ROWS = 100
 MIN_CHOICE_POSITIVES = 10
@@ -149,14 +152,13 @@ class CrossFittedCalibration(ClassifierMixin, BaseEstimator):
     def fit(self, X: Any, y: Any) -> CrossFittedCalibration:
         y = np.asarray(y)
         folds = self._folds(y)
-        predicted, scores = self._out_of_fold(X, y, folds)
+        fold, scores = self._out_of_fold(X, y, folds)
+        predicted = fold >= 0
         if predicted.sum() == 0 or len(np.unique(y[predicted])) < 2:
             raise ValueError("the folds predict no rows of both classes to calibrate on")
         self.estimator_ = clone(self.estimator).fit(X, y)
         self.classes_ = self.estimator_.classes_
-        self.method_ = (
-            choose_map(scores[predicted], y[predicted]) if self.method == "auto" else self.method
-        )
+        self.method_ = self._method(fold[predicted], scores[predicted], y[predicted])
         self.calibrator_ = _fitted_map(self.method_, scores[predicted], y[predicted])
         self.calibration_rows_ = int(predicted.sum())
         self.folds_ = len(folds)
@@ -169,13 +171,24 @@ class CrossFittedCalibration(ClassifierMixin, BaseEstimator):
         return [(np.asarray(a), np.asarray(b)) for a, b in self.cv]
 
     def _out_of_fold(self, X: Any, y: np.ndarray, folds: Folds) -> tuple[np.ndarray, np.ndarray]:
-        predicted = np.zeros(len(y), dtype=bool)
+        """Each row's out-of-fold probability and the fold that predicted it (-1: none)."""
+        fold = np.full(len(y), -1)
         scores = np.zeros(len(y))
-        for fit_rows, predict_rows in folds:
+        for k, (fit_rows, predict_rows) in enumerate(folds):
             copy = self._copy(len(fit_rows), len(y)).fit(_rows(X, fit_rows), y[fit_rows])
             scores[predict_rows] = copy.predict_proba(_rows(X, predict_rows))[:, 1]
-            predicted[predict_rows] = True
-        return predicted, scores
+            fold[predict_rows] = k
+        return fold, scores
+
+    def _method(self, fold: np.ndarray, scores: np.ndarray, y: np.ndarray) -> str:
+        """The configured map, or with ``auto`` the one that does best out of sample: fitted on
+        the earlier folds' predictions and scored on the latest fold's (explicit, time-ordered
+        folds), or on every other row (shuffled folds)."""
+        if self.method != "auto":
+            return self.method
+        if isinstance(self.cv, int) or fold.max() == 0:
+            return choose_map(scores, y)
+        return choose_map(scores, y, later=fold == fold.max())
 
     def _copy(self, rows: int, of: int) -> Any:
         copy = clone(self.estimator)
@@ -220,6 +233,8 @@ def _logit(scores: np.ndarray) -> np.ndarray:
 
 
 def _fitted_map(method: str, scores: np.ndarray, y: np.ndarray) -> Any:
+    if method == IDENTITY:
+        return None
     if method == "isotonic":
         return IsotonicRegression(out_of_bounds="clip", y_min=0, y_max=1).fit(scores, y)
     if method == "sigmoid":
@@ -228,25 +243,29 @@ def _fitted_map(method: str, scores: np.ndarray, y: np.ndarray) -> Any:
 
 
 def _apply_map(calibrator: Any, method: str, scores: np.ndarray) -> np.ndarray:
+    if method == IDENTITY:
+        return np.asarray(scores, dtype=float)
     if method == "isotonic":
         return np.asarray(calibrator.predict(scores), dtype=float)
     return np.asarray(calibrator.predict_proba(_logit(scores))[:, 1], dtype=float)
 
 
-def choose_map(scores: np.ndarray, y: np.ndarray) -> str:
-    """The calibration map with the lower log loss on every other row of ``scores`` when fitted
-    on the rest (sigmoid when there are too few rows or positives to tell)."""
-    half = np.arange(len(y)) % 2 == 0
-    too_few = min(y[half].sum(), y[~half].sum()) < MIN_CHOICE_POSITIVES
-    if too_few or len(y) < MIN_CHOICE_ROWS:
+def choose_map(scores: np.ndarray, y: np.ndarray, later: np.ndarray | None = None) -> str:
+    """The map (isotonic, sigmoid, or none: the model's own probabilities) with the lowest log
+    loss on the ``later`` rows when fitted on the others (default: every other row); sigmoid
+    when there are too few rows or positives to tell.  A map must beat the model's own
+    probabilities out of sample to be used."""
+    held = np.arange(len(y)) % 2 == 1 if later is None else later
+    too_few = min(y[held].sum(), y[~held].sum()) < MIN_CHOICE_POSITIVES
+    if too_few or min(held.sum(), (~held).sum()) < MIN_CHOICE_ROWS:
         return "sigmoid"
     losses = {
         method: METRICS["log_loss"](
-            y[~half], _apply_map(_fitted_map(method, scores[half], y[half]), method, scores[~half])
+            y[held], _apply_map(_fitted_map(method, scores[~held], y[~held]), method, scores[held])
         )
-        for method in CALIBRATION_METHODS
+        for method in (IDENTITY, *CALIBRATION_METHODS)
     }
-    return min(losses, key=lambda m: (losses[m], m))
+    return min(losses, key=lambda m: (losses[m], m != IDENTITY, m))
 
 
 # ---- a later window --------------------------------------------------------------------------------

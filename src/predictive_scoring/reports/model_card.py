@@ -19,6 +19,7 @@ from predictive_scoring.data.validation import ValidationReport
 from predictive_scoring.evaluation import Evaluation
 from predictive_scoring.explain import humanise
 from predictive_scoring.features.spec import FIT
+from predictive_scoring.models.calibration import IDENTITY
 from predictive_scoring.models.crm_bayes import CRM_BAYES
 from predictive_scoring.models.rules import POINTS
 from predictive_scoring.reports.figures import RunCharts
@@ -153,11 +154,16 @@ def _served_how(result: TrainingFacts) -> str:
     if not refit:
         return warning
     rounds = f", {refit['rounds']:,} boosting rounds" if refit.get("rounds") else ""
+    mapped = (
+        "keeps its own probabilities (no calibration map beat them out of sample)"
+        if refit["calibration"] == IDENTITY
+        else f"is calibrated ({text(refit['calibration'])})"
+    )
     served = (
         f"The comparison below is of models fitted on the training window and measured on "
         f"{text(evaluated)}. The served model is the same recipe refit on every labelled row "
-        f"({refit['rows']:,} rows, {refit['positives']:,} conversions{rounds}) and calibrated "
-        f"({text(refit['calibration'])}) on {refit['calibration_rows']:,} out-of-fold predictions: "
+        f"({refit['rows']:,} rows, {refit['positives']:,} conversions{rounds}) and {mapped}, "
+        f"judged on {refit['calibration_rows']:,} out-of-fold predictions: "
         f"{text(refit['calibrated_on'])}."
     )
     return f'{warning}<p class="note">{served}</p>'

@@ -1,0 +1,119 @@
+"""Peers: what a data scientist writes by hand in a day, run beside the pipeline on the same rows.
+
+* ``all_snapshots_lightgbm``: a plain LightGBM (depth 4, no constraints, no calibration) on every
+  labelled 14-day snapshot up to T - H, with the pipeline's own features;
+* on flat exports, from the raw columns: a one-hot logistic regression, sklearn's
+  ``HistGradientBoostingClassifier`` and FLAML AutoML with a 90-second budget (``metric="ap"``,
+  seed 0; installed by ``make install-benchmarks``, skipped with a note otherwise).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from predictive_scoring import schema
+from predictive_scoring.config import Config
+from predictive_scoring.data.tables import LeadData
+from predictive_scoring.features.snapshots import training_snapshots
+from predictive_scoring.features.spec import FeatureSpec, build_features
+
+FLAML_SECONDS = 90
+EVERY_SNAPSHOT = 10**6
+"""``max_snapshots_per_lead`` that keeps every snapshot (no thinning)."""
+
+
+def all_snapshots_lightgbm(
+    data: LeadData, spec: FeatureSpec, config: Config, as_of: pd.Timestamp
+) -> Callable[[pd.DataFrame], np.ndarray]:
+    """A plain LightGBM fitted on every labelled grid snapshot up to ``as_of - H``."""
+    import lightgbm as lgb
+
+    horizon = config.labels.horizon_days
+    rows = training_snapshots(
+        data, as_of, horizon, config.features.snapshot_every_days, EVERY_SNAPSHOT, entry=False
+    )
+    X = build_features(data, rows, spec, config.models.num_threads)
+    model = lgb.LGBMClassifier(
+        n_estimators=400,
+        learning_rate=0.05,
+        num_leaves=15,
+        max_depth=4,
+        min_child_samples=40,
+        n_jobs=config.models.num_threads,
+        random_state=0,
+        verbose=-1,
+    ).fit(X, rows[schema.LABEL].to_numpy())
+    return lambda features: model.predict_proba(features[X.columns])[:, 1]
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    """Raw export columns: numbers as numbers, everything else categorical."""
+    out = frame.copy()
+    for column in out.columns:
+        numbers = pd.to_numeric(out[column], errors="coerce")
+        if numbers.notna().sum() == out[column].notna().sum():
+            out[column] = numbers.astype(float)
+        else:
+            out[column] = out[column].astype("string").astype("category")
+    return out
+
+
+def flat_peers(train: pd.DataFrame, y: np.ndarray, test: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The flat-export peers fitted on ``train`` (raw columns) and their probabilities on ``test``."""
+    from sklearn.compose import make_column_selector, make_column_transformer
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    both = _typed(pd.concat([train, test], ignore_index=True))
+    X, Z = both.iloc[: len(train)], both.iloc[len(train) :]
+    logistic = make_pipeline(
+        make_column_transformer(
+            (
+                make_pipeline(SimpleImputer(strategy="median"), StandardScaler()),
+                make_column_selector(dtype_include="number"),
+            ),
+            (
+                make_pipeline(
+                    SimpleImputer(strategy="constant", fill_value="(missing)"),
+                    OneHotEncoder(handle_unknown="ignore", min_frequency=5),
+                ),
+                make_column_selector(dtype_include="category"),
+            ),
+        ),
+        LogisticRegression(max_iter=5000),
+    ).fit(X.astype({c: "object" for c in X.select_dtypes("category")}), y)
+    boosted = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=0)
+    boosted.fit(X, y)
+    peers = {
+        "one_hot_logistic": logistic.predict_proba(
+            Z.astype({c: "object" for c in Z.select_dtypes("category")})
+        )[:, 1],
+        "hist_gradient_boosting": boosted.predict_proba(Z)[:, 1],
+    }
+    automl = _flaml(X, y, Z)
+    if automl is not None:
+        peers[f"flaml_automl_{FLAML_SECONDS}s"] = automl
+    return peers
+
+
+def _flaml(X: pd.DataFrame, y: np.ndarray, Z: pd.DataFrame) -> np.ndarray | None:
+    try:
+        from flaml import AutoML
+    except ImportError:
+        print("   (FLAML is not installed: `make install-benchmarks` adds it)")
+        return None
+    automl = AutoML()
+    started = time.perf_counter()
+    automl.fit(
+        X, y, task="classification", metric="ap", time_budget=FLAML_SECONDS, seed=0, verbose=0
+    )
+    print(f"   FLAML: best {automl.best_estimator} after {time.perf_counter() - started:.0f} s")
+    probability: np.ndarray = automl.predict_proba(Z)[:, 1]
+    return probability
