@@ -22,6 +22,8 @@ from predictive_scoring.features.snapshots import training_snapshots
 from predictive_scoring.features.spec import FeatureSpec, build_features
 
 FLAML_SECONDS = 90
+MAX_CATEGORIES = 250
+"""Most frequent values kept per raw text column (HistGradientBoosting takes at most 255)."""
 EVERY_SNAPSHOT = 10**6
 """``max_snapshots_per_lead`` that keeps every snapshot (no thinning)."""
 
@@ -51,15 +53,32 @@ def all_snapshots_lightgbm(
 
 
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:
-    """Raw export columns: numbers as numbers, everything else categorical."""
+    """Raw export columns: numbers as numbers, everything else categorical (its
+    ``MAX_CATEGORIES`` most frequent values, the rest as one)."""
     out = frame.copy()
     for column in out.columns:
         numbers = pd.to_numeric(out[column], errors="coerce")
         if numbers.notna().sum() == out[column].notna().sum():
             out[column] = numbers.astype(float)
         else:
-            out[column] = out[column].astype("string").astype("category")
+            text = out[column].astype(object)
+            text = text.where(text.notna(), np.nan).map(_text, na_action="ignore")
+            frequent = text.value_counts().index[:MAX_CATEGORIES]
+            out[column] = pd.Categorical(text.where(text.isin(frequent) | text.isna(), "(other)"))
     return out
+
+
+def _text(value: object) -> str:
+    return str(value)
+
+
+def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """Categorical columns as plain text, missing as its own value (for one-hot encoding)."""
+    text = {
+        c: frame[c].astype(object).where(frame[c].notna(), "(missing)").astype(str)
+        for c in frame.select_dtypes("category")
+    }
+    return frame.assign(**text)
 
 
 def flat_peers(train: pd.DataFrame, y: np.ndarray, test: pd.DataFrame) -> dict[str, np.ndarray]:
@@ -80,21 +99,16 @@ def flat_peers(train: pd.DataFrame, y: np.ndarray, test: pd.DataFrame) -> dict[s
                 make_column_selector(dtype_include="number"),
             ),
             (
-                make_pipeline(
-                    SimpleImputer(strategy="constant", fill_value="(missing)"),
-                    OneHotEncoder(handle_unknown="ignore", min_frequency=5),
-                ),
-                make_column_selector(dtype_include="category"),
+                OneHotEncoder(handle_unknown="ignore", min_frequency=5),
+                make_column_selector(dtype_include="object"),
             ),
         ),
         LogisticRegression(max_iter=5000),
-    ).fit(X.astype({c: "object" for c in X.select_dtypes("category")}), y)
+    ).fit(_as_text(X), y)
     boosted = HistGradientBoostingClassifier(categorical_features="from_dtype", random_state=0)
     boosted.fit(X, y)
     peers = {
-        "one_hot_logistic": logistic.predict_proba(
-            Z.astype({c: "object" for c in Z.select_dtypes("category")})
-        )[:, 1],
+        "one_hot_logistic": logistic.predict_proba(_as_text(Z))[:, 1],
         "hist_gradient_boosting": boosted.predict_proba(Z)[:, 1],
     }
     automl = _flaml(X, y, Z)

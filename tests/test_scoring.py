@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -11,9 +12,10 @@ import pytest
 from predictive_scoring import schema
 from predictive_scoring.config import load_config
 from predictive_scoring.data.tables import LeadData
+from predictive_scoring.evaluation import METRICS
 from predictive_scoring.features.snapshots import scoring_rows
 from predictive_scoring.features.spec import build_features
-from predictive_scoring.scoring import ServedModel, score_leads
+from predictive_scoring.scoring import ServedModel, champion_bout, score_leads
 from predictive_scoring.timeline import open_leads_at
 from tests.conftest import Funnels
 from tests.features.helpers import THREADS, truncated
@@ -159,3 +161,39 @@ def test_leads_past_the_age_leads_stop_converting_at_score_below_identical_young
     assert p_old.mean() < 0.3 * p_young.mean(), (p_old.mean(), p_young.mean())
     fit_young = scores.loc[young[schema.LEAD_ID], schema.FIT_SCORE].to_numpy()
     assert (scores.loc[old[schema.LEAD_ID], schema.FIT_SCORE].to_numpy() == fit_young).all()
+
+
+def test_the_champion_is_judged_on_rows_whose_outcomes_neither_model_learned(
+    funnels: Funnels,
+) -> None:
+    """A served model has learned every outcome before its as-of: it meets the challenger's
+    window fit on the test rows from then on, or served meets served when those are too few."""
+    result = funnels.trained(6000, 5, T)
+    data, served = funnels.data(6000, 5), result.serving
+    assert served is not None and served.labels_until == T
+    rows, y, fit = result.test_rows, result.test_labels, result.models[result.served]
+    times = np.sort(rows[schema.SNAPSHOT_AT].unique())
+
+    older = champion_bout(replace(served, labels_until=times[0]), served, fit, data, rows, y, 2)
+    assert older.basis.startswith(f"on the {len(y):,} test rows from ")
+    assert older.challenger == pytest.approx(result.evaluations[result.served].metrics["log_loss"])
+
+    middle = pd.Timestamp(times[len(times) // 2])
+    later = (rows[schema.SNAPSHOT_AT] >= middle).to_numpy()
+    halfway = champion_bout(replace(served, labels_until=middle), served, fit, data, rows, y, 2)
+    assert halfway.basis.startswith(f"on the {int(later.sum()):,} test rows from {middle:%Y-%m-%d}")
+    assert halfway.champion == pytest.approx(
+        METRICS["log_loss"](y[later], _probabilities(served, data, rows[later]))
+    )
+
+    recent = champion_bout(served, served, fit, data, rows, y, 2)
+    assert recent.basis.startswith("served against served on this window")
+    assert recent.challenger == recent.champion, "the same served model on the same rows"
+
+    legacy = champion_bout(replace(served, labels_until=None), served, fit, data, rows, y, 2)
+    assert legacy.basis == "on this window"
+    assert legacy.challenger == older.challenger
+
+
+def _probabilities(served: ServedModel, data: LeadData, rows: pd.DataFrame) -> np.ndarray:
+    return served.probabilities(build_features(data, rows, served.spec, THREADS))

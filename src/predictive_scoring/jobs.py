@@ -36,10 +36,10 @@ from predictive_scoring.reports.model_card import MODEL_CARD_ARTIFACT, model_car
 from predictive_scoring.scoring import (
     BatchSummary,
     DriftMonitor,
+    champion_bout,
     count_tiers,
     drifted,
     score_leads,
-    served_log_loss,
 )
 from predictive_scoring.serving import ServedModel, input_example
 from predictive_scoring.stopwatch import Stopwatch
@@ -273,20 +273,29 @@ def _log_and_register(
 def _promotion(
     data: LeadData, config: Config, result: TrainingResult, champion: str | None, uri: str
 ) -> Promotion:
-    incumbent = None
+    bout = None
     if champion is not None:
-        served = tracking.load_served(
+        incumbent = tracking.load_served(
             tracking.version_uri(config.tracking.model_name, champion), uri
         )
-        incumbent = served_log_loss(
-            served, data, result.test_rows, result.test_labels, config.models.num_threads
+        assert result.serving is not None
+        bout = champion_bout(
+            incumbent,
+            result.serving,
+            result.models[result.served],
+            data,
+            result.test_rows,
+            result.test_labels,
+            config.models.num_threads,
         )
     return promotion_decision(
         result.evaluations[result.served].metrics["log_loss"],
         result.evaluations[POINTS].metrics["log_loss"],
-        incumbent,
+        None if bout is None else bout.champion,
         config.models.promotion_margin,
         result.served == POINTS,
+        None if bout is None else bout.challenger,
+        "on this window" if bout is None else bout.basis,
     )
 
 

@@ -4,8 +4,8 @@ One row per lead open at T (every row in flat mode), with the contract's columns
 section 4; what they mean is :mod:`predictive_scoring.serving`'s docstring).  Rows come in chunks
 of ``scoring.chunk_size`` so memory is bounded by the chunk; with an MQL capacity the whole run is
 gathered first to pick the best leads.  :class:`DriftMonitor` compares the run's scores with the
-training population's, and :func:`served_log_loss` re-measures a served model on rows of a later
-window (how a champion is judged against a challenger).
+training population's, and :func:`champion_bout` re-measures the champion beside the challenger
+on rows of this run's test window (how a champion is judged).
 """
 
 from __future__ import annotations
@@ -32,9 +32,11 @@ from predictive_scoring.stopwatch import Stopwatch
 __all__ = [
     "MQL",
     "BatchSummary",
+    "Bout",
     "DriftMonitor",
     "ServedModel",
     "apply_capacity",
+    "champion_bout",
     "count_tiers",
     "drifted",
     "population_stability",
@@ -114,6 +116,71 @@ def count_tiers(scores: pd.DataFrame, counts: dict[str, int] | None = None) -> d
         counts[str(tier)] = counts.get(str(tier), 0) + int(n)
     counts[MQL] = counts.get(MQL, 0) + int(scores[schema.IS_MQL].sum())
     return counts
+
+
+MIN_UNSEEN_CLASS_ROWS = 10
+"""Rows of each class, among those the champion never learned from, needed to judge it on them."""
+
+
+@dataclass(frozen=True)
+class Bout:
+    """The challenger's and the champion's log loss on the same rows, and which rows."""
+
+    challenger: float
+    champion: float
+    basis: str
+
+
+def champion_bout(
+    champion: ServedModel,
+    challenger: ServedModel,
+    window_fit: Any,
+    data: LeadData,
+    rows: pd.DataFrame,
+    labels: np.ndarray,
+    threads: int,
+) -> Bout:
+    """The champion against the challenger, like with like, on this run's test ``rows``.
+
+    The champion served a model refit on every outcome known at its own as-of, which may include
+    these rows' outcomes.  On the test rows at or after that time it never learned from any of
+    them, so there the challenger's test-window fit (``window_fit``, which never saw them either)
+    meets it.  When those rows are too few (a champion younger than the horizon: daily
+    retraining), served model meets served model on the whole window, each having learned from
+    its outcomes.  A champion that did not record its as-of is judged on the whole window.
+    """
+    learned = champion.labels_until
+    if learned is None:
+        return Bout(_window_loss(window_fit, challenger, data, rows, labels, threads),
+                    served_log_loss(champion, data, rows, labels, threads), "on this window")  # fmt: skip
+    unseen = (rows[schema.SNAPSHOT_AT] >= learned).to_numpy()
+    y = labels[unseen]
+    if min(int(y.sum()), int(len(y) - y.sum())) >= MIN_UNSEEN_CLASS_ROWS:
+        later = rows[unseen]
+        return Bout(
+            _window_loss(window_fit, challenger, data, later, y, threads),
+            served_log_loss(champion, data, later, y, threads),
+            f"on the {len(y):,} test rows from {learned:%Y-%m-%d} on, whose outcomes neither "
+            "had learned",
+        )
+    return Bout(
+        served_log_loss(challenger, data, rows, labels, threads),
+        served_log_loss(champion, data, rows, labels, threads),
+        f"served against served on this window (the champion, trained as of {learned:%Y-%m-%d}, "
+        "learned from its outcomes, as the new served model did)",
+    )
+
+
+def _window_loss(
+    model: Any,
+    challenger: ServedModel,
+    data: LeadData,
+    rows: pd.DataFrame,
+    labels: np.ndarray,
+    threads: int,
+) -> float:
+    features = build_features(data, rows, challenger.spec, threads)
+    return METRICS["log_loss"](labels, model.predict_proba(features)[:, 1])
 
 
 def served_log_loss(

@@ -74,6 +74,9 @@ class ServedModel:
     scoring: ScoringConfig | None = None
     reference_shares: dict[str, np.ndarray] = field(default_factory=dict)
     version: str = "unregistered"
+    labels_until: pd.Timestamp | None = None
+    """The as-of it was trained at: it learned every outcome before this time (``None``: a flat
+    export, or a model from before 0.2 that did not record it)."""
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -165,6 +168,7 @@ def build_served_model(
     X_reference: pd.DataFrame,
     y: np.ndarray,
     scoring: ScoringConfig | None = None,
+    labels_until: pd.Timestamp | None = None,
 ) -> ServedModel:
     """Freeze the served model with its reference distributions from the reference rows."""
     served = ServedModel(
@@ -177,6 +181,7 @@ def build_served_model(
         _reference_row(X_reference),
         _best_values(X_reference, y, spec),
         scoring,
+        labels_until=labels_until,
     )
     probability = served.probabilities(X_reference)
     contributions, _ = served.contributions(X_reference)

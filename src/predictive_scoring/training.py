@@ -170,6 +170,7 @@ def train_models(data: LeadData, config: Config, as_of: pd.Timestamp | None) -> 
         training.X.loc[reference],
         training.y[reference],
         config.scoring,
+        labels_until=as_of,
     )
     return TrainingResult(
         as_of=as_of,

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from scipy.stats import spearmanr
 
+from predictive_scoring import schema
 from predictive_scoring.config import load_config
 from predictive_scoring.models.calibration import (
     IDENTITY,
@@ -22,6 +23,7 @@ from predictive_scoring.models.ml import (
     lightgbm_model,
     logistic_model,
 )
+from predictive_scoring.models.refit import CROSS_FIT_FOLDS, serving_folds
 from predictive_scoring.models.windows import time_folds
 
 SETTINGS = load_config().models.model_copy(update={"num_threads": 1})
@@ -142,3 +144,23 @@ def test_a_map_is_used_only_when_it_beats_the_model_s_own_probabilities_out_of_s
     assert choose_map(p, y, later=later) != IDENTITY, "timid throughout: mapped"
     y = (rng.random(len(p)) < p**2).astype(int)
     assert choose_map(p, y, later=later) != IDENTITY, "too confident throughout: mapped"
+
+
+def test_one_time_ordered_fold_is_not_enough_to_calibrate_the_refit_on() -> None:
+    """Conversions only in the latest snapshots: one block has an earlier, labelled past with
+    both classes; its lone copy learned from the first months only, so held-out leads are used."""
+    times = pd.date_range("2025-01-01", periods=10, freq="14D", tz="UTC")
+    rows = pd.DataFrame(
+        {
+            schema.SNAPSHOT_AT: np.repeat(times, 100),
+            schema.LEAD_ID: [f"L{i % 300}" for i in range(1000)],
+        }
+    )
+    y = ((np.arange(1000) // 100 >= 5) & (np.arange(1000) % 10 == 0)).astype(int)
+    assert len(time_folds(rows[schema.SNAPSHOT_AT], y, 30, 5)) == 1
+    folds, said = serving_folds(rows, y, 30, 5, flat=False, seed=0)
+    assert said.startswith(f"{CROSS_FIT_FOLDS} folds of held-out leads")
+    assert isinstance(folds, list) and len(folds) == CROSS_FIT_FOLDS
+    for fit_rows, predict_rows in folds:
+        fitted = set(rows[schema.LEAD_ID].iloc[fit_rows])
+        assert fitted.isdisjoint(rows[schema.LEAD_ID].iloc[predict_rows]), "a lead in one fold"

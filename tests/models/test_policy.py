@@ -90,3 +90,16 @@ def test_a_baseline_version_replaces_a_stale_champion_only_by_beating_it() -> No
 def test_the_margin_applies_to_the_champion_too() -> None:
     assert not promotion_decision(0.070, 0.080, 0.072, 0.005, False).promoted
     assert promotion_decision(0.070, 0.080, 0.080, 0.005, False).promoted
+
+
+def test_the_champion_is_met_on_its_own_rows_by_the_new_version_s_loss_there() -> None:
+    basis = "on the 900 test rows from 2025-11-01 on, whose outcomes neither had learned"
+    beaten = promotion_decision(0.070, 0.080, 0.060, 0.0, False, 0.055, basis)
+    assert beaten.promoted, "0.055 beats 0.060 there, though 0.070 on the window would not"
+    assert beaten.reason == (
+        f"log loss 0.0550 beats the champion (0.0600) {basis}, and 0.0700 beats the points "
+        "baseline (0.0800)"
+    )
+    held = promotion_decision(0.070, 0.080, 0.060, 0.0, False, 0.065, basis)
+    assert not held.promoted
+    assert held.reason == f"log loss 0.0650 does not beat the champion (0.0600) by 0.0 {basis}"

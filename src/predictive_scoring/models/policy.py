@@ -9,7 +9,8 @@
   otherwise the points baseline is served.
 * **Promoted**: the new version becomes champion only when it earns it, on log loss on the same
   latest window: a candidate must beat both the points baseline and the current champion (re-
-  evaluated on that window, never trusted from its own run).  When no candidate beat the baseline,
+  evaluated on that window's rows, never trusted from its own run, like with like:
+  :func:`~predictive_scoring.scoring.champion_bout`).  When no candidate beat the baseline,
   the baseline itself is the new version and replaces the champion only by beating it, so a
   champion that has gone stale can still be replaced by the rules.
 
@@ -86,11 +87,19 @@ def choose_served(
 
 
 def promotion_decision(
-    challenger: float, baseline: float, champion: float | None, margin: float, is_baseline: bool
+    challenger: float,
+    baseline: float,
+    champion: float | None,
+    margin: float,
+    is_baseline: bool,
+    against_champion: float | None = None,
+    basis: str = "on this window",
 ) -> Promotion:
     """Move ``champion`` only when the new version earns it (log losses on one window).
 
-    ``champion`` is the current champion's log loss re-evaluated on this run's test window, or
+    ``challenger`` and ``baseline`` are the test-window fits' log losses on this run's test
+    window; ``champion`` is the current champion's re-evaluated on this run's test rows named by
+    ``basis``, where the new version's is ``against_champion`` (default ``challenger``), or
     ``None`` when there is no champion yet.
     """
     if champion is None:
@@ -100,12 +109,14 @@ def promotion_decision(
             False,
             f"log loss {challenger:.4f} does not beat the points baseline ({baseline:.4f}) by {margin}",
         )
-    if not beats(challenger, champion, margin):
+    mine = challenger if against_champion is None else against_champion
+    if not beats(mine, champion, margin):
         return Promotion(
             False,
-            f"log loss {challenger:.4f} does not beat the champion ({champion:.4f}) by {margin} on this window",
+            f"log loss {mine:.4f} does not beat the champion ({champion:.4f}) by {margin} {basis}",
         )
     return Promotion(
         True,
-        f"log loss {challenger:.4f} beats the champion ({champion:.4f}) and the points baseline ({baseline:.4f})",
+        f"log loss {mine:.4f} beats the champion ({champion:.4f}) {basis}, and "
+        f"{challenger:.4f} beats the points baseline ({baseline:.4f})",
     )
