@@ -159,9 +159,24 @@ def bands(values: pd.Series, edges: Sequence[float]) -> pd.Series:
 
 def spelling_key(text: pd.Series) -> pd.Series:
     """Values as a person reads them: ``" Software"``, ``"SOFTWARE"`` and ``"software"`` are one
-    (case and runs of white space ignored), as CRM exports spell one value many ways."""
-    key: pd.Series = text.str.strip().str.replace(r"\s+", " ", regex=True).str.casefold()
+    (case and runs of white space ignored), as CRM exports spell one value many ways.  Computed
+    once per distinct value (a million rows hold a few hundred)."""
+    codes, uniques = pd.factorize(text.astype("string"))
+    keys = _keys(pd.Series(uniques, dtype="string")).to_numpy(dtype=object)
+    return pd.Series(_take(keys, codes, pd.NA), index=text.index, dtype="string")
+
+
+def _keys(distinct: pd.Series) -> pd.Series:
+    key: pd.Series = distinct.str.strip().str.replace(r"\s+", " ", regex=True).str.casefold()
     return key
+
+
+def _take(values: np.ndarray, codes: np.ndarray, missing: object) -> np.ndarray:
+    """``values[codes]``, with ``missing`` where a code is -1 (pandas' missing-value code)."""
+    out = np.full(len(codes), missing, dtype=object)
+    present = codes >= 0
+    out[present] = values[codes[present]]
+    return out
 
 
 def category_vocabulary(values: pd.Series, min_count: int, max_categories: int) -> list[str]:
@@ -186,13 +201,17 @@ def category_vocabulary(values: pd.Series, min_count: int, max_categories: int) 
 def encode_categories(values: pd.Series, vocabulary: Sequence[str]) -> pd.Series:
     """Map values onto ``vocabulary``: any spelling of a kept category to it, missing to
     ``(missing)``, rare or unseen to ``(other)``."""
-    text = values.astype("string")
-    text = text.mask(text == MISSING)
+    codes, uniques = pd.factorize(values.astype("string"))
+    distinct = pd.Series(uniques, dtype="string")
     kept = pd.Series(list(vocabulary[:-2]), dtype="string")
-    spelling = pd.Series(kept.to_numpy(), index=spelling_key(kept).to_numpy())
-    mapped = spelling_key(text).map(spelling)
-    mapped = mapped.where(mapped.notna(), OTHER).where(text.notna(), MISSING)
-    return pd.Series(pd.Categorical(mapped, categories=list(vocabulary)), index=values.index)
+    spelling = pd.Series(kept.to_numpy(), index=_keys(kept).to_numpy())
+    mapped = _keys(distinct).map(spelling)
+    mapped = mapped.where(mapped.notna(), OTHER).where(distinct != MISSING, MISSING)
+    position = {category: i for i, category in enumerate(vocabulary)}
+    distinct_codes = np.array([position[str(m)] for m in mapped], dtype=int)
+    category_codes = _take(distinct_codes, codes, position[MISSING]).astype(int)
+    encoded = pd.Categorical.from_codes(category_codes, dtype=pd.CategoricalDtype(list(vocabulary)))
+    return pd.Series(encoded, index=values.index)
 
 
 def looks_like_identifier(values: pd.Series) -> bool:
