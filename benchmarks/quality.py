@@ -164,33 +164,49 @@ leakage audit finds them itself."""
 
 
 def x_education(datasets: Path, work: Path) -> None:
-    """Train on 80 % of the export (stratified, seed 0), score the other 20 % through ``score``
-    from a file without ``converted``, beside the flat peers on the same split."""
+    raw = pd.read_csv(datasets / "x_education_leads" / "Leads.csv", dtype=str)
+    features = raw.drop(columns=["Prospect ID", "Lead Number", "Converted", *X_EDUCATION_REMOVED])
+    config = load_config(HERE / "configs" / "x_education.yaml")
+    flat_benchmark(
+        raw, "Converted", "Prospect ID", features.replace("Select", np.nan), config, work,
+        "x-education", "X Education (flat)",
+    )  # fmt: skip
+
+
+def flat_benchmark(
+    export: pd.DataFrame,
+    label_column: str,
+    id_column: str,
+    features: pd.DataFrame,
+    config: Config,
+    work: Path,
+    name: str,
+    title: str,
+) -> None:
+    """Train on 80 % of ``export`` (stratified, seed 0), score the other 20 % through ``score``
+    from a file without ``label_column``, beside the flat peers fitted on ``features`` (the raw
+    columns a data scientist would use) on the same split."""
     from sklearn.model_selection import train_test_split
 
-    raw = pd.read_csv(datasets / "x_education_leads" / "Leads.csv", dtype=str)
-    label = raw["Converted"].astype(int).to_numpy()
+    label = export[label_column].astype(int).to_numpy()
     train_rows, test_rows = train_test_split(
-        np.arange(len(raw)), test_size=0.2, stratify=label, random_state=0
+        np.arange(len(export)), test_size=0.2, stratify=label, random_state=0
     )
-    config = load_config(HERE / "configs" / "x_education.yaml")
     scores = _train_and_score_flat(
-        raw.iloc[train_rows],
-        raw.iloc[test_rows].drop(columns="Converted"),
+        export.iloc[train_rows],
+        export.iloc[test_rows].drop(columns=label_column),
         config,
         work,
-        "x-education",
+        name,
     )
-    y = label[test_rows]
-    ids = raw["Prospect ID"].iloc[test_rows].to_numpy()
+    ids = export[id_column].iloc[test_rows].to_numpy()
     served = scores.set_index(schema.LEAD_ID).loc[ids, schema.PROBABILITY].to_numpy()
-    features = raw.drop(columns=["Prospect ID", "Lead Number", "Converted", *X_EDUCATION_REMOVED])
-    features = features.replace("Select", np.nan)
     peers = flat_peers(features.iloc[train_rows], label[train_rows], features.iloc[test_rows])
     print(
-        f"\n== X Education (flat): trained on {len(train_rows):,} leads, {len(test_rows):,} held-out "
-        "leads scored through `score` from a file without `converted` (stratified 80/20, seed 0)"
+        f"\n== {title}: trained on {len(train_rows):,} leads, {len(test_rows):,} held-out leads "
+        f"scored through `score` from a file without `{label_column}` (stratified 80/20, seed 0)"
     )
+    y = label[test_rows]
     print(format_comparison([evaluate(n, y, p) for n, p in {"served": served, **peers}.items()]))
 
 
@@ -273,33 +289,17 @@ def olist_as_of(folder: Path, config: Config, when: str, work: Path) -> None:
 
 
 def olist_flat(mqls: pd.DataFrame, deals: pd.DataFrame, work: Path) -> None:
-    """The Olist MQLs as a flat export (origin, landing page, won at all), 80/20 stratified."""
-    from sklearn.model_selection import train_test_split
-
+    """The Olist MQLs as a flat export (origin, landing page, won at all)."""
     flat = mqls[["mql_id", "origin", "landing_page_id"]].assign(
         converted=mqls["mql_id"].isin(deals["mql_id"]).astype(int)
-    )
-    label = flat["converted"].to_numpy()
-    train_rows, test_rows = train_test_split(
-        np.arange(len(flat)), test_size=0.2, stratify=label, random_state=0
     )
     config = load_config().with_overrides(
         {"data.column_map": {"leads": {"mql_id": schema.LEAD_ID}}, "data.ignore_columns": []}
     )
-    scores = _train_and_score_flat(
-        flat.iloc[train_rows],
-        flat.iloc[test_rows].drop(columns="converted"),
-        config,
-        work,
-        "olist-flat",
-    )
-    ids = flat["mql_id"].iloc[test_rows].to_numpy()
-    served = scores.set_index(schema.LEAD_ID).loc[ids, schema.PROBABILITY].to_numpy()
-    features = flat[["origin", "landing_page_id"]]
-    peers = flat_peers(features.iloc[train_rows], label[train_rows], features.iloc[test_rows])
-    y = label[test_rows]
-    print("\n== Olist as a flat export (origin, landing page, won at all), 80/20, seed 0")
-    print(format_comparison([evaluate(n, y, p) for n, p in {"served": served, **peers}.items()]))
+    flat_benchmark(
+        flat, "converted", "mql_id", flat[["origin", "landing_page_id"]], config, work,
+        "olist-flat", "Olist as a flat export (origin, landing page, won at all)",
+    )  # fmt: skip
 
 
 def olist_forward(
