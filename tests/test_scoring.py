@@ -167,30 +167,42 @@ def test_the_champion_is_judged_on_rows_whose_outcomes_neither_model_learned(
     funnels: Funnels,
 ) -> None:
     """A served model has learned every outcome before its as-of: it meets the challenger's
-    window fit on the test rows from then on, or served meets served when those are too few."""
+    window fit on the test rows from then on, or, when those are too few, served meets served
+    on the rows whose outcomes both learned."""
     result = funnels.trained(6000, 5, T)
     data, served = funnels.data(6000, 5), result.serving
     assert served is not None and served.labels_until == T
     rows, y, fit = result.test_rows, result.test_labels, result.models[result.served]
     times = np.sort(rows[schema.SNAPSHOT_AT].unique())
 
-    older = champion_bout(replace(served, labels_until=times[0]), served, fit, data, rows, y, 2)
+    older = champion_bout(replace(served, labels_until=times[0]), served, fit, data, rows, y, 30, 2)
     assert older.basis.startswith(f"on the {len(y):,} test rows from ")
     assert older.challenger == pytest.approx(result.evaluations[result.served].metrics["log_loss"])
 
     middle = pd.Timestamp(times[len(times) // 2])
     later = (rows[schema.SNAPSHOT_AT] >= middle).to_numpy()
-    halfway = champion_bout(replace(served, labels_until=middle), served, fit, data, rows, y, 2)
+    halfway = champion_bout(replace(served, labels_until=middle), served, fit, data, rows, y, 30, 2)
     assert halfway.basis.startswith(f"on the {int(later.sum()):,} test rows from {middle:%Y-%m-%d}")
     assert halfway.champion == pytest.approx(
         METRICS["log_loss"](y[later], _probabilities(served, data, rows[later]))
     )
 
-    recent = champion_bout(served, served, fit, data, rows, y, 2)
-    assert recent.basis.startswith("served against served on this window")
+    recent = champion_bout(served, served, fit, data, rows, y, 30, 2)
+    assert recent.basis.startswith(
+        f"served against served on the {len(y):,} test rows whose outcomes both had learned"
+    ), "trained as of T, it learned every test row's outcome (s + H <= T)"
     assert recent.challenger == recent.champion, "the same served model on the same rows"
 
-    legacy = champion_bout(replace(served, labels_until=None), served, fit, data, rows, y, 2)
+    cut = pd.Timestamp(times[-1]) + pd.Timedelta(days=1)
+    known = (rows[schema.SNAPSHOT_AT] + pd.Timedelta(days=30) <= cut).to_numpy()
+    assert 0 < known.sum() < len(y)
+    yesterday = champion_bout(replace(served, labels_until=cut), served, fit, data, rows, y, 30, 2)
+    assert yesterday.basis.startswith(f"served against served on the {int(known.sum()):,} ")
+    assert yesterday.champion == pytest.approx(
+        METRICS["log_loss"](y[known], _probabilities(served, data, rows[known]))
+    ), "only the rows whose outcomes the champion had learned"
+
+    legacy = champion_bout(replace(served, labels_until=None), served, fit, data, rows, y, 30, 2)
     assert legacy.basis == "on this window"
     assert legacy.challenger == older.challenger
 

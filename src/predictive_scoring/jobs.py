@@ -286,6 +286,7 @@ def _promotion(
             data,
             result.test_rows,
             result.test_labels,
+            config.labels.horizon_days,
             config.models.num_threads,
         )
     return promotion_decision(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -119,7 +120,7 @@ def count_tiers(scores: pd.DataFrame, counts: dict[str, int] | None = None) -> d
 
 
 MIN_UNSEEN_CLASS_ROWS = 10
-"""Rows of each class, among those the champion never learned from, needed to judge it on them."""
+"""Rows of each class needed to judge the champion on a part of the test window."""
 
 
 @dataclass(frozen=True)
@@ -138,37 +139,57 @@ def champion_bout(
     data: LeadData,
     rows: pd.DataFrame,
     labels: np.ndarray,
+    horizon_days: int,
     threads: int,
 ) -> Bout:
     """The champion against the challenger, like with like, on this run's test ``rows``.
 
-    The champion served a model refit on every outcome known at its own as-of, which may include
-    these rows' outcomes.  On the test rows at or after that time it never learned from any of
-    them, so there the challenger's test-window fit (``window_fit``, which never saw them either)
-    meets it.  When those rows are too few (a champion younger than the horizon: daily
-    retraining), served model meets served model on the whole window, each having learned from
-    its outcomes.  A champion that did not record its as-of is judged on the whole window.
+    The champion served a model refit on every outcome known at its own as-of T1.  On the test
+    rows at or after T1 it learned none of them, so there the challenger's test-window fit
+    (``window_fit``, which never saw them either) meets it.  When those are too few (a champion
+    younger than the horizon: daily retraining), served model meets served model on the rows whose
+    outcomes both learned (``s + H <= T1``).  Only when both are too few, or the champion did not
+    record T1, is it judged on the whole window against the window fit, which favours the
+    champion when it learned some of those outcomes (a conservative gate).
     """
-    learned = champion.labels_until
-    if learned is None:
-        return Bout(_window_loss(window_fit, challenger, data, rows, labels, threads),
-                    served_log_loss(champion, data, rows, labels, threads), "on this window")  # fmt: skip
-    unseen = (rows[schema.SNAPSHOT_AT] >= learned).to_numpy()
-    y = labels[unseen]
-    if min(int(y.sum()), int(len(y) - y.sum())) >= MIN_UNSEEN_CLASS_ROWS:
-        later = rows[unseen]
-        return Bout(
-            _window_loss(window_fit, challenger, data, later, y, threads),
-            served_log_loss(champion, data, later, y, threads),
-            f"on the {len(y):,} test rows from {learned:%Y-%m-%d} on, whose outcomes neither "
-            "had learned",
-        )
+    champion_loss = partial(served_log_loss, champion, data, threads=threads)
+    learned = _utc(champion.labels_until)
+    if learned is not None:
+        at = rows[schema.SNAPSHOT_AT]
+        unseen = (at >= learned).to_numpy()
+        if _both_classes(labels[unseen]):
+            later, y = rows[unseen], labels[unseen]
+            return Bout(
+                _window_loss(window_fit, challenger, data, later, y, threads),
+                champion_loss(later, y),
+                f"on the {len(y):,} test rows from {learned:%Y-%m-%d} on, whose outcomes neither "
+                "had learned",
+            )
+        known = (at + pd.Timedelta(days=horizon_days) <= learned).to_numpy()
+        if _both_classes(labels[known]):
+            earlier, y = rows[known], labels[known]
+            return Bout(
+                served_log_loss(challenger, data, earlier, y, threads),
+                champion_loss(earlier, y),
+                f"served against served on the {len(y):,} test rows whose outcomes both had "
+                f"learned (the champion was trained as of {learned:%Y-%m-%d})",
+            )
     return Bout(
-        served_log_loss(challenger, data, rows, labels, threads),
-        served_log_loss(champion, data, rows, labels, threads),
-        f"served against served on this window (the champion, trained as of {learned:%Y-%m-%d}, "
-        "learned from its outcomes, as the new served model did)",
+        _window_loss(window_fit, challenger, data, rows, labels, threads),
+        champion_loss(rows, labels),
+        "on this window",
     )
+
+
+def _utc(moment: pd.Timestamp | None) -> pd.Timestamp | None:
+    if moment is None:
+        return None
+    stamp = pd.Timestamp(moment)
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def _both_classes(y: np.ndarray) -> bool:
+    return min(int(y.sum()), int(len(y) - y.sum())) >= MIN_UNSEEN_CLASS_ROWS
 
 
 def _window_loss(

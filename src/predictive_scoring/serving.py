@@ -76,7 +76,7 @@ class ServedModel:
     version: str = "unregistered"
     labels_until: pd.Timestamp | None = None
     """The as-of it was trained at: it learned every outcome before this time (``None``: a flat
-    export, or a model from before 0.2 that did not record it)."""
+    export, or a model registered before it was recorded)."""
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)

@@ -205,7 +205,7 @@ def _refit_served(
 ) -> Refit:
     """The served candidate made again on every labelled row (see :mod:`.models.refit`)."""
     settings = config.models
-    folds, described = serving_folds(
+    folds = serving_folds(
         training.rows,
         training.y,
         config.labels.horizon_days,
@@ -214,8 +214,10 @@ def _refit_served(
         settings.seed,
     )
     refit = refit_on_all(recipe, training.X, training.y, folds, settings.calibration, settings.seed)
-    log.info("served model refit on %s rows, calibrated on %s", f"{len(training.y):,}", described)
-    return Refit(refit.model, {**refit.facts, "calibrated_on": described})
+    log.info(
+        "served model refit on %s rows, calibrated on %s", f"{len(training.y):,}", folds.described
+    )
+    return refit
 
 
 def _training_set(

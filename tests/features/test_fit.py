@@ -90,3 +90,19 @@ def test_spellings_of_one_category_count_and_encode_as_one() -> None:
 def test_without_variant_spellings_the_vocabulary_is_counts_then_names() -> None:
     values = pd.Series(["b"] * 3 + ["a"] * 3 + ["c"] * 5 + ["d"])
     assert fit.category_vocabulary(values, 2, 10) == ["c", "a", "b", fit.MISSING, fit.OTHER]
+
+
+def test_a_column_whose_values_are_all_rare_encodes_as_other_and_missing() -> None:
+    values = pd.Series([f"v{i % 30}" for i in range(300)] + [None])
+    vocabulary = fit.category_vocabulary(values, min_count=20, max_categories=10)
+    assert vocabulary == [fit.MISSING, fit.OTHER]
+    encoded = fit.encode_categories(pd.Series(["v1", None, "(missing)"]), vocabulary)
+    assert encoded.tolist() == [fit.OTHER, fit.MISSING, fit.MISSING]
+
+
+def test_a_vocabulary_kept_before_spellings_were_folded_still_encodes() -> None:
+    """A champion trained before the folding may hold ``Software`` and ``software`` both: the
+    first (the more frequent) takes every spelling."""
+    vocabulary = ["Software", "software", "Retail", fit.MISSING, fit.OTHER]
+    encoded = fit.encode_categories(pd.Series(["software", "SOFTWARE", "Retail"]), vocabulary)
+    assert encoded.tolist() == ["Software", "Software", "Retail"]

@@ -158,8 +158,10 @@ def test_one_time_ordered_fold_is_not_enough_to_calibrate_the_refit_on() -> None
     )
     y = ((np.arange(1000) // 100 >= 5) & (np.arange(1000) % 10 == 0)).astype(int)
     assert len(time_folds(rows[schema.SNAPSHOT_AT], y, 30, 5)) == 1
-    folds, said = serving_folds(rows, y, 30, 5, flat=False, seed=0)
-    assert said.startswith(f"{CROSS_FIT_FOLDS} folds of held-out leads")
+    chosen = serving_folds(rows, y, 30, 5, flat=False, seed=0)
+    assert chosen.described.startswith(f"{CROSS_FIT_FOLDS} folds of held-out leads")
+    assert not chosen.time_ordered, "the map is not judged on one random fold as if it were later"
+    folds = chosen.folds
     assert isinstance(folds, list) and len(folds) == CROSS_FIT_FOLDS
     for fit_rows, predict_rows in folds:
         fitted = set(rows[schema.LEAD_ID].iloc[fit_rows])

@@ -204,8 +204,9 @@ def encode_categories(values: pd.Series, vocabulary: Sequence[str]) -> pd.Series
     codes, uniques = pd.factorize(values.astype("string"))
     distinct = pd.Series(uniques, dtype="string")
     kept = pd.Series(list(vocabulary[:-2]), dtype="string")
-    spelling = pd.Series(kept.to_numpy(), index=_keys(kept).to_numpy())
-    mapped = _keys(distinct).map(spelling)
+    spelling = pd.Series(kept.to_numpy(), index=_keys(kept).to_numpy(), dtype=object)
+    spelling = spelling[~spelling.index.duplicated()]  # a vocabulary from before the folding
+    mapped = _keys(distinct).map(spelling).astype(object)
     mapped = mapped.where(mapped.notna(), OTHER).where(distinct != MISSING, MISSING)
     position = {category: i for i, category in enumerate(vocabulary)}
     distinct_codes = np.array([position[str(m)] for m in mapped], dtype=int)

@@ -126,8 +126,12 @@ class CrossFittedCalibration(ClassifierMixin, BaseEstimator):
         explicit folds, which need not cover every row (time-ordered folds never predict the
         earliest block).  Rows no fold predicts are not calibrated on.
     method : {"auto", "isotonic", "sigmoid"}
-        The calibration map; ``auto`` keeps the one with the lower log loss on half of the
-        out-of-fold predictions when fitted on the other half.
+        The calibration map; ``auto`` keeps the map (or none: the estimator's own probabilities)
+        with the lower log loss out of sample: fitted on the earlier folds' predictions and judged
+        on the latest fold's when explicit folds are ``time_ordered``, else fitted on every other
+        out-of-fold prediction and judged on the rest.
+    time_ordered : bool
+        Whether explicit folds are in time order (the last predicts the latest rows).
     scale_rounds : bool
         Give each fold's copy ``n_estimators`` scaled by its share of the rows (more rows bear
         more boosting rounds at one learning rate), so copies are boosted as the full model is.
@@ -142,10 +146,12 @@ class CrossFittedCalibration(ClassifierMixin, BaseEstimator):
         method: str = "auto",
         scale_rounds: bool = False,
         random_state: int = 0,
+        time_ordered: bool = True,
     ) -> None:
         self.estimator = estimator
         self.cv = cv
         self.method = method
+        self.time_ordered = time_ordered
         self.scale_rounds = scale_rounds
         self.random_state = random_state
 
@@ -186,7 +192,7 @@ class CrossFittedCalibration(ClassifierMixin, BaseEstimator):
         folds), or on every other row (shuffled folds)."""
         if self.method != "auto":
             return self.method
-        if isinstance(self.cv, int) or fold.max() == 0:
+        if isinstance(self.cv, int) or not self.time_ordered or fold.max() == 0:
             return choose_map(scores, y)
         return choose_map(scores, y, later=fold == fold.max())
 

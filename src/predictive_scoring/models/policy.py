@@ -115,8 +115,9 @@ def promotion_decision(
             False,
             f"log loss {mine:.4f} does not beat the champion ({champion:.4f}) by {margin} {basis}",
         )
+    against_baseline = (
+        "" if is_baseline else f", and {challenger:.4f} beats the points baseline ({baseline:.4f})"
+    )
     return Promotion(
-        True,
-        f"log loss {mine:.4f} beats the champion ({champion:.4f}) {basis}, and "
-        f"{challenger:.4f} beats the points baseline ({baseline:.4f})",
+        True, f"log loss {mine:.4f} beats the champion ({champion:.4f}) {basis}{against_baseline}"
     )

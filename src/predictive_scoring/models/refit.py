@@ -29,7 +29,15 @@ from predictive_scoring.models.calibration import CrossFittedCalibration
 from predictive_scoring.models.on_columns import OnColumns
 from predictive_scoring.models.windows import time_folds
 
-__all__ = ["CROSS_FIT_FOLDS", "MIN_TIME_FOLDS", "Recipe", "Refit", "refit_on_all", "serving_folds"]
+__all__ = [
+    "CROSS_FIT_FOLDS",
+    "MIN_TIME_FOLDS",
+    "Recipe",
+    "Refit",
+    "ServingFolds",
+    "refit_on_all",
+    "serving_folds",
+]
 
 CROSS_FIT_FOLDS = 5
 """Folds of a flat export's (and a young funnel's) out-of-fold calibration."""
@@ -62,6 +70,16 @@ class Refit:
     facts: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class ServingFolds:
+    """The folds the served model is calibrated on, whether they are in time order, and what
+    they are in words."""
+
+    folds: int | Folds
+    time_ordered: bool
+    described: str
+
+
 def serving_folds(
     rows: pd.DataFrame,
     y: np.ndarray,
@@ -69,21 +87,31 @@ def serving_folds(
     blocks: int,
     flat: bool,
     seed: int,
-) -> tuple[int | Folds, str]:
-    """The folds the served model is calibrated on, and what they are in words."""
+) -> ServingFolds:
+    """The folds the served model is calibrated on."""
     if flat:
-        return CROSS_FIT_FOLDS, f"{CROSS_FIT_FOLDS} stratified folds of the export's rows"
+        return ServingFolds(
+            CROSS_FIT_FOLDS, False, f"{CROSS_FIT_FOLDS} stratified folds of the export's rows"
+        )
     folds = time_folds(rows[schema.SNAPSHOT_AT], y, horizon_days, blocks)
     if len(folds) >= MIN_TIME_FOLDS:
-        return folds, (
-            f"{len(folds)} time-ordered folds: each predicted block by a model of the snapshots "
-            "labelled before it"
+        return ServingFolds(
+            folds,
+            True,
+            (
+                f"{len(folds)} time-ordered folds: each predicted block by a model of the snapshots "
+                "labelled before it"
+            ),
         )
     grouped = StratifiedGroupKFold(CROSS_FIT_FOLDS, shuffle=True, random_state=seed)
     held_out = list(grouped.split(np.zeros(len(y)), y, groups=rows[schema.LEAD_ID].to_numpy()))
-    return held_out, (
-        f"{CROSS_FIT_FOLDS} folds of held-out leads (the funnel is too young for {MIN_TIME_FOLDS} "
-        "time-ordered folds with both classes)"
+    return ServingFolds(
+        held_out,
+        False,
+        (
+            f"{CROSS_FIT_FOLDS} folds of held-out leads (the funnel is too young for {MIN_TIME_FOLDS} "
+            "time-ordered folds with both classes)"
+        ),
     )
 
 
@@ -91,15 +119,15 @@ def refit_on_all(
     recipe: Recipe,
     X: pd.DataFrame,
     y: np.ndarray,
-    folds: int | Folds,
+    folds: ServingFolds,
     method: str,
     seed: int,
 ) -> Refit:
     """``recipe`` fitted on every row of ``X``, calibrated on out-of-fold predictions."""
     selected = X if recipe.columns is None else X[recipe.columns]
     calibrated = CrossFittedCalibration(
-        recipe.estimator, cv=folds, method=method, scale_rounds=recipe.scale_rounds,
-        random_state=seed,
+        recipe.estimator, cv=folds.folds, method=method, scale_rounds=recipe.scale_rounds,
+        random_state=seed, time_ordered=folds.time_ordered,
     ).fit(selected, y)  # fmt: skip
     model = OnColumns(FrozenEstimator(calibrated), recipe.columns).fit(X, y)
     rounds = recipe.estimator.get_params().get("n_estimators") if recipe.scale_rounds else None
@@ -111,5 +139,6 @@ def refit_on_all(
         "calibration": calibrated.method_,
         "calibration_rows": calibrated.calibration_rows_,
         "folds": calibrated.folds_,
+        "calibrated_on": folds.described,
     }
     return Refit(model, facts)

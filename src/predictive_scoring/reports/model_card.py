@@ -154,17 +154,18 @@ def _served_how(result: TrainingFacts) -> str:
     if not refit:
         return warning
     rounds = f", {refit['rounds']:,} boosting rounds" if refit.get("rounds") else ""
+    predictions = f"{refit['calibration_rows']:,} out-of-fold predictions"
     mapped = (
-        "keeps its own probabilities (no calibration map beat them out of sample)"
+        f"keeps its own probabilities: no calibration map fitted on {predictions} did better "
+        "out of sample"
         if refit["calibration"] == IDENTITY
-        else f"is calibrated ({text(refit['calibration'])})"
+        else f"is calibrated ({text(refit['calibration'])}) on {predictions}"
     )
     served = (
         f"The comparison below is of models fitted on the training window and measured on "
         f"{text(evaluated)}. The served model is the same recipe refit on every labelled row "
-        f"({refit['rows']:,} rows, {refit['positives']:,} conversions{rounds}) and {mapped}, "
-        f"judged on {refit['calibration_rows']:,} out-of-fold predictions: "
-        f"{text(refit['calibrated_on'])}."
+        f"({refit['rows']:,} rows, {refit['positives']:,} conversions{rounds}) and {mapped} "
+        f"({text(refit['calibrated_on'])})."
     )
     return f'{warning}<p class="note">{served}</p>'
 
