@@ -84,7 +84,24 @@ def _tie_broken(calibrated: np.ndarray, score: np.ndarray) -> np.ndarray:
     return np.column_stack([1 - positive, positive])
 
 
-class RankPreservingCalibration(CalibratedClassifierCV):
+class _ExplainsItsModel:
+    """What a calibration wrapper says of the model it calibrates (``calibrated_model``)."""
+
+    def calibrated_model(self) -> Any:
+        raise NotImplementedError
+
+    def trees(self) -> int:
+        """How many trees the calibrated model has (0 when it is not a LightGBM booster)."""
+        return model_trees(self.calibrated_model())
+
+    def additive_score(
+        self, X: pd.DataFrame, reference: pd.DataFrame | None = None
+    ) -> Contributions:
+        """The calibrated model's score, split per column (see :func:`model_additive_score`)."""
+        return model_additive_score(self.calibrated_model(), X, reference)
+
+
+class RankPreservingCalibration(_ExplainsItsModel, CalibratedClassifierCV):
     """``CalibratedClassifierCV`` whose isotonic plateaus are broken by the model's own score.
 
     Isotonic calibration is flat within each pooled block, so leads the model tells apart would tie.
@@ -97,23 +114,13 @@ class RankPreservingCalibration(CalibratedClassifierCV):
         inner = self.calibrated_classifiers_[0].estimator
         return inner.estimator if isinstance(inner, FrozenEstimator) else inner
 
-    def trees(self) -> int:
-        """How many trees the calibrated model has (0 when it is not a LightGBM booster)."""
-        return model_trees(self.calibrated_model())
-
-    def additive_score(
-        self, X: pd.DataFrame, reference: pd.DataFrame | None = None
-    ) -> Contributions:
-        """The calibrated model's score, split per column (see :func:`model_additive_score`)."""
-        return model_additive_score(self.calibrated_model(), X, reference)
-
     def predict_proba(self, X: Any) -> np.ndarray:
         calibrated = super().predict_proba(X)[:, 1]
         score = self.calibrated_classifiers_[0].estimator.predict_proba(X)[:, 1]
         return _tie_broken(calibrated, score)
 
 
-class CrossFittedCalibration(ClassifierMixin, BaseEstimator):
+class CrossFittedCalibration(_ExplainsItsModel, ClassifierMixin, BaseEstimator):
     """``estimator`` fitted on every row, its probabilities mapped by a calibrator fitted on
     out-of-fold predictions.
 
@@ -207,16 +214,6 @@ class CrossFittedCalibration(ClassifierMixin, BaseEstimator):
         """The model fitted on every row, whose probabilities this calibrates."""
         check_is_fitted(self)
         return self.estimator_
-
-    def trees(self) -> int:
-        """How many trees the calibrated model has (0 when it is not a LightGBM booster)."""
-        return model_trees(self.calibrated_model())
-
-    def additive_score(
-        self, X: pd.DataFrame, reference: pd.DataFrame | None = None
-    ) -> Contributions:
-        """The calibrated model's score, split per column (see :func:`model_additive_score`)."""
-        return model_additive_score(self.calibrated_model(), X, reference)
 
     def predict_proba(self, X: Any) -> np.ndarray:
         score = self.calibrated_model().predict_proba(X)[:, 1]
