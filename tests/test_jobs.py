@@ -16,11 +16,11 @@ from tests.conftest import Funnels
 
 TRAIN_KEYS = {
     "run_id", "model_name", "version", "promoted", "promotion", "served_model", "decision",
-    "as_of", "tracking_uri", "model_card", "metrics",
+    "as_of", "tracking_uri", "model_card", "metrics", "timing",
 }  # fmt: skip
 SCORE_KEYS = {
     "as_of", "model_version", "model_uri", "rows", "counts", "unseen_event_types", "output",
-    "drift", "drift_warning", "run_id",
+    "drift", "drift_warning", "run_id", "timing",
 }  # fmt: skip
 
 
@@ -30,6 +30,7 @@ class Recorder:
     def __init__(self) -> None:
         self.lines: list[str] = []
         self.counted = 0
+        self.steps: list[str] = []
 
     def say(self, text: str) -> None:
         self.lines.append(text)
@@ -49,6 +50,12 @@ class Recorder:
 
         return counting()
 
+    def step(self, name: str):  # type: ignore[no-untyped-def]
+        import contextlib
+
+        self.steps.append(name)
+        return contextlib.nullcontext()
+
 
 @pytest.mark.slow
 def test_train_then_score_return_what_they_wrote(funnels: Funnels, tmp_path: Path) -> None:
@@ -59,6 +66,20 @@ def test_train_then_score_return_what_they_wrote(funnels: Funnels, tmp_path: Pat
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     trained = jobs.train_job(source, config, tracking_uri=uri, quarantine_dir=tmp_path / "q")
     assert set(trained.to_dict()) == TRAIN_KEYS
+    trained_steps = {
+        "read and validate", "feature spec", "snapshots", "windows", "features", "leakage audit",
+        "candidates", "candidates/points_baseline", "candidates/crm_naive_bayes", "candidates/lightgbm",
+        "candidates/lightgbm/early-stopped fits", "candidates/logistic", "test predictions",
+        "bootstrap intervals", "refit on every labelled row",
+        "refit on every labelled row/out-of-fold copies", "reference population", "charts",
+        "mlflow logging", "model packaging", "promotion gate", "model card",
+    }  # fmt: skip
+    assert [s["step"] for s in trained.timing["steps"]][:3] == [
+        "read and validate", "feature spec", "snapshots",
+    ]  # fmt: skip
+    assert trained_steps <= {s["step"] for s in trained.timing["steps"]}
+    outermost = sum(s["seconds"] for s in trained.timing["steps"] if "/" not in s["step"])
+    assert outermost <= trained.timing["total_seconds"] + 0.01
     assert trained.registration.version == "1" and trained.registration.promoted
     assert trained.model_card.read_text().count(trained.registration.run_id) == 1
     reporter = Recorder()
@@ -75,8 +96,12 @@ def test_train_then_score_return_what_they_wrote(funnels: Funnels, tmp_path: Pat
     tiers = written[schema.TIER].value_counts().to_dict()
     assert {k: v for k, v in batch.counts.items() if k != MQL} == tiers
     assert batch.counts[MQL] == int(written[schema.IS_MQL].sum())
-    assert {"features", "model", "shap", "reasons", "total"} <= set(batch.seconds)
-    assert batch.seconds["total"] >= sum(batch.seconds[k] for k in ("model", "shap", "reasons"))
+    steps = {s["step"]: s for s in batch.timing["steps"]}
+    scoring_steps = {"read and validate", "load model", "rows", "features", "predict", "shap"}
+    assert scoring_steps | {"reasons", "write", "drift", "lead board"} <= set(steps)
+    assert sum(s["seconds"] for s in steps.values()) <= batch.timing["total_seconds"] + 0.01
+    assert all(0 < s["peak_gb"] <= batch.timing["peak_gb"] + 0.01 for s in steps.values())
+    assert reporter.steps[:2] == ["read and validate", "load model"]
     assert any(line.startswith(f"Scored {batch.rows:,} open leads") for line in reporter.lines)
     assert scored.report is not None and scored.report.exists()
 

@@ -94,6 +94,7 @@ class LightGBMConfig(_Section):
 
 class LogisticConfig(_Section):
     C: float = Field(gt=0)
+    max_rows: int = Field(ge=1000)
 
 
 class LeakageConfig(_Section):

@@ -7,6 +7,8 @@ import logging
 import os
 import signal
 import sys
+import threading
+import time
 from collections.abc import Callable, Iterator
 
 import typer
@@ -64,6 +66,38 @@ class Terminal:
             yield progress.update
         finally:
             progress.close()
+
+    @contextlib.contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        """On a terminal, ``name`` and its running time on stderr while the step runs, and the
+        time it took once it has (steps under :data:`SHOWN_AFTER` seconds leave no line)."""
+        if not sys.stderr.isatty():
+            yield
+            return
+        started = time.perf_counter()
+        done = threading.Event()
+
+        def show() -> None:
+            while not done.wait(TICK_SECONDS):
+                elapsed = time.perf_counter() - started
+                sys.stderr.write(f"\r\x1b[K  {name} ... {elapsed:.0f} s")
+                sys.stderr.flush()
+
+        ticker = threading.Thread(target=show, name="step-display", daemon=True)
+        ticker.start()
+        try:
+            yield
+        finally:
+            done.set()
+            ticker.join()
+            elapsed = time.perf_counter() - started
+            line = f"  {name} {elapsed:.1f} s\n" if elapsed >= SHOWN_AFTER else ""
+            sys.stderr.write(f"\r\x1b[K{line}")
+            sys.stderr.flush()
+
+
+TICK_SECONDS = 0.5
+SHOWN_AFTER = 1.0
 
 
 def configure_logging() -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -42,7 +42,7 @@ from predictive_scoring.scoring import (
     score_leads,
 )
 from predictive_scoring.serving import ServedModel, input_example
-from predictive_scoring.stopwatch import Stopwatch
+from predictive_scoring.stopwatch import Stopwatch, step
 from predictive_scoring.timeline import rows_as_of
 from predictive_scoring.training import POINTS, TrainingResult, train_models
 
@@ -82,6 +82,9 @@ class Reporter(Protocol):
     def counter(self, unit: str) -> AbstractContextManager[Callable[[int], None]]:
         """A running count for a long step: the context gives the function to add to it."""
 
+    def step(self, name: str) -> AbstractContextManager[None]:
+        """A step of the job running inside the block (a terminal shows it and its time)."""
+
 
 class Silent:
     """A :class:`Reporter` that says nothing (the default for pipelines and notebooks)."""
@@ -96,6 +99,10 @@ class Silent:
     def counter(self, unit: str) -> Iterator[Callable[[int], None]]:
         """Count nothing."""
         yield lambda n: None
+
+    def step(self, name: str) -> AbstractContextManager[None]:
+        """Show nothing."""
+        return contextlib.nullcontext()
 
 
 # ---- inputs ------------------------------------------------------------------------------------
@@ -161,11 +168,13 @@ class TrainRun:
     model_name: str
     tracking_uri: str
     model_card: Path
+    timing: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The summary as ``--json`` prints it."""
         result, registration = self.result, self.registration
         return {
+            "timing": self.timing,
             "run_id": registration.run_id,
             "model_name": self.model_name,
             "version": registration.version,
@@ -192,11 +201,13 @@ def train_job(
     """Validate ``source``, train as of ``as_of``, log to MLflow, register the served model,
     promote it when it earns it and write the model card (``reports.model_card``)."""
     reporter = reporter or Silent()
-    validated = load(source, config, require_labels=True, quarantine_dir=quarantine_dir)
+    watch = Stopwatch(reporter.step)
+    with watch.time("read and validate"):
+        validated = load(source, config, require_labels=True, quarantine_dir=quarantine_dir)
     reporter.say(validated.report.render())
     uri = tracking.tracking_uri(tracking_uri, config)
     when = resolve_as_of(as_of, validated.data)
-    return train_validated(validated, config, when, uri, reporter)
+    return train_validated(validated, config, when, uri, reporter, watch)
 
 
 def train_validated(
@@ -205,24 +216,30 @@ def train_validated(
     as_of: pd.Timestamp | None,
     uri: str,
     reporter: Reporter,
+    watch: Stopwatch | None = None,
 ) -> TrainRun:
-    """:func:`train_job` on data already validated."""
+    """:func:`train_job` on data already validated (each step timed on ``watch``)."""
+    watch = watch or Stopwatch(reporter.step)
     horizon = config.labels.horizon_days
     reporter.say(f"\nTraining as of {as_of or 'flat export'} (horizon {horizon} days) ...")
-    result = train_models(validated.data, config, as_of)
+    with watch.use():
+        result = train_models(validated.data, config, as_of)
     reporter.say(f"\nComparison on the test window ({result.window_sizes['test']:,} rows):")
     reporter.say(format_comparison(list(result.evaluations.values())))
     reporter.say(f"\nServed: {result.served}: {result.decision}")
-    registration, document = _log_and_register(validated, config, result, as_of, uri)
+    with watch.use():
+        registration, document = _log_and_register(validated, config, result, as_of, uri)
     name = config.tracking.model_name
     reporter.say(f"MLflow run {registration.run_id} in {uri}")
     verdict = "promoted to champion" if registration.promoted else "not promoted"
     reporter.say(
         f"Registered {name} version {registration.version}: {verdict} ({registration.reason})"
     )
-    card = write_page(document, Path(config.reports.model_card))
+    with watch.time("model card"):
+        card = write_page(document, Path(config.reports.model_card))
     reporter.say(f"Model card: {card}")
-    return TrainRun(result, registration, name, uri, card)
+    reporter.say(f"Time: {watch.summary()}")
+    return TrainRun(result, registration, name, uri, card, watch.breakdown())
 
 
 def _charts(result: TrainingResult) -> RunCharts:
@@ -248,25 +265,33 @@ def _log_and_register(
     name = config.tracking.model_name
     assert result.serving is not None, "training always freezes a served model"
     example = input_example(result.serving, result.reference_features)
-    charts = _charts(result)
-    fingerprint = tracking.data_fingerprint(validated.data, as_of, config.labels.horizon_days)
+    with step("charts"):
+        charts = _charts(result)
+    with step("data fingerprint"):
+        fingerprint = tracking.data_fingerprint(validated.data, as_of, config.labels.horizon_days)
     with tracking.training_run(uri, config.tracking.experiment, fingerprint["as_of"]) as (
         mlflow,
         run_id,
     ):
-        tracking.log_training(
-            mlflow, result, config, validated.report, fingerprint, charts.images, charts.importance
-        )
-        version = tracking.log_served_model(mlflow, result.serving, example, name, uri)
-        champion = tracking.current_champion(name, uri)
-        promotion = _promotion(validated.data, config, result, champion, uri)
+        with step("mlflow logging"):
+            tracking.log_training(
+                mlflow, result, config, validated.report, fingerprint, charts.images,
+                charts.importance,
+            )  # fmt: skip
+        with step("model packaging"):
+            version = tracking.log_served_model(mlflow, result.serving, example, name, uri)
+        with step("promotion gate"):
+            champion = tracking.current_champion(name, uri)
+            promotion = _promotion(validated.data, config, result, champion, uri)
         registration = Registration(run_id, version, promotion.promoted, promotion.reason)
-        tracking.log_candidates(mlflow, result)
-        document = model_card(result, validated.report, fingerprint, registration, name, charts)
-        tracking.log_text(mlflow, document, MODEL_CARD_ARTIFACT)
-        tracking.log_promotion(mlflow, version, promotion)  # the decision, once all is logged
+        with step("mlflow logging"):
+            tracking.log_candidates(mlflow, result)
+            document = model_card(result, validated.report, fingerprint, registration, name, charts)
+            tracking.log_text(mlflow, document, MODEL_CARD_ARTIFACT)
+            tracking.log_promotion(mlflow, version, promotion)  # the decision, once all is logged
     if promotion.promoted:
-        tracking.promote(name, version, run_id, uri)
+        with step("promotion gate"):
+            tracking.promote(name, version, run_id, uri)
     return registration, document
 
 
@@ -333,7 +358,10 @@ def score_job(
 ) -> ScoreRun:
     """Score every lead open at ``as_of`` with ``model`` (default: the champion) into
     ``output`` atomically; also write the lead board to ``report`` when given."""
-    validated = load(source, config, quarantine_dir=quarantine_dir)
+    reporter = reporter or Silent()
+    watch = Stopwatch(reporter.step)
+    with watch.time("read and validate"):
+        validated = load(source, config, quarantine_dir=quarantine_dir)
     return score_loaded(
         validated,
         config,
@@ -343,6 +371,7 @@ def score_job(
         tracking_uri=tracking_uri,
         report=report,
         reporter=reporter,
+        watch=watch,
     )
 
 
@@ -356,20 +385,28 @@ def score_loaded(
     tracking_uri: str | None = None,
     report: Path | None = None,
     reporter: Reporter | None = None,
+    watch: Stopwatch | None = None,
 ) -> ScoreRun:
-    """:func:`score_job` on data already validated."""
+    """:func:`score_job` on data already validated (each step timed on ``watch``)."""
     reporter = reporter or Silent()
+    watch = watch or Stopwatch(reporter.step)
     when = resolve_as_of(as_of, validated.data)
     Destination.parse(output)  # a bad destination is a usage error before any model is loaded
     uri = tracking.tracking_uri(tracking_uri, config)
     model_uri = model or tracking.champion_uri(config.tracking.model_name)
-    served = tracking.load_served(model_uri, uri)
-    batch = score_validated(validated.data, served, config, when, output, model_uri, reporter)
-    run_id = tracking.log_scoring(batch, uri, config.tracking.scoring_experiment)
+    with watch.time("load model"):
+        served = tracking.load_served(model_uri, uri)
+    batch = score_validated(
+        validated.data, served, config, when, output, model_uri, reporter, watch
+    )
+    with watch.time("mlflow logging"):
+        run_id = tracking.log_scoring(batch, uri, config.tracking.scoring_experiment)
     board = None
     if report is not None:
-        board = report_job(output, report, config, validated.data.display, as_of=batch.as_of)
+        with watch.time("lead board"):
+            board = report_job(output, report, config, validated.data.display, as_of=batch.as_of)
         reporter.say(f"Lead board: {board}")
+    batch = replace(batch, timing=watch.breakdown())
     return ScoreRun(batch, run_id, board)
 
 
@@ -381,18 +418,24 @@ def score_validated(
     output: str,
     model_uri: str,
     reporter: Reporter,
+    watch: Stopwatch | None = None,
 ) -> BatchSummary:
-    """Score the leads of ``data`` open at ``as_of`` with ``served`` and write them to ``output``."""
+    """Score the leads of ``data`` open at ``as_of`` with ``served`` and write them to ``output``
+    (each step timed on ``watch``: rows, features, predict, SHAP, reasons, drift, write)."""
+    watch = watch or Stopwatch(reporter.step)
     destination = Destination.parse(output)
     unseen = unseen_event_types(data.events, served.spec)
     if unseen:
         reporter.say(f"Event types unknown to the model, ignored: {unseen}")
     scoring = config.scoring
-    watch = Stopwatch()
-    chunks = score_leads(data, served, as_of, scoring, config.models.num_threads, stopwatch=watch)
     monitor = DriftMonitor(served.reference_shares)
     counts: dict[str, int] = {}
-    with reporter.counter(" leads") as advance, watch.time("total"):
+    with (
+        reporter.counter(" leads") as advance,
+        watch.use(),
+        watch.time("write", own=True, shown=False),
+    ):
+        chunks = score_leads(data, served, as_of, scoring, config.models.num_threads)
 
         def counted(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
             nonlocal counts
@@ -402,7 +445,8 @@ def score_validated(
                 yield frame
 
         written = write_scores(monitor.watch(counted(chunks)), destination, as_of)
-    drift = monitor.report()
+    with watch.time("drift"):
+        drift = monitor.report()
     above = drifted(drift, scoring.psi_warning)
     reporter.say(
         f"Scored {written:,} open leads as of {as_of or 'a flat export'} with {served.version} "
@@ -424,7 +468,7 @@ def score_validated(
         output=describe_output(output),
         drift=drift,
         drift_warning=bool(above),
-        seconds=watch.seconds,
+        timing=watch.breakdown(),
     )
 
 

@@ -28,7 +28,7 @@ from predictive_scoring.features.spec import build_features, event_keys
 # Version 0.1 pickled served models as ``predictive_scoring.scoring.ServedModel``: the name stays
 # importable here so that champions registered then still load.
 from predictive_scoring.serving import ServedModel, decile_shares, score_features
-from predictive_scoring.stopwatch import Stopwatch
+from predictive_scoring.stopwatch import step
 
 __all__ = [
     "MQL",
@@ -56,23 +56,20 @@ def score_leads(
     config: ScoringConfig,
     threads: int,
     top_k: int | None = None,
-    stopwatch: Stopwatch | None = None,
 ) -> Iterator[pd.DataFrame]:
     """Score every lead open at ``as_of`` in chunks of ``scoring.chunk_size`` rows, computing
-    features on ``threads`` threads (each step timed on ``stopwatch``)."""
-    watch = stopwatch or Stopwatch()
-    with watch.time("rows"):
+    features on ``threads`` threads (each step timed by :func:`~predictive_scoring.stopwatch.step`)."""
+    with step("rows"):
         rows = scoring_rows(data, as_of)
         keys = None if data.flat else event_keys(data, served.spec)
     chunks = (
         score_features(
             served,
-            _features(data, part, served, threads, keys, watch),
+            _features(data, part, served, threads, keys),
             part[schema.LEAD_ID],
             as_of,
             config,
             top_k,
-            watch,
         )
         for part in _chunks(rows, config.chunk_size)
     )
@@ -89,9 +86,8 @@ def _features(
     served: ServedModel,
     threads: int,
     keys: pd.DataFrame | None,
-    watch: Stopwatch,
 ) -> pd.DataFrame:
-    with watch.time("features"):
+    with step("features"):
         return build_features(data, rows, served.spec, threads, keys)
 
 
@@ -271,7 +267,7 @@ class BatchSummary:
     output: str
     drift: dict[str, float]
     drift_warning: bool
-    seconds: dict[str, float] = field(default_factory=dict)
+    timing: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """The summary as ``--json`` prints it."""
@@ -285,4 +281,5 @@ class BatchSummary:
             "output": self.output,
             "drift": self.drift,
             "drift_warning": self.drift_warning,
+            "timing": self.timing,
         }

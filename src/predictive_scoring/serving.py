@@ -36,7 +36,7 @@ from predictive_scoring.explain import group_sums, reasons
 from predictive_scoring.features.fit import encode_categories
 from predictive_scoring.features.spec import FeatureSpec
 from predictive_scoring.models.on_columns import OnColumns
-from predictive_scoring.stopwatch import Stopwatch
+from predictive_scoring.stopwatch import step
 
 __all__ = [
     "DECIMALS",
@@ -237,19 +237,17 @@ def score_features(
     as_of: pd.Timestamp | None,
     config: ScoringConfig,
     top_k: int | None = None,
-    stopwatch: Stopwatch | None = None,
 ) -> pd.DataFrame:
     """The contract's output rows for feature rows ``X`` of ``lead_ids`` as of ``as_of``
-    (the model, SHAP and reasons steps timed on ``stopwatch``)."""
-    watch = stopwatch or Stopwatch()
-    with watch.time("model"):
+    (the predict, SHAP and reasons steps timed by :func:`~predictive_scoring.stopwatch.step`)."""
+    with step("predict"):
         probability = served.probabilities(X)
-    with watch.time("shap"):
+    with step("shap"):
         contributions, _ = served.contributions(X)
     fit_sum, intent_sum = group_sums(contributions, served.spec, served.feature_names)
     score = percentile_score(probability, served.probability_quantiles)
     k = config.top_reasons if top_k is None else top_k
-    with watch.time("reasons"):
+    with step("reasons"):
         why = reasons(contributions, X[served.feature_names], served.spec, k, served.best_values)
     return pd.DataFrame(
         {

@@ -18,6 +18,7 @@ from predictive_scoring.models.calibration import (
     choose_map,
 )
 from predictive_scoring.models.ml import (
+    SampledFit,
     additive_constraints,
     fit_lightgbm,
     lightgbm_model,
@@ -166,3 +167,58 @@ def test_one_time_ordered_fold_is_not_enough_to_calibrate_the_refit_on() -> None
     for fit_rows, predict_rows in folds:
         fitted = set(rows[schema.LEAD_ID].iloc[fit_rows])
         assert fitted.isdisjoint(rows[schema.LEAD_ID].iloc[predict_rows]), "a lead in one fold"
+
+
+def test_a_sampled_fit_learns_from_at_most_max_rows_and_predicts_in_blocks() -> None:
+    X, y = _frame(5000, 3)
+    settings = SETTINGS.model_copy(
+        update={"logistic": SETTINGS.logistic.model_copy(update={"max_rows": 1200})}
+    )
+    model = logistic_model(settings).fit(X, y)
+    assert isinstance(model, SampledFit) and model.fitted_rows_ == 1200
+    rows = np.sort(np.random.default_rng(settings.seed).choice(5000, 1200, replace=False))
+    by_hand = model.estimator.fit(X.iloc[rows], y[rows])  # the same pipeline on the same sample
+    np.testing.assert_allclose(model.predict_proba(X), by_hand.predict_proba(X))
+    small = logistic_model(SETTINGS).fit(X, y)
+    assert small.fitted_rows_ == 5000, "below max_rows every row is used"
+    assert (
+        model.predict(X.iloc[:3]).tolist()
+        == (model.predict_proba(X.iloc[:3])[:, 1] > 0.5).astype(int).tolist()
+    )
+
+
+@pytest.mark.parametrize("kind", ["lightgbm", "logistic"])
+@pytest.mark.parametrize("method", ["isotonic", "sigmoid"])
+def test_calibrating_on_responses_computed_once_equals_calibrating_on_the_rows(
+    kind: str, method: str
+) -> None:
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.frozen import FrozenEstimator
+
+    from predictive_scoring.models.calibration import _Responses
+
+    train, window = _frame(3000, 5), _frame(1500, 6)
+    model = (lightgbm_model if kind == "lightgbm" else logistic_model)(SETTINGS).fit(*train)
+    X, y = window
+    on_rows = CalibratedClassifierCV(FrozenEstimator(model), method=method).fit(X, y)
+    positions = np.arange(len(y)).reshape(-1, 1)
+    responses = _Responses(model, X)
+    once = CalibratedClassifierCV(FrozenEstimator(responses), method=method).fit(positions, y)
+    np.testing.assert_allclose(once.predict_proba(positions), on_rows.predict_proba(X), rtol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["lightgbm", "logistic"])
+@pytest.mark.parametrize("method", ["isotonic", "sigmoid"])
+def test_a_calibrated_window_fit_predicts_what_sklearn_s_calibration_gives_tie_broken(
+    kind: str, method: str
+) -> None:
+    from sklearn.calibration import CalibratedClassifierCV
+
+    train, window = _frame(3000, 8), _frame(1500, 9)
+    model = (lightgbm_model if kind == "lightgbm" else logistic_model)(SETTINGS).fit(*train)
+    calibrated = calibrate(model, window, method)
+    X = _frame(700, 10)[0]
+    reference = CalibratedClassifierCV.predict_proba(calibrated, X)[:, 1]
+    score = model.predict_proba(X)[:, 1]
+    expected = np.clip(reference + 1e-6 * (score - 0.5), 0, 1)
+    np.testing.assert_allclose(calibrated.predict_proba(X)[:, 1], expected, rtol=0, atol=1e-12)

@@ -523,3 +523,26 @@ def test_pyfunc_passes_as_of_through(champion_model: Any) -> None:
     example = Model.load(str(folder)).load_input_example(str(folder))
     scored = model.predict(example.assign(**{schema.AS_OF: "2025-12-31T00:00:00Z"}))
     assert (scored[schema.AS_OF] == pd.Timestamp("2025-12-31", tz="UTC")).all()
+
+
+def test_the_data_fingerprint_holds_however_a_source_typed_its_instants_and_changes_with_them(
+    funnels: Funnels,
+) -> None:
+    from dataclasses import replace
+
+    from predictive_scoring.tracking.runs import data_fingerprint
+
+    data = funnels.data(300, 4)
+    events = data.events
+    paris = events.assign(
+        **{
+            schema.OCCURRED_AT: events[schema.OCCURRED_AT]
+            .astype("datetime64[ns, UTC]")
+            .dt.tz_convert("Europe/Paris")
+        }
+    )
+    moved = events.copy()
+    moved.loc[moved.index[0], schema.OCCURRED_AT] += pd.Timedelta(microseconds=1)
+    digest = data_fingerprint(data, None, 30)["content_sha256"]
+    assert data_fingerprint(replace(data, events=paris), None, 30)["content_sha256"] == digest
+    assert data_fingerprint(replace(data, events=moved), None, 30)["content_sha256"] != digest

@@ -16,11 +16,14 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.compose import ColumnTransformer, make_column_selector
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, SplineTransformer
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import check_is_fitted
 
 from predictive_scoring.config import ModelsConfig
 
@@ -32,6 +35,7 @@ __all__ = [
     "LIGHTGBM",
     "LOGISTIC",
     "RankPreservingCalibration",
+    "SampledFit",
     "additive_constraints",
     "fit_lightgbm",
     "lightgbm_model",
@@ -118,8 +122,53 @@ def _signed_log(values: np.ndarray) -> np.ndarray:
     return result
 
 
-def logistic_model(config: ModelsConfig) -> Pipeline:
-    """One-hot categories, spline-expanded numbers, L2-regularised logistic regression."""
+class SampledFit(ClassifierMixin, BaseEstimator):
+    """``estimator`` fitted on at most ``max_rows`` rows (a seeded uniform sample when there are
+    more) and predicting in blocks of ``max_rows``: an expansion into hundreds of dense columns
+    (splines, one-hot) then costs the same on ten million rows as on ``max_rows``."""
+
+    def __init__(self, estimator: Any, max_rows: int = 200_000, random_state: int = 0) -> None:
+        self.estimator = estimator
+        self.max_rows = max_rows
+        self.random_state = random_state
+
+    def fit(self, X: pd.DataFrame, y: Any) -> SampledFit:
+        y = np.asarray(y)
+        rows = np.arange(len(y))
+        if len(y) > self.max_rows:
+            rng = np.random.default_rng(self.random_state)
+            rows = np.sort(rng.choice(len(y), self.max_rows, replace=False))
+        self.estimator_ = clone(self.estimator).fit(X.iloc[rows], y[rows])
+        self.classes_ = self.estimator_.classes_
+        self.fitted_rows_ = len(rows)
+        return self
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        check_is_fitted(self)
+        blocks = range(0, len(X), self.max_rows)
+        return (
+            np.concatenate(
+                [self.estimator_.predict_proba(X.iloc[i : i + self.max_rows]) for i in blocks]
+            )
+            if len(X)
+            else np.zeros((0, len(self.classes_)))
+        )
+
+    @available_if(lambda self: hasattr(self.estimator, "decision_function"))  # type: ignore[untyped-decorator]
+    def decision_function(self, X: pd.DataFrame) -> np.ndarray:
+        check_is_fitted(self)
+        blocks = range(0, len(X), self.max_rows)
+        parts = [self.estimator_.decision_function(X.iloc[i : i + self.max_rows]) for i in blocks]
+        return np.concatenate(parts) if parts else np.zeros(0)
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        predicted: np.ndarray = self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        return predicted
+
+
+def logistic_model(config: ModelsConfig) -> SampledFit:
+    """One-hot categories, spline-expanded numbers, L2-regularised logistic regression, fitted on
+    at most ``models.logistic.max_rows`` rows."""
     numeric = make_pipeline(
         FunctionTransformer(_signed_log, feature_names_out="one-to-one"),
         SimpleImputer(strategy="median", add_indicator=True, keep_empty_features=True),
@@ -134,4 +183,5 @@ def logistic_model(config: ModelsConfig) -> Pipeline:
         sparse_threshold=0.0,
     )
     classifier = LogisticRegression(C=config.logistic.C, max_iter=2000)
-    return Pipeline([("encode", encode), ("classify", classifier)])
+    pipeline = Pipeline([("encode", encode), ("classify", classifier)])
+    return SampledFit(pipeline, config.logistic.max_rows, config.seed)

@@ -11,24 +11,34 @@ Which candidate is served, and when it becomes champion, is :mod:`predictive_sco
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 from sklearn.model_selection import train_test_split
 
+from predictive_scoring import schema
+from predictive_scoring.config import ModelsConfig
 from predictive_scoring.errors import DataError
 from predictive_scoring.timeline import DAY_US, to_micros
 
 __all__ = [
+    "HELD_OUT_LEADS",
+    "MIN_CONVERSIONS",
     "MIN_SNAPSHOTS",
+    "STRATIFIED_ROWS",
+    "TIME_WINDOWS",
     "Windows",
+    "comparison_windows",
     "held_out_lead_windows",
     "require_both_classes",
     "stratified_windows",
     "time_folds",
     "time_windows",
 ]
+
+log = logging.getLogger(__name__)
 
 MIN_SNAPSHOTS = 3
 
@@ -194,3 +204,78 @@ def _block_starts(ordered: np.ndarray, blocks: int) -> list[int]:
 
 def _both_classes(y: np.ndarray, rows: np.ndarray) -> bool:
     return len(rows) > 0 and 0 < y[rows].sum() < len(rows)
+
+
+# ---- the comparison's windows for a training set ---------------------------------------------------
+
+
+TIME_WINDOWS = "later time windows"
+HELD_OUT_LEADS = "held-out leads"
+STRATIFIED_ROWS = "a stratified split of the export's rows"
+
+
+def comparison_windows(
+    rows: pd.DataFrame, y: np.ndarray, models: ModelsConfig, horizon_days: int
+) -> tuple[Windows, dict[str, str]]:
+    """The windows candidates are compared on, and how they were cut (with the reason when a
+    funnel too young for later windows is split by lead instead)."""
+    if rows[schema.SNAPSHOT_AT].isna().all():
+        windows = stratified_windows(y, models.calibration_share, models.test_share, models.seed)
+        return windows, {"plan": STRATIFIED_ROWS}
+    _require_labels_of_both_classes(rows, y, horizon_days)
+    try:
+        return _time_windows(rows, y, models, horizon_days), {"plan": TIME_WINDOWS}
+    except DataError as strict:
+        log.warning(
+            "%s; the candidates are compared on %s of the same period instead (no later window "
+            "is possible yet, so the figures say how the models rank other leads, not the future)",
+            strict,
+            HELD_OUT_LEADS,
+        )
+        windows = held_out_lead_windows(
+            rows[schema.LEAD_ID], y, models.calibration_share, models.test_share, models.seed
+        )
+        windows = _grid_rows_test(windows, rows)
+        require_both_classes(windows, y)
+        return windows, {"plan": HELD_OUT_LEADS, "why": str(strict)}
+
+
+MIN_CONVERSIONS = 3
+"""Converted leads (and unconverted ones) labelled before T - H below which nothing can be
+trained or checked."""
+
+
+def _require_labels_of_both_classes(rows: pd.DataFrame, y: np.ndarray, horizon_days: int) -> None:
+    ever = pd.Series(y, index=rows[schema.LEAD_ID].to_numpy()).groupby(level=0).max()
+    positives, negatives = int(ever.sum()), int(len(ever) - ever.sum())
+    if min(positives, negatives) < MIN_CONVERSIONS:
+        kind = "conversions" if positives < MIN_CONVERSIONS else "unconverted leads"
+        raise DataError(
+            f"outcomes.converted_at: only {min(positives, negatives)} {kind} are labelled before "
+            f"T - H (H = {horizon_days} days); at least {MIN_CONVERSIONS} are needed to train and "
+            "check a model; use a later --as-of, a shorter --horizon-days or more history"
+        )
+
+
+def _time_windows(
+    rows: pd.DataFrame, y: np.ndarray, models: ModelsConfig, horizon_days: int
+) -> Windows:
+    entry = rows[schema.ENTRY].to_numpy(dtype=bool) if schema.ENTRY in rows else None
+    windows = time_windows(
+        rows[schema.SNAPSHOT_AT],
+        horizon_days,
+        models.calibration_share,
+        models.test_share,
+        rows.loc[~entry, schema.SNAPSHOT_AT] if entry is not None and (~entry).any() else None,
+    )
+    windows = _grid_rows_test(windows, rows)
+    require_both_classes(windows, y)
+    return windows
+
+
+def _grid_rows_test(windows: Windows, rows: pd.DataFrame) -> Windows:
+    """Entry rows help train and calibrate; the test window is the open population at its
+    snapshot times, the population a batch scores (new leads: benchmarks' forward test)."""
+    if schema.ENTRY not in rows:
+        return windows
+    return replace(windows, test=windows.test & ~rows[schema.ENTRY].to_numpy(dtype=bool))
