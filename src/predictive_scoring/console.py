@@ -85,11 +85,13 @@ class Terminal:
 
         ticker = threading.Thread(target=show, name="step-display", daemon=True)
         ticker.start()
+        _LIVE.set()
         try:
             yield
         finally:
             done.set()
             ticker.join()
+            _LIVE.clear()
             elapsed = time.perf_counter() - started
             line = f"  {name} {elapsed:.1f} s\n" if elapsed >= SHOWN_AFTER else ""
             sys.stderr.write(f"\r\x1b[K{line}")
@@ -98,11 +100,22 @@ class Terminal:
 
 TICK_SECONDS = 0.5
 SHOWN_AFTER = 1.0
+_LIVE = threading.Event()
+"""Set while a step's running time is on the terminal's last line."""
+
+
+class _StepAwareHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Log records on a line of their own, not after a running step's time."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if _LIVE.is_set():
+            self.stream.write("\r\x1b[K")
+        super().emit(record)
 
 
 def configure_logging() -> None:
     """Our own messages at INFO on stderr; other libraries' only when they are errors."""
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _StepAwareHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
     handler.addFilter(
         lambda r: r.name.startswith("predictive_scoring") or r.levelno >= logging.ERROR
