@@ -141,7 +141,7 @@ def hand_written_training(folder: str, as_of: pd.Timestamp, horizon_days: int) -
     """The plain script a data scientist writes for a funnel's history: DuckDB snapshots every 14
     days of every open lead up to ``as_of - H`` (label: converted within H), per-type event counts
     over 7, 30 and 90 days and ever, days since the last event and the lead's age, the raw fit
-    columns as categories, and one depth-4 LightGBM (400 rounds) on every row.  Returns its
+    columns (text ones as categories), and one depth-4 LightGBM (400 rounds) on every row.  Returns its
     seconds per step and the rows it trained on (it runs in this process: time and memory are
     its own when the caller runs it in a fresh one)."""
     import duckdb
@@ -151,6 +151,7 @@ def hand_written_training(folder: str, as_of: pd.Timestamp, horizon_days: int) -
     con = duckdb.connect()
     con.execute("SET threads = 2")
     con.execute("SET enable_progress_bar = false")
+    con.execute("SET TimeZone = 'UTC'")
     for table in ("leads", "events", "outcomes"):
         con.execute(
             f"CREATE VIEW {table} AS SELECT * FROM read_parquet('{folder}/{table}.parquet')"
@@ -205,7 +206,10 @@ def hand_written_training(folder: str, as_of: pd.Timestamp, horizon_days: int) -
         n_jobs=2, random_state=0, verbose=-1,
     ).fit(frame, y)  # fmt: skip
     assert model.booster_.num_trees() == 400
+    from predictive_scoring.stopwatch import peak_gb
+
     return {
+        "peak_gb": peak_gb(),
         "rows": float(len(y)),
         "snapshots_s": snapshots,
         "fit_s": time.perf_counter() - started - snapshots,

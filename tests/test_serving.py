@@ -114,3 +114,24 @@ def test_a_registered_champion_of_0_1_loads_as_pyfunc_and_predicts_as_it_did() -
     pd.testing.assert_frame_equal(got, expected)
     served = model.unwrap_python_model().served
     assert isinstance(served.model, OnColumns) and served.model.columns
+
+
+def test_a_model_learned_from_float32_features_scores_what_it_learned_from() -> None:
+    """New models learn from ``model_matrix`` (float32) features and cast what they score the
+    same way; their MLflow input example keeps numbers as the float64 scoring builds."""
+    from dataclasses import replace
+
+    from predictive_scoring.features.spec import model_matrix
+    from predictive_scoring.serving import input_example
+
+    old = joblib.load(OLD / "served-points_baseline.joblib")
+    assert old.float32_features is False, "registered before: scores its features as they come"
+    features = _features().drop(columns=schema.LEAD_ID)
+    new = replace(old, float32_features=True)
+    numeric = [c for c in old.feature_names if features[c].dtype == np.float64]
+    assert numeric
+    compact = model_matrix(features)
+    assert all(compact[c].dtype == np.float32 for c in numeric)
+    np.testing.assert_array_equal(new.probabilities(features), old.probabilities(compact))
+    example = input_example(new, compact)
+    assert all(example[c].dtype == np.float64 for c in numeric)

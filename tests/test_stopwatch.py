@@ -73,3 +73,24 @@ def test_only_the_outermost_shown_steps_are_announced() -> None:
         pass
     assert announced == ["snapshots"]
     assert "snapshots" in watch.summary() and "snapshots/inside" not in watch.summary()
+
+
+def test_own_steps_nested_in_steps_count_their_own_time_once() -> None:
+    watch = Stopwatch()
+    with watch.use(), step("outer"), watch.time("write", own=True):
+        time.sleep(0.02)
+        with step("score"):
+            time.sleep(0.04)
+            with watch.time("sub", own=True), step("x"):
+                time.sleep(0.03)
+        with watch.time("inner", own=True), step("y"):
+            time.sleep(0.02)
+    seconds = watch.seconds
+    assert set(seconds) == {
+        "outer", "outer/write", "outer/score", "outer/score/sub", "outer/score/x",
+        "outer/inner", "outer/y",
+    }  # fmt: skip
+    assert 0.02 <= seconds["outer/write"] < 0.035, "its own 0.02 s, not the steps inside it"
+    assert seconds["outer/score/sub"] < 0.01 and seconds["outer/inner"] < 0.01
+    assert seconds["outer/score"] >= 0.07, "a plain step holds the own steps inside it"
+    assert "score" not in watch.summary(), "only the outermost steps are summed up"

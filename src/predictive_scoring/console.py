@@ -80,8 +80,9 @@ class Terminal:
         def show() -> None:
             while not done.wait(TICK_SECONDS):
                 elapsed = time.perf_counter() - started
-                sys.stderr.write(f"\r\x1b[K  {name} ... {elapsed:.0f} s")
-                sys.stderr.flush()
+                with _SCREEN:
+                    sys.stderr.write(f"\r\x1b[K  {name} ... {elapsed:.0f} s")
+                    sys.stderr.flush()
 
         ticker = threading.Thread(target=show, name="step-display", daemon=True)
         ticker.start()
@@ -94,23 +95,27 @@ class Terminal:
             _LIVE.clear()
             elapsed = time.perf_counter() - started
             line = f"  {name} {elapsed:.1f} s\n" if elapsed >= SHOWN_AFTER else ""
-            sys.stderr.write(f"\r\x1b[K{line}")
-            sys.stderr.flush()
+            with _SCREEN:
+                sys.stderr.write(f"\r\x1b[K{line}")
+                sys.stderr.flush()
 
 
 TICK_SECONDS = 0.5
 SHOWN_AFTER = 1.0
 _LIVE = threading.Event()
 """Set while a step's running time is on the terminal's last line."""
+_SCREEN = threading.Lock()
+"""Held while writing to stderr, so that a tick and a log record never share a line."""
 
 
 class _StepAwareHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """Log records on a line of their own, not after a running step's time."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        if _LIVE.is_set():
-            self.stream.write("\r\x1b[K")
-        super().emit(record)
+        with _SCREEN:
+            if _LIVE.is_set():
+                self.stream.write("\r\x1b[K")
+            super().emit(record)
 
 
 def configure_logging() -> None:

@@ -105,6 +105,11 @@ class Silent:
         return contextlib.nullcontext()
 
 
+def _announcer(reporter: Reporter) -> Any:
+    """The reporter's ``step`` (a reporter written before it existed has none: no display)."""
+    return getattr(reporter, "step", None)
+
+
 # ---- inputs ------------------------------------------------------------------------------------
 
 
@@ -201,7 +206,7 @@ def train_job(
     """Validate ``source``, train as of ``as_of``, log to MLflow, register the served model,
     promote it when it earns it and write the model card (``reports.model_card``)."""
     reporter = reporter or Silent()
-    watch = Stopwatch(reporter.step)
+    watch = Stopwatch(_announcer(reporter))
     with watch.time("read and validate"):
         validated = load(source, config, require_labels=True, quarantine_dir=quarantine_dir)
     reporter.say(validated.report.render())
@@ -219,7 +224,7 @@ def train_validated(
     watch: Stopwatch | None = None,
 ) -> TrainRun:
     """:func:`train_job` on data already validated (each step timed on ``watch``)."""
-    watch = watch or Stopwatch(reporter.step)
+    watch = watch or Stopwatch(_announcer(reporter))
     horizon = config.labels.horizon_days
     reporter.say(f"\nTraining as of {as_of or 'flat export'} (horizon {horizon} days) ...")
     with watch.use():
@@ -359,7 +364,7 @@ def score_job(
     """Score every lead open at ``as_of`` with ``model`` (default: the champion) into
     ``output`` atomically; also write the lead board to ``report`` when given."""
     reporter = reporter or Silent()
-    watch = Stopwatch(reporter.step)
+    watch = Stopwatch(_announcer(reporter))
     with watch.time("read and validate"):
         validated = load(source, config, quarantine_dir=quarantine_dir)
     return score_loaded(
@@ -389,7 +394,7 @@ def score_loaded(
 ) -> ScoreRun:
     """:func:`score_job` on data already validated (each step timed on ``watch``)."""
     reporter = reporter or Silent()
-    watch = watch or Stopwatch(reporter.step)
+    watch = watch or Stopwatch(_announcer(reporter))
     when = resolve_as_of(as_of, validated.data)
     Destination.parse(output)  # a bad destination is a usage error before any model is loaded
     uri = tracking.tracking_uri(tracking_uri, config)
@@ -407,6 +412,7 @@ def score_loaded(
             board = report_job(output, report, config, validated.data.display, as_of=batch.as_of)
         reporter.say(f"Lead board: {board}")
     batch = replace(batch, timing=watch.breakdown())
+    reporter.say(f"Time: {watch.summary()}")
     return ScoreRun(batch, run_id, board)
 
 
@@ -422,7 +428,7 @@ def score_validated(
 ) -> BatchSummary:
     """Score the leads of ``data`` open at ``as_of`` with ``served`` and write them to ``output``
     (each step timed on ``watch``: rows, features, predict, SHAP, reasons, drift, write)."""
-    watch = watch or Stopwatch(reporter.step)
+    watch = watch or Stopwatch(_announcer(reporter))
     destination = Destination.parse(output)
     unseen = unseen_event_types(data.events, served.spec)
     if unseen:

@@ -34,7 +34,7 @@ from predictive_scoring import schema
 from predictive_scoring.config import ScoringConfig
 from predictive_scoring.explain import group_sums, reasons
 from predictive_scoring.features.fit import encode_categories
-from predictive_scoring.features.spec import FeatureSpec
+from predictive_scoring.features.spec import FeatureSpec, model_matrix
 from predictive_scoring.models.on_columns import OnColumns
 from predictive_scoring.stopwatch import step
 
@@ -77,6 +77,9 @@ class ServedModel:
     labels_until: pd.Timestamp | None = None
     """The as-of it was trained at: it learned every outcome before this time (``None``: a flat
     export, or a model registered before it was recorded)."""
+    float32_features: bool = False
+    """Its models learned from :func:`~predictive_scoring.features.spec.model_matrix` (float32)
+    features, so they score with them too (``False``: registered before that)."""
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -86,12 +89,16 @@ class ServedModel:
     def feature_names(self) -> list[str]:
         return list(self.reference_row.columns)
 
+    def _matrix(self, X: pd.DataFrame) -> pd.DataFrame:
+        selected = X[self.feature_names]
+        return model_matrix(selected) if self.float32_features else selected
+
     def probabilities(self, X: pd.DataFrame) -> np.ndarray:
-        return np.asarray(self.model.predict_proba(X[self.feature_names])[:, 1], dtype=float)
+        return np.asarray(self.model.predict_proba(self._matrix(X))[:, 1], dtype=float)
 
     def contributions(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """Per-feature contributions to the model's additive score, and the base, for ``X``."""
-        contributions, base = self.model.additive_score(X[self.feature_names], self.reference_row)
+        contributions, base = self.model.additive_score(self._matrix(X), self.reference_row)
         return contributions, base
 
 
@@ -182,6 +189,7 @@ def build_served_model(
         _best_values(X_reference, y, spec),
         scoring,
         labels_until=labels_until,
+        float32_features=True,
     )
     probability = served.probabilities(X_reference)
     contributions, _ = served.contributions(X_reference)
@@ -324,6 +332,8 @@ def input_example(served: ServedModel, features: pd.DataFrame) -> pd.DataFrame:
     for name, info in ((n, served.spec.info(n)) for n in served.feature_names):
         if info.kind == "categorical":
             sample[name] = sample[name].astype("string")
+        elif sample[name].dtype == np.float32:
+            sample[name] = sample[name].astype(np.float64)  # features are built as float64
     sample.insert(0, schema.LEAD_ID, [f"example-{i}" for i in range(len(sample))])
     example: pd.DataFrame = sample.reset_index(drop=True)
     return example

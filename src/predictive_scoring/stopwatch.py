@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["SAMPLE_SECONDS", "Stopwatch", "peak_gb", "resident_gb", "step"]
@@ -26,6 +27,7 @@ __all__ = ["SAMPLE_SECONDS", "Stopwatch", "peak_gb", "resident_gb", "step"]
 SAMPLE_SECONDS = 0.02
 GB = 1024**3
 _STATM = "/proc/self/statm"
+_STATUS = "/proc/self/status"
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 _CURRENT: contextvars.ContextVar[Stopwatch | None] = contextvars.ContextVar(
@@ -46,7 +48,16 @@ def resident_gb() -> float | None:
 
 
 def peak_gb() -> float:
-    """The process's resident high-water mark since it started, in GB."""
+    """The process's resident high-water mark since it started, in GB: ``VmHWM`` on Linux (which
+    starts afresh at ``exec``; ``ru_maxrss`` carries over the parent's peak), else
+    ``ru_maxrss``."""
+    try:
+        with open(_STATUS, encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024 / GB
+    except OSError:
+        pass
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return peak / GB if sys.platform == "darwin" else peak * 1024 / GB
 
@@ -90,6 +101,17 @@ class _Sampler:
         return highest
 
 
+@dataclass
+class _Frame:
+    """An open step: its name, the prefix of the steps inside it, whether it counts only its own
+    time, and the seconds of the steps timed inside it (for an ``own`` step)."""
+
+    name: str
+    prefix: str
+    own: bool
+    inside: float = 0.0
+
+
 class Stopwatch:
     """Seconds and peak memory per named step.
 
@@ -101,8 +123,7 @@ class Stopwatch:
         self.seconds: dict[str, float] = {}
         self.peak: dict[str, float] = {}
         self._announce = announce
-        self._open: list[tuple[str, bool]] = []
-        self._inner_seconds = 0.0
+        self._open: list[_Frame] = []
         self._sampler = _Sampler()
         self._started = time.perf_counter()
 
@@ -110,32 +131,32 @@ class Stopwatch:
     def time(self, step: str, *, own: bool = False, shown: bool = True) -> Iterator[None]:
         """Time the block as (part of) ``step``, nested in the steps open around it.
 
-        With ``own``, the steps timed inside the block are not nested in it and their time is
-        not counted as its own: ``time("write", own=True)`` around a writer that pulls chunks
-        scored on demand gives the writing alone, beside the scoring steps.  ``shown=False``
-        keeps it off the terminal (a step that shows its own progress).
+        With ``own``, the steps timed inside the block are not nested in it (they are named as
+        its siblings) and their time is not counted as its own: ``time("write", own=True)``
+        around a writer that pulls chunks scored on demand gives the writing alone, beside the
+        scoring steps.  ``shown=False`` keeps it off the terminal (a step that shows its own
+        progress).
         """
         parent = self._open[-1] if self._open else None
-        name = step if parent is None or parent[1] else f"{parent[0]}/{step}"
+        name = f"{parent.prefix}/{step}" if parent is not None and parent.prefix else step
+        prefix = (parent.prefix if parent is not None else "") if own else name
+        frame = _Frame(name, prefix, own)
         if not self._open:
             self._sampler.start()
         self._fold()
-        self._open.append((name, own))
+        self._open.append(frame)
         self.seconds.setdefault(name, 0.0)
         outermost = len(self._open) == 1
         display = self._announce(name) if self._announce and shown and outermost else None
-        inside = self._inner_seconds
         started = time.perf_counter()
         try:
             with display or contextlib.nullcontext():
                 yield
         finally:
             elapsed = time.perf_counter() - started
-            if own:
-                elapsed -= self._inner_seconds - inside
-            elif parent is not None and parent[1]:
-                self._inner_seconds += elapsed
-            self.seconds[name] += elapsed
+            self.seconds[name] += elapsed - frame.inside if own else elapsed
+            if parent is not None and parent.own:
+                parent.inside += elapsed
             self._fold()
             self._open.pop()
             if not self._open:
@@ -153,8 +174,8 @@ class Stopwatch:
     def _fold(self) -> None:
         """The memory seen since the last step boundary counts for every step open now."""
         highest = self._sampler.take()
-        for name, _ in self._open:
-            self.peak[name] = max(self.peak.get(name, 0.0), highest)
+        for frame in self._open:
+            self.peak[frame.name] = max(self.peak.get(frame.name, 0.0), highest)
 
     def breakdown(self) -> dict[str, Any]:
         """Per step (a list, in the order the steps first ran), seconds and peak resident GB, with the

@@ -32,6 +32,7 @@ __all__ = [
     "event_keys",
     "fit_features",
     "learn_feature_spec",
+    "model_matrix",
     "unseen_event_types",
 ]
 
@@ -222,6 +223,18 @@ def _intent_info(column: IntentColumn) -> FeatureInfo:
 
 
 # ---- building features -------------------------------------------------------------------------
+
+
+def model_matrix(X: pd.DataFrame) -> pd.DataFrame:
+    """Features as models learn from them and score with them: float64 columns as float32.
+
+    Half the memory of a training matrix, and LightGBM (which bins in float32) no longer
+    converts a float64 copy of every row for each of its fits (6 to 9 s a fit on 1.7M rows).
+    Counts and ages are exact; decayed counts keep 7 digits.  Training and scoring both cast, so
+    every model sees the same values in both (a points band edge is never crossed by rounding).
+    """
+    wide = [c for c in X.columns if X[c].dtype == np.float64]
+    return X.astype(dict.fromkeys(wide, np.float32)) if wide else X
 
 
 def build_features(

@@ -121,17 +121,25 @@ class RankPreservingCalibration(_ExplainsItsModel, CalibratedClassifierCV):
         """What ``CalibratedClassifierCV`` gives (its calibrators applied to the model's
         decision function, else its probability), tie-broken, from one prediction of ``X``."""
         check_is_fitted(self)
-        model = self.calibrated_classifiers_[0].estimator
-        if hasattr(model, "decision_function"):
-            response = np.asarray(model.decision_function(X), dtype=float).ravel()
-            score = expit(response)
-        else:
-            response = score = np.asarray(model.predict_proba(X)[:, 1], dtype=float)
-        calibrated = np.mean(
-            [pair.calibrators[0].predict(response) for pair in self.calibrated_classifiers_],
-            axis=0,
-        )
-        return _tie_broken(calibrated, score)
+        responses: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        calibrated = []
+        for pair in self.calibrated_classifiers_:  # one, for a frozen model
+            if id(pair.estimator) not in responses:
+                responses[id(pair.estimator)] = _response(pair.estimator, X)
+            response, _ = responses[id(pair.estimator)]
+            calibrated.append(pair.calibrators[0].predict(response))
+        _, score = responses[id(self.calibrated_classifiers_[0].estimator)]
+        return _tie_broken(np.mean(calibrated, axis=0), score)
+
+
+def _response(model: Any, X: Any) -> tuple[np.ndarray, np.ndarray]:
+    """What sklearn's calibration maps (the decision function, else the probability) and the
+    probability, from one prediction."""
+    if hasattr(model, "decision_function"):
+        response = np.asarray(model.decision_function(X), dtype=float).ravel()
+        return response, expit(response)
+    probability = np.asarray(model.predict_proba(X)[:, 1], dtype=float)
+    return probability, probability
 
 
 class CrossFittedCalibration(_ExplainsItsModel, ClassifierMixin, BaseEstimator):
