@@ -3,6 +3,8 @@ and each model's additive score."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -187,6 +189,12 @@ def test_a_sampled_fit_learns_from_at_most_max_rows_and_predicts_in_blocks() -> 
     )
 
 
+def _fitted_with_window(kind: str, seed: int) -> tuple[Any, tuple[pd.DataFrame, np.ndarray]]:
+    """A candidate fitted on 3,000 rows, and a later window of 1,500 to calibrate it on."""
+    model = (lightgbm_model if kind == "lightgbm" else logistic_model)(SETTINGS)
+    return model.fit(*_frame(3000, seed)), _frame(1500, seed + 1)
+
+
 @pytest.mark.parametrize("kind", ["lightgbm", "logistic"])
 @pytest.mark.parametrize("method", ["isotonic", "sigmoid"])
 def test_calibrating_on_responses_computed_once_equals_calibrating_on_the_rows(
@@ -197,9 +205,7 @@ def test_calibrating_on_responses_computed_once_equals_calibrating_on_the_rows(
 
     from predictive_scoring.models.calibration import _Responses
 
-    train, window = _frame(3000, 5), _frame(1500, 6)
-    model = (lightgbm_model if kind == "lightgbm" else logistic_model)(SETTINGS).fit(*train)
-    X, y = window
+    model, (X, y) = _fitted_with_window(kind, 5)
     on_rows = CalibratedClassifierCV(FrozenEstimator(model), method=method).fit(X, y)
     positions = np.arange(len(y)).reshape(-1, 1)
     responses = _Responses(model, X)
@@ -214,8 +220,7 @@ def test_a_calibrated_window_fit_predicts_what_sklearn_s_calibration_gives_tie_b
 ) -> None:
     from sklearn.calibration import CalibratedClassifierCV
 
-    train, window = _frame(3000, 8), _frame(1500, 9)
-    model = (lightgbm_model if kind == "lightgbm" else logistic_model)(SETTINGS).fit(*train)
+    model, window = _fitted_with_window(kind, 8)
     calibrated = calibrate(model, window, method)
     X = _frame(700, 10)[0]
     reference = CalibratedClassifierCV.predict_proba(calibrated, X)[:, 1]
