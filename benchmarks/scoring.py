@@ -1,6 +1,7 @@
 """Scoring benchmark: 1M open leads scored and explained end to end, and what the constraints cost.
 
     .venv/bin/python benchmarks/scoring.py [--leads 1000000] [--train-leads 100000] [--work DIR]
+                                           [--lively] [--keep-outcomes] [--reuse]
 
 1. Trains the served model (the additive, monotone LightGBM) on a separate funnel of
    ``--train-leads`` leads and compares its test-window ROC-AUC with an unconstrained LightGBM
@@ -10,6 +11,9 @@
    and an atomic Parquet write, chunk by chunk, timing each part.  The funnel's outcomes are
    dropped so that every lead is open (1,000,000 open leads with their 20M events); with
    ``--keep-outcomes`` only the leads really open at the end are scored (about 56 %).
+
+With ``--lively`` both funnels have about 40 events per lead (``features.LIVELY``) and the served
+booster's fit attributes interact (``models.lightgbm.fit_interactions: true``).
 """
 
 from __future__ import annotations
@@ -17,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import resource
 import subprocess
 import sys
 import time
@@ -36,21 +39,26 @@ sys.path.insert(0, str(HERE))
 from features import ensure_funnel, read_lead_data  # noqa: E402
 
 from predictive_scoring.config import load_config  # noqa: E402
+from predictive_scoring.stopwatch import peak_gb  # noqa: E402
 
 
-def train_served(train_leads: int, work: Path, reuse: bool = False) -> Path:
-    """Train on a separate funnel; save the served model; print the constraint's AUC cost."""
+def train_served(train_leads: int, work: Path, reuse: bool = False, lively: bool = False) -> Path:
+    """Train on a separate funnel; save the served model; print the constraint's AUC cost.  With
+    ``lively`` the funnel has about 40 events per lead and fit attributes interact in the
+    booster (``models.lightgbm.fit_interactions: true``)."""
     from predictive_scoring import jobs
     from predictive_scoring.training import booster_features
 
-    path = work / f"served-{train_leads}.joblib"
+    path = work / (f"served-{train_leads}" + ("-lively" if lively else "") + ".joblib")
     if path.exists() and reuse:
         print(f"reusing the served model in {path} (drop --reuse to retrain)")
         return path
     config = load_config().with_overrides({"models.candidates": ["lightgbm"]})
+    if lively:
+        config = config.with_overrides({"models.lightgbm.fit_interactions": True})
     config = config.with_overrides({"reports.model_card": str(work / "served-card.html")})
     validated = jobs.load(
-        str(ensure_funnel(train_leads, 1, work)),
+        str(ensure_funnel(train_leads, 1, work, lively)),
         config,
         require_labels=True,
         quarantine_dir=work / "q",
@@ -102,13 +110,15 @@ def _unconstrained_auc(data, result, config) -> float:  # type: ignore[no-untype
     return float(roc_auc_score(y[test], model.predict_proba(X[test])[:, 1]))
 
 
-def score_run(leads: int, served_path: Path, work: Path, all_open: bool) -> dict[str, float]:
+def score_run(
+    leads: int, served_path: Path, work: Path, all_open: bool, lively: bool = False
+) -> dict[str, float]:
     """Score every open lead of the big funnel through the scoring job, which times each part."""
     from predictive_scoring.jobs import Silent, score_validated
 
     config = load_config()
     served = joblib.load(served_path)
-    data = read_lead_data(ensure_funnel(leads, 0, work))
+    data = read_lead_data(ensure_funnel(leads, 0, work, lively))
     if all_open:
         data = replace(data, outcomes=data.outcomes.iloc[0:0])
     batch = score_validated(
@@ -127,7 +137,7 @@ def score_run(leads: int, served_path: Path, work: Path, all_open: bool) -> dict
         "events": len(data.events),
         "total_s": total,
         "rows_per_s": batch.rows / total,
-        "peak_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2,
+        "peak_gb": peak_gb(),  # VmHWM: this process's own, not the parent's it was forked from
         **{f"{k}_s": seconds.get(k, 0.0) for k in PARTS},
         "rest_s": total - sum(seconds.get(k, 0.0) for k in PARTS),
     }
@@ -149,14 +159,23 @@ def main() -> None:
     parser.add_argument(
         "--keep-outcomes", action="store_true", help="score only the leads open at the end"
     )
+    parser.add_argument(
+        "--lively",
+        action="store_true",
+        help="about 40 events per lead and a booster whose fit attributes interact",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     warnings.filterwarnings("ignore")
     if args.served:
-        print(json.dumps(score_run(args.leads, args.served, args.work, not args.keep_outcomes)))
+        print(
+            json.dumps(
+                score_run(args.leads, args.served, args.work, not args.keep_outcomes, args.lively)
+            )
+        )
         return
-    served = train_served(args.train_leads, args.work, args.reuse)
-    ensure_funnel(args.leads, 0, args.work)
+    served = train_served(args.train_leads, args.work, args.reuse, args.lively)
+    ensure_funnel(args.leads, 0, args.work, args.lively)
     command = [
         sys.executable,
         __file__,
@@ -167,6 +186,7 @@ def main() -> None:
         "--served",
         str(served),
         *(["--keep-outcomes"] if args.keep_outcomes else []),
+        *(["--lively"] if args.lively else []),
     ]
     result = json.loads(
         subprocess.run(command, check=True, capture_output=True, text=True)

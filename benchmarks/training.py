@@ -27,21 +27,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 PYTHON = sys.executable
-LIVELY = {"active_day_logit": -2.3, "session_extra_events": 2.2}
-"""Knobs over the generator's defaults that give about 40 events per lead (20 by default)."""
+sys.path.insert(0, str(HERE))
 
-
-def ensure_history(leads: int, work: Path) -> Path:
-    """Generate (once) and cache the lively history of ``leads`` leads; return its folder."""
-    from predictive_scoring.data.synthetic import FunnelParams, generate_funnel
-
-    folder = work / f"history-{leads}"
-    if not (folder / "events.parquet").exists():
-        started = time.perf_counter()
-        funnel = generate_funnel(n_leads=leads, seed=0, params=FunnelParams(**LIVELY))
-        funnel.write(folder, fmt="parquet")
-        print(f"generated {leads:,} leads in {time.perf_counter() - started:.0f} s -> {folder}")
-    return folder
+from features import ensure_funnel  # noqa: E402
 
 
 def run(command: list[str], cwd: Path) -> tuple[float, float, str]:
@@ -127,7 +115,7 @@ def main() -> None:
 
     horizon = load_config().labels.horizon_days
     for leads in args.leads:
-        folder = ensure_history(leads, args.work)
+        folder = ensure_funnel(leads, 0, args.work, lively=True)
         events = pd.read_parquet(folder / "events.parquet", columns=["occurred_at"])
         ours = train(folder, args.work)
         as_of = str(ours["summary"]["as_of"])  # type: ignore[index]
