@@ -348,24 +348,19 @@ class _Responses(ClassifierMixin, BaseEstimator):
         classes: np.ndarray = self.model.classes_
         return classes
 
-    def _margin(self) -> np.ndarray:
-        if not hasattr(self, "margin_"):
-            self.margin_ = np.asarray(self.model.decision_function(self.X))
-        return self.margin_
-
-    def _proba(self) -> np.ndarray:
-        if not hasattr(self, "proba_"):
-            self.proba_ = np.asarray(self.model.predict_proba(self.X))
-        return self.proba_
+    def _responses(self) -> tuple[np.ndarray, np.ndarray]:
+        if not hasattr(self, "responses_"):
+            self.responses_ = _response(self.model, self.X)
+        return self.responses_
 
     @available_if(lambda self: hasattr(self.model, "decision_function"))  # type: ignore[untyped-decorator]
     def decision_function(self, positions: np.ndarray) -> np.ndarray:
-        margin: np.ndarray = self._margin()[np.asarray(positions).ravel()]
+        margin: np.ndarray = self._responses()[0][np.asarray(positions).ravel()]
         return margin
 
     def predict_proba(self, positions: np.ndarray) -> np.ndarray:
-        proba: np.ndarray = self._proba()[np.asarray(positions).ravel()]
-        return proba
+        positive = self._responses()[1][np.asarray(positions).ravel()]
+        return np.column_stack([1 - positive, positive])
 
     def predict(self, positions: np.ndarray) -> np.ndarray:
         predicted: np.ndarray = self.classes_[np.argmax(self.predict_proba(positions), axis=1)]

@@ -134,32 +134,30 @@ class SampledFit(ClassifierMixin, BaseEstimator):
 
     def fit(self, X: pd.DataFrame, y: Any) -> SampledFit:
         y = np.asarray(y)
-        rows = np.arange(len(y))
         if len(y) > self.max_rows:
             rng = np.random.default_rng(self.random_state)
             rows = np.sort(rng.choice(len(y), self.max_rows, replace=False))
-        self.estimator_ = clone(self.estimator).fit(X.iloc[rows], y[rows])
+            X, y = X.iloc[rows], y[rows]
+        self.estimator_ = clone(self.estimator).fit(X, y)
         self.classes_ = self.estimator_.classes_
-        self.fitted_rows_ = len(rows)
+        self.fitted_rows_ = len(y)
         return self
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        check_is_fitted(self)
-        blocks = range(0, len(X), self.max_rows)
-        return (
-            np.concatenate(
-                [self.estimator_.predict_proba(X.iloc[i : i + self.max_rows]) for i in blocks]
-            )
-            if len(X)
-            else np.zeros((0, len(self.classes_)))
-        )
+        return self._in_blocks("predict_proba", X)
 
     @available_if(lambda self: hasattr(self.estimator, "decision_function"))  # type: ignore[untyped-decorator]
     def decision_function(self, X: pd.DataFrame) -> np.ndarray:
+        return self._in_blocks("decision_function", X)
+
+    def _in_blocks(self, method: str, X: pd.DataFrame) -> np.ndarray:
+        """The fitted estimator's ``method`` on ``X``, ``max_rows`` rows at a time."""
         check_is_fitted(self)
+        predict = getattr(self.estimator_, method)
+        if len(X) <= self.max_rows:
+            return np.asarray(predict(X))
         blocks = range(0, len(X), self.max_rows)
-        parts = [self.estimator_.decision_function(X.iloc[i : i + self.max_rows]) for i in blocks]
-        return np.concatenate(parts) if parts else np.zeros(0)
+        return np.concatenate([predict(X.iloc[i : i + self.max_rows]) for i in blocks])
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         predicted: np.ndarray = self.classes_[np.argmax(self.predict_proba(X), axis=1)]
