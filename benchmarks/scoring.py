@@ -143,7 +143,7 @@ def score_run(
     }
 
 
-PARTS = ("rows", "features", "predict", "shap", "reasons", "write", "drift")
+PARTS = ("rows", "features", "predict and shap", "reasons", "write", "drift")
 """The scoring job's steps, as its ``timing`` names them."""
 
 
@@ -193,7 +193,7 @@ def main() -> None:
         .stdout.strip()
         .splitlines()[-1]
     )
-    shap_share = result["shap_s"] / result["total_s"]
+    shap_share = result["predict and shap_s"] / result["total_s"]
     print(
         f"scored and explained {result['rows']:,} open leads ({result['events']:,} events) in "
         f"{result['total_s']:.1f} s = {result['rows_per_s']:,.0f} rows/s; peak memory {result['peak_gb']:.2f} GB"
@@ -201,7 +201,7 @@ def main() -> None:
     print(
         "time: "
         + ", ".join(f"{k} {result[f'{k}_s']:.1f} s" for k in (*PARTS, "rest"))
-        + f"; SHAP share {shap_share:.0%} (rest: scores, sub-scores, tiers between the steps)"
+        + f"; predict and SHAP share {shap_share:.0%} (rest: scores, sub-scores, tiers between the steps)"
     )
 
 

@@ -97,7 +97,7 @@ def test_train_then_score_return_what_they_wrote(funnels: Funnels, tmp_path: Pat
     assert {k: v for k, v in batch.counts.items() if k != MQL} == tiers
     assert batch.counts[MQL] == int(written[schema.IS_MQL].sum())
     steps = {s["step"]: s for s in batch.timing["steps"]}
-    scoring_steps = {"read and validate", "load model", "rows", "features", "predict", "shap"}
+    scoring_steps = {"read and validate", "load model", "rows", "features", "predict and shap"}
     assert scoring_steps | {"reasons", "write", "drift", "lead board"} <= set(steps)
     assert sum(s["seconds"] for s in steps.values()) <= batch.timing["total_seconds"] + 0.01
     assert all(0 < s["peak_gb"] <= batch.timing["peak_gb"] + 0.01 for s in steps.values())

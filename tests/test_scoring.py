@@ -79,6 +79,20 @@ def test_shap_values_add_up_to_the_booster_margin(setup: tuple[LeadData, ServedM
     np.testing.assert_allclose(base + contributions.sum(axis=1), margin, atol=1e-9)
 
 
+def test_one_pass_gives_the_served_model_s_own_probabilities_and_explanation(
+    setup: tuple[LeadData, ServedModel],
+) -> None:
+    """Scoring walks the booster once (``ServedModel.scored``): the probabilities are what the
+    served model predicts, to the last bit, and the contributions what it explains."""
+    data, served = setup
+    rows = scoring_rows(data, T).head(700)
+    X = build_features(data, rows, served.spec, THREADS)
+    probability, contributions = served.scored(X)
+    np.testing.assert_array_equal(probability, served.probabilities(X))
+    np.testing.assert_array_equal(contributions, served.contributions(X)[0])
+    assert served.model.estimator_.calibrated_model().booster_.num_trees() > 1
+
+
 def test_fit_score_is_unchanged_by_events(setup: tuple[LeadData, ServedModel]) -> None:
     data, served = setup
     silent = LeadData(data.leads, data.events.iloc[0:0], data.outcomes, flat=False)

@@ -101,6 +101,12 @@ class ServedModel:
         contributions, base = self.model.additive_score(self._matrix(X), self.reference_row)
         return contributions, base
 
+    def scored(self, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`probabilities` and :meth:`contributions` of ``X``, from one pass over a
+        booster's trees (its exact TreeSHAP gives LightGBM's own predictions on the way)."""
+        probability, (contributions, _) = self.model.scored(self._matrix(X), self.reference_row)
+        return np.asarray(probability[:, 1], dtype=float), contributions
+
 
 # ---- percentiles against the reference population ----------------------------------------------
 
@@ -248,10 +254,8 @@ def score_features(
 ) -> pd.DataFrame:
     """The contract's output rows for feature rows ``X`` of ``lead_ids`` as of ``as_of``
     (the predict, SHAP and reasons steps timed by :func:`~predictive_scoring.stopwatch.step`)."""
-    with step("predict"):
-        probability = served.probabilities(X)
-    with step("shap"):
-        contributions, _ = served.contributions(X)
+    with step("predict and shap"):  # one pass gives both (ServedModel.scored)
+        probability, contributions = served.scored(X)
     fit_sum, intent_sum = group_sums(contributions, served.spec, served.feature_names)
     score = percentile_score(probability, served.probability_quantiles)
     k = config.top_reasons if top_k is None else top_k

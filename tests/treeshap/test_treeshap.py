@@ -160,3 +160,78 @@ def test_single_leaf_trees_add_their_value_to_the_base() -> None:
     expected = model.predict(X, pred_contrib=True)
     values, base = tree_contributions(model, X)
     assert np.all(values == 0) and np.abs(base - expected[:, -1]).max() < TOLERANCE
+
+
+def test_category_sets_beyond_the_bit_mask_follow_lightgbm() -> None:
+    """Codes of 64 and above cannot be decided by the 64-bit mask: those splits take the
+    general rule, and both kinds agree with LightGBM in one booster."""
+    rng = np.random.default_rng(10)
+    n = 4000
+    level = rng.integers(0, 120, n)
+    X = pd.DataFrame(
+        {
+            "many": pd.Categorical([f"v{i:03d}" for i in level]),
+            "few": pd.Categorical(rng.choice(["a", "b", "c", "d"], n)),
+            "x": rng.normal(size=n),
+        }
+    )
+    logit = np.where(level % 7 == 0, 1.5, -0.5) + (X["few"] == "b") * X["x"]
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    model = lgb.LGBMClassifier(
+        n_estimators=40, max_depth=4, min_data_per_group=5, cat_smooth=1, verbose=-1
+    ).fit(X, y)
+    tables = treeshap.tables_for(model)
+    assert tables is not None
+    categorical = tables.kind == treeshap.CATEGORICAL
+    assert (categorical & tables.small_categories).any()
+    assert (categorical & ~tables.small_categories).any()
+    rows = X.sample(700, random_state=1).reset_index(drop=True)  # two blocks and a part
+    rows.loc[:20, "many"] = np.nan
+    expected = model.predict(rows, pred_contrib=True)
+    values, base = tree_contributions(model, rows)
+    assert np.abs(values - expected[:, :-1]).max() < TOLERANCE
+    assert np.abs(base - expected[:, -1]).max() < TOLERANCE
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"max_depth": 4, "num_leaves": 15},
+        {"interaction_constraints": [[0], [1], [2, 3, 4]], "zero_as_missing": True},
+        {"max_depth": 3, "min_child_samples": 2000},  # single-leaf trees among the others
+    ],
+)
+def test_one_pass_gives_lightgbm_s_own_raw_scores_and_probabilities(
+    params: dict[str, object],
+) -> None:
+    X, y = _frame(3000, seed=11)
+    model = lgb.LGBMClassifier(
+        n_estimators=80, learning_rate=0.1, verbose=-1, random_state=0, **params
+    ).fit(X, y)
+    rows = _scoring_frame(X, seed=12)
+    result = treeshap.explained(model, rows)
+    assert result is not None and result.probability is not None
+    np.testing.assert_array_equal(result.raw, model.predict(rows, raw_score=True))
+    np.testing.assert_array_equal(result.probability, model.predict_proba(rows)[:, 1])
+    expected = model.predict(rows, pred_contrib=True)
+    assert np.abs(result.values - expected[:, :-1]).max() < TOLERANCE
+
+
+def test_early_stopped_and_other_objectives_predict_as_lightgbm_does() -> None:
+    X, y = _frame(3000, seed=13)
+    stopped = lgb.LGBMClassifier(n_estimators=300, learning_rate=0.3, verbose=-1).fit(
+        X[:2000], y[:2000], eval_X=(X[2000:],), eval_y=(y[2000:],),
+        callbacks=[lgb.early_stopping(3, verbose=False)],
+    )  # fmt: skip
+    assert 0 < stopped.best_iteration_ < 300
+    result = treeshap.explained(stopped, X[2000:])
+    assert result is not None and result.probability is not None
+    np.testing.assert_array_equal(result.probability, stopped.predict_proba(X[2000:])[:, 1])
+    scaled = lgb.LGBMClassifier(n_estimators=20, sigmoid=2.5, verbose=-1).fit(X, y)
+    result = treeshap.explained(scaled, X)
+    assert result is not None and result.probability is not None
+    np.testing.assert_array_equal(result.probability, scaled.predict_proba(X)[:, 1])
+    entropy = lgb.LGBMClassifier(n_estimators=20, objective="cross_entropy", verbose=-1)
+    result = treeshap.explained(entropy.fit(X, y), X)
+    assert result is not None and result.probability is None  # not LightGBM's binary sigmoid
+    np.testing.assert_array_equal(result.raw, entropy.predict(X, raw_score=True))

@@ -14,7 +14,7 @@ scorecard), or its log-odds against a reference row; calibration is a monotone m
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import lightgbm as lgb
 import numpy as np
@@ -37,7 +37,7 @@ from predictive_scoring.models._additive import (
     swapped_contributions,
 )
 from predictive_scoring.stopwatch import step
-from predictive_scoring.treeshap import tree_contributions
+from predictive_scoring.treeshap import explained, tree_contributions
 
 __all__ = [
     "CALIBRATION_METHODS",
@@ -45,10 +45,12 @@ __all__ = [
     "TIE_BREAK",
     "CrossFittedCalibration",
     "RankPreservingCalibration",
+    "Scored",
     "calibrate",
     "choose_calibration",
     "choose_map",
     "model_additive_score",
+    "model_scored",
     "model_trees",
 ]
 
@@ -77,6 +79,26 @@ def model_additive_score(
     )
 
 
+Scored = tuple[np.ndarray, Contributions]
+"""Probabilities (rows × 2, as ``predict_proba``) and the additive score behind them."""
+
+
+def model_scored(model: Any, X: pd.DataFrame, reference: pd.DataFrame | None) -> Scored:
+    """``model``'s probabilities and :func:`model_additive_score`, from one pass over a
+    LightGBM booster's trees (:func:`~predictive_scoring.treeshap.explained`), else from its
+    ``predict_proba`` and then the additive score."""
+    if isinstance(model, lgb.LGBMClassifier):
+        result = explained(model, X)
+        if result is not None and result.probability is not None:
+            probability = np.column_stack([1.0 - result.probability, result.probability])
+            return probability, (result.values, result.base)
+    scored = getattr(model, "scored", None)
+    if scored is not None:
+        joint: Scored = scored(X, reference)
+        return joint
+    return model.predict_proba(X), model_additive_score(model, X, reference)
+
+
 def model_trees(model: Any) -> int:
     """How many trees ``model`` has (0 when it is not a LightGBM booster)."""
     return int(model.booster_.num_trees()) if isinstance(model, lgb.LGBMClassifier) else 0
@@ -102,6 +124,20 @@ class _ExplainsItsModel:
     ) -> Contributions:
         """The calibrated model's score, split per column (see :func:`model_additive_score`)."""
         return model_additive_score(self.calibrated_model(), X, reference)
+
+    def scored(self, X: pd.DataFrame, reference: pd.DataFrame | None = None) -> Scored:
+        """``predict_proba(X)`` and ``additive_score(X, reference)``, from one pass over the
+        calibrated model where it can (:func:`model_scored`)."""
+        probability, contributions = model_scored(self.calibrated_model(), X, reference)
+        mapped = self._mapped(probability[:, 1])
+        if mapped is None:
+            mapped = cast(Any, self).predict_proba(X)  # the wrapper's own (a sklearn class)
+        return mapped, contributions
+
+    def _mapped(self, score: np.ndarray) -> np.ndarray | None:
+        """``predict_proba`` from the calibrated model's probabilities ``score``; ``None`` when
+        it reads more of the rows than those."""
+        return None
 
 
 class RankPreservingCalibration(_ExplainsItsModel, CalibratedClassifierCV):
@@ -130,6 +166,13 @@ class RankPreservingCalibration(_ExplainsItsModel, CalibratedClassifierCV):
             calibrated.append(pair.calibrators[0].predict(response))
         _, score = responses[id(self.calibrated_classifiers_[0].estimator)]
         return _tie_broken(np.mean(calibrated, axis=0), score)
+
+    def _mapped(self, score: np.ndarray) -> np.ndarray | None:
+        check_is_fitted(self)
+        pairs = self.calibrated_classifiers_
+        if len(pairs) != 1 or hasattr(pairs[0].estimator, "decision_function"):
+            return None  # several models, or a map of the decision function
+        return _tie_broken(pairs[0].calibrators[0].predict(score), score)
 
 
 def _response(model: Any, X: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -240,7 +283,13 @@ class CrossFittedCalibration(_ExplainsItsModel, ClassifierMixin, BaseEstimator):
         return self.estimator_
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        score = self.calibrated_model().predict_proba(X)[:, 1]
+        return self._from_score(self.calibrated_model().predict_proba(X)[:, 1])
+
+    def _mapped(self, score: np.ndarray) -> np.ndarray | None:
+        return self._from_score(score)
+
+    def _from_score(self, score: np.ndarray) -> np.ndarray:
+        check_is_fitted(self)
         return _tie_broken(_apply_map(self.calibrator_, self.method_, score), score)
 
     def predict(self, X: Any) -> np.ndarray:

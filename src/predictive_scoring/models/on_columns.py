@@ -78,11 +78,29 @@ class OnColumns(ClassifierMixin, BaseEstimator):
         values, base = self.estimator_.additive_score(
             selected, None if reference is None else self._selected(reference)
         )
+        return self._placed(values, X), base
+
+    def scored(
+        self, X: pd.DataFrame, reference: pd.DataFrame | None = None
+    ) -> tuple[np.ndarray, Contributions]:
+        """``predict_proba(X)`` and ``additive_score(X, reference)``, from one pass over the
+        estimator where it can (see :func:`~predictive_scoring.models.calibration.model_scored`)."""
+        selected = self._checked(X)
+        scored = getattr(self.estimator_, "scored", None)
+        if scored is None:
+            return self.predict_proba(X), self.additive_score(X, reference)
+        probability, (values, base) = scored(
+            selected, None if reference is None else self._selected(reference)
+        )
+        return probability, (self._placed(values, X), base)
+
+    def _placed(self, values: np.ndarray, X: pd.DataFrame) -> np.ndarray:
+        """The estimator's contributions (its columns) as columns of ``X``."""
         if self.columns is None:
-            return values, base
+            return values
         contributions = np.zeros((len(X), X.shape[1]))
         contributions[:, [list(X.columns).index(c) for c in self.columns]] = values
-        return contributions, base
+        return contributions
 
     @classmethod
     def from_legacy(cls, model: Any, frame: pd.DataFrame) -> OnColumns:

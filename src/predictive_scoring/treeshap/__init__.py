@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -55,9 +56,11 @@ __all__ = [
     "NUMERIC",
     "TABLE_BUDGET_BYTES",
     "ZERO_THRESHOLD",
+    "Explained",
     "TreeTables",
     "build_tables",
     "contributions",
+    "explained",
     "numeric_matrix",
     "tables_for",
     "tree_contributions",
@@ -105,8 +108,55 @@ def tables_for(booster: Any) -> TreeTables | None:
     return _CACHE[fitted]
 
 
+@dataclass(frozen=True)
+class Explained:
+    """One pass of the compiled kernel over some rows."""
+
+    values: np.ndarray  # rows × features: each feature's contribution to the raw score
+    base: np.ndarray  # per row: the expected raw score
+    raw: np.ndarray  # per row: the raw score, as ``predict(raw_score=True)`` gives it
+    probability: np.ndarray | None  # per row: ``predict_proba(X)[:, 1]``; None: not binary
+
+
+def explained(booster: Any, X: pd.DataFrame) -> Explained | None:
+    """Exact TreeSHAP values, raw scores and probabilities of ``X``, in one pass.
+
+    The raw scores and probabilities are LightGBM's own to the last bit (the reached leaves'
+    values added in its order, its sigmoid), so a caller that needs both the explanation and
+    the prediction pays for one walk over the trees.
+
+    Parameters
+    ----------
+    booster : lightgbm.LGBMModel
+        A fitted single-output estimator.
+    X : pandas.DataFrame
+        Rows to explain, with the training frame's columns (categoricals as pandas categories).
+
+    Returns
+    -------
+    Explained or None
+        ``None`` when the booster is too deep for tables.
+
+    Raises
+    ------
+    ValueError
+        When ``X`` has another number of columns, or of categorical columns, than training had.
+    """
+    tables = tables_for(booster)
+    if tables is None:
+        return None
+    _check_columns(X, tables)
+    matrix = numeric_matrix(X, tables.pandas_categorical)
+    arrays = tables.kernel_arrays()
+    with _KERNEL:
+        shape = (tables.max_nodes, tables.max_leaves)
+        values, raw = kernel.run(matrix, arrays, shape, tables.n_features)
+        probability = None if tables.sigmoid is None else kernel.sigmoid(raw, tables.sigmoid)
+    return Explained(values, np.full(len(matrix), tables.expected_value), raw, probability)
+
+
 def contributions(booster: Any, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:
-    """Exact TreeSHAP values from the compiled tables.
+    """Exact TreeSHAP values from the compiled tables (:func:`explained`'s values and base).
 
     Parameters
     ----------
@@ -126,15 +176,8 @@ def contributions(booster: Any, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray
     ValueError
         When ``X`` has another number of columns, or of categorical columns, than training had.
     """
-    tables = tables_for(booster)
-    if tables is None:
-        return None
-    _check_columns(X, tables)
-    matrix = numeric_matrix(X, tables.pandas_categorical)
-    arrays = tables.kernel_arrays()
-    with _KERNEL:
-        out = kernel.run(matrix, arrays, tables.max_nodes, tables.n_features)
-    return out, np.full(len(matrix), tables.expected_value)
+    result = explained(booster, X)
+    return None if result is None else (result.values, result.base)
 
 
 def tree_contributions(booster: Any, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:

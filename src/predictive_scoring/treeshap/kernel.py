@@ -1,4 +1,4 @@
-"""The compiled TreeSHAP kernel: rows in parallel blocks, trees and leaves in a fixed order.
+"""The compiled TreeSHAP kernel: rows in parallel blocks, each block tree by tree.
 
 The kernel reads a :class:`~predictive_scoring.treeshap.tables.TreeTables` as three flat tuples
 of arrays, as ``TreeTables.kernel_arrays`` groups them.  Numba compiles one specialisation per
@@ -8,16 +8,26 @@ loop cannot take a tuple nested in a tuple.
 ``nodes``
     per split node: feature, kind, threshold, default_left, missing, category_start,
     category_end (the rules :func:`_goes_left` reads), left_child, right_child; then the
-    category values the category ranges index.
+    category values the category ranges index; then per split node: nan_left (where NaN goes
+    on a numeric split), path_bit (the bit of its feature in the failure pattern of every leaf
+    below it), category_mask and small_categories (the category set as a bit mask, when every
+    category code is below 64).
 ``trees``
     per tree: tree_nodes and tree_leaves (first and one past the last, so one longer than the
     number of trees), tree_feature, tree_expected.
 ``leaves``
-    per leaf: leaf_value, path_start (one longer); per path step: path_node, path_left,
-    path_bit; per leaf: leaf_features, leaf_table.
+    per leaf: leaf_value, leaf_features, leaf_table.
 
-Each row's additions into ``out`` happen in the same order whatever the block layout (tree by
-tree, leaf by leaf, path feature by path feature), so results do not depend on the thread count.
+A block of :data:`BLOCK` rows is transposed (features × rows) and goes through the trees one at
+a time, so that a tree's nodes and tables stay in the core's cache while every row of the block
+passes, and each split is decided for the whole block in one loop over contiguous values (which
+the compiler vectorises).  Failure patterns are built top-down: a child's is its parent's plus
+whether the row leaves the path at the parent's split, so each split node costs one operation
+per row and child, whatever the depth.
+
+Each row's additions into the result happen in the same order whatever the block layout (tree
+by tree, leaf by leaf, path feature by path feature), so results do not depend on the thread
+count.
 
 The split kinds and missing-value codes are defined here, not in ``tables.py``: numba's on-disk
 cache is keyed on the source file of the compiled functions only, and the compiled code freezes
@@ -27,6 +37,7 @@ every global it reads, so each of them lives in this file.  (This module does no
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -35,24 +46,30 @@ import numpy as np
 
 __all__ = [
     "BLOCK",
+    "SMALL_CATEGORIES",
     "ZERO_THRESHOLD",
     "Arrays",
     "run",
+    "sigmoid",
 ]
 
 NUMERIC, CATEGORICAL = 0, 1  # split kinds
 MISSING_NONE, MISSING_ZERO, MISSING_NAN = 0, 1, 2  # LightGBM's missing types
 ZERO_THRESHOLD = 1e-35  # LightGBM's kZeroThreshold
-BLOCK = 512  # rows per parallel task
+BLOCK = 256  # rows per parallel task
+SMALL_CATEGORIES = 64  # category sets whose codes are all below this are decided by a bit mask
 
 Arrays = tuple[np.ndarray, ...]
 _Function = TypeVar("_Function", bound=Callable[..., Any])
 
 
 def run(
-    matrix: np.ndarray, arrays: tuple[Arrays, Arrays, Arrays], max_nodes: int, n_features: int
-) -> np.ndarray:
-    """TreeSHAP values of the rows of ``matrix``.
+    matrix: np.ndarray,
+    arrays: tuple[Arrays, Arrays, Arrays],
+    shape: tuple[int, int],
+    n_features: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """TreeSHAP values of the rows of ``matrix``, and their raw scores.
 
     Parameters
     ----------
@@ -62,24 +79,27 @@ def run(
     arrays : tuple
         The ``nodes``, ``trees`` and ``leaves`` tuples (module docstring), as
         :meth:`~predictive_scoring.treeshap.tables.TreeTables.kernel_arrays` groups them.
-    max_nodes : int
-        Most split nodes in one tree (at least 1): the size of the per-task scratch.
+    shape : tuple of int
+        Most split nodes and most leaves in one tree (each at least 1): the per-task scratch.
     n_features : int
         Columns of the booster, and of the result.
 
     Returns
     -------
-    numpy.ndarray
-        Contributions, rows × features (float64).
+    tuple of numpy.ndarray
+        Contributions, rows × features (float64); and each row's raw score, the values of the
+        leaves it reaches added tree by tree from 0, as LightGBM adds them (so equal to its
+        ``predict(raw_score=True)``, not merely to rounding).
 
     Notes
     -----
     Not to be entered from two threads at once: callers hold ``treeshap._KERNEL``.
     """
     out = np.zeros((len(matrix), n_features))
+    raw = np.zeros(len(matrix))
     nodes, trees, leaves = arrays
-    _shap_kernel(matrix, nodes, trees, leaves, max_nodes, out)
-    return out
+    _shap_kernel(matrix, nodes, trees, leaves, shape[0], shape[1], out, raw)
+    return out, raw
 
 
 def _compiled(**options: Any) -> Callable[[_Function], _Function]:
@@ -97,11 +117,11 @@ def _compiled(**options: Any) -> Callable[[_Function], _Function]:
 
 
 @_compiled(inline="always")
-def _goes_left(row: np.ndarray, g: int, nodes: Arrays, categories: np.ndarray) -> bool:
-    """Whether ``row`` takes split node ``g``'s left branch (``nodes``: the per-node arrays
-    feature, kind, threshold, default_left, missing, category_start, category_end)."""
-    feature, kinds, thresholds, default_lefts, missings, starts, ends = nodes
-    x = row[feature[g]]
+def _goes_left(x: float, g: int, nodes: Arrays) -> bool:
+    """Whether value ``x`` takes split node ``g``'s left branch: LightGBM's rule, whatever the
+    split (the blocks' loops decide the common kinds faster, with the same outcome)."""
+    _feature, kinds, thresholds, default_lefts, missings, starts, ends = nodes[:7]
+    categories = nodes[9]
     kind, threshold, default_left = kinds[g], thresholds[g], default_lefts[g]
     missing, start, end = missings[g], starts[g], ends[g]
     if kind == NUMERIC:
@@ -125,85 +145,147 @@ def _goes_left(row: np.ndarray, g: int, nodes: Arrays, categories: np.ndarray) -
 
 
 @_compiled(inline="always")
-def _rules(nodes: Arrays) -> Arrays:
-    """The seven arrays of ``nodes`` that :func:`_goes_left` reads."""
-    feature, kind, threshold, default_left, missing, start, end, _left, _right, _cats = nodes
-    return feature, kind, threshold, default_left, missing, start, end
+def _decide(Xt: np.ndarray, m: int, g: int, nodes: Arrays, left: np.ndarray) -> None:
+    """Every block row's decision at split node ``g``, into ``left`` (one per row)."""
+    feature, kinds, thresholds, missings = nodes[0], nodes[1], nodes[2], nodes[4]
+    nan_left, masks, small = nodes[10], nodes[12], nodes[13]
+    values = Xt[feature[g]]
+    if kinds[g] == NUMERIC and missings[g] != MISSING_ZERO:
+        # NaN compares false, so it goes where nan_left says; other values by the threshold
+        threshold, where_nan = thresholds[g], nan_left[g]
+        for r in range(m):
+            x = values[r]
+            left[r] = (x <= threshold) | ((x != x) & where_nan)
+    elif kinds[g] == CATEGORICAL and small[g]:
+        # codes truncate toward zero: (-1, 64) holds the codes 0 … 63; NaN fails both bounds
+        mask = masks[g]
+        for r in range(m):
+            x = values[r]
+            inside = (x > -1.0) & (x < SMALL_CATEGORIES)
+            code = np.uint64(int(x)) if inside else np.uint64(0)
+            left[r] = inside & (((mask >> code) & np.uint64(1)) == np.uint64(1))
+    else:
+        for r in range(m):
+            left[r] = _goes_left(values[r], g, nodes)
 
 
 @_compiled(inline="always")
-def _reached_leaf(row: np.ndarray, first: int, nodes: Arrays) -> int:
-    """The global leaf ``row`` reaches in the tree whose split nodes start at ``first``."""
-    rules, left_child, right_child, categories = _rules(nodes), nodes[7], nodes[8], nodes[9]
-    node = 0
-    while node >= 0:
-        g = first + node
-        node = left_child[g] if _goes_left(row, g, rules, categories) else right_child[g]
-    return -node - 1
-
-
-@_compiled(inline="always")
-def _decide(row: np.ndarray, first: int, end: int, nodes: Arrays, left: np.ndarray) -> None:
-    """``row``'s decision at each split node ``first`` … ``end - 1`` of a tree, into ``left``
-    (indexed tree-locally)."""
-    rules, categories = _rules(nodes), nodes[9]
-    for local in range(end - first):
-        left[local] = _goes_left(row, first + local, rules, categories)
-
-
-@_compiled(inline="always")
-def _pattern(left: np.ndarray, leaf: int, leaves: Arrays) -> int:
-    """Which of ``leaf``'s path features the row fails (bit k: a split on feature k sends it off
-    the path), from its decisions ``left`` at the tree's split nodes."""
-    _value, path_start, path_node, path_left, path_bit, _features, _table = leaves
-    pattern = 0
-    for q in range(path_start[leaf], path_start[leaf + 1]):
-        if left[path_node[q]] != path_left[q]:
-            pattern |= 1 << path_bit[q]
-    return pattern
-
-
-@_compiled(inline="always")
-def _add_leaf(pattern: int, leaf: int, leaves: Arrays, out: np.ndarray) -> None:
-    """Add ``leaf``'s contributions for failure ``pattern`` into ``out`` (a row of the result)."""
-    _value, _start, _node, _left, _bit, leaf_features, leaf_table = leaves
-    for k in range(leaf_features.shape[1]):
-        column = leaf_features[leaf, k]
-        if column < 0:
-            break
-        out[column] += leaf_table[leaf, pattern, k]
-
-
-# called from the parallel loop, not inlined into it: numba's parfor array analysis fails on the
-# helpers' inlined tuple unpacking (AssertionError "Dimension mismatch", numba 0.68)
-@_compiled()
-def _add_row(
-    row: np.ndarray, nodes: Arrays, trees: Arrays, leaves: Arrays, left: np.ndarray, out: np.ndarray
+def _patterns(
+    m: int,
+    first: int,
+    n_nodes: int,
+    first_leaf: int,
+    nodes: Arrays,
+    left: np.ndarray,
+    pattern: np.ndarray,
+    leaf_pattern: np.ndarray,
 ) -> None:
-    """Add ``row``'s contributions, tree by tree, into ``out`` (its row of the result);
-    ``left`` is scratch for one tree's decisions."""
+    """Every block row's failure pattern at each leaf of the tree whose split nodes are
+    ``first`` … ``first + n_nodes - 1`` (pre-order, so a parent comes before its children)."""
+    left_child, right_child, path_bit = nodes[7], nodes[8], nodes[11]
+    for r in range(m):
+        pattern[0, r] = 0
+    for j in range(n_nodes):
+        g = first + j
+        bit = path_bit[g]
+        parent, decided = pattern[j], left[j]
+        # the row leaves the path to the left child where it goes right, and the other way
+        child = left_child[g]
+        target = pattern[child] if child >= 0 else leaf_pattern[-child - 1 - first_leaf]
+        for r in range(m):
+            target[r] = parent[r] | (np.int32(not decided[r]) << bit)
+        child = right_child[g]
+        target = pattern[child] if child >= 0 else leaf_pattern[-child - 1 - first_leaf]
+        for r in range(m):
+            target[r] = parent[r] | (np.int32(decided[r]) << bit)
+
+
+@_compiled(inline="always")
+def _add_tree(
+    m: int,
+    t: int,
+    trees: Arrays,
+    leaves: Arrays,
+    leaf_pattern: np.ndarray,
+    out_t: np.ndarray,
+    raw: np.ndarray,
+) -> None:
+    """Add tree ``t``'s contributions for every block row into ``out_t`` (features × rows),
+    and the value of the leaf each row reaches (the one it fails nowhere on) into ``raw``."""
     tree_nodes, tree_leaves, tree_feature, tree_expected = trees
-    leaf_value = leaves[0]
-    for t in range(tree_nodes.shape[0] - 1):
-        first = tree_nodes[t]
-        if tree_feature[t] >= 0:
-            # one feature: its Shapley value is f(x) - E f, the reached leaf's value
-            leaf = _reached_leaf(row, first, nodes)
-            out[tree_feature[t]] += leaf_value[leaf] - tree_expected[t]
-            continue
-        _decide(row, first, tree_nodes[t + 1], nodes, left)
-        for leaf in range(tree_leaves[t], tree_leaves[t + 1]):
-            _add_leaf(_pattern(left, leaf, leaves), leaf, leaves, out)
+    leaf_value, leaf_features, leaf_table = leaves
+    first_leaf, end_leaf = tree_leaves[t], tree_leaves[t + 1]
+    if tree_nodes[t + 1] == tree_nodes[t]:  # a single leaf, which every row reaches
+        for r in range(m):
+            raw[r] += leaf_value[first_leaf]
+        return
+    for leaf in range(first_leaf, end_leaf):
+        value, reached = leaf_value[leaf], leaf_pattern[leaf - first_leaf]
+        for r in range(m):
+            if reached[r] == 0:
+                raw[r] += value
+    only = tree_feature[t]
+    if only >= 0:
+        # one feature: its Shapley value is f(x) - E f, the reached leaf's value (failing none)
+        for leaf in range(first_leaf, end_leaf):
+            value, reached = leaf_value[leaf] - tree_expected[t], leaf_pattern[leaf - first_leaf]
+            target = out_t[only]
+            for r in range(m):
+                if reached[r] == 0:
+                    target[r] += value
+        return
+    for leaf in range(first_leaf, end_leaf):
+        reached = leaf_pattern[leaf - first_leaf]
+        for k in range(leaf_features.shape[1]):
+            column = leaf_features[leaf, k]
+            if column < 0:
+                break
+            target, table = out_t[column], leaf_table[leaf, :, k]
+            for r in range(m):
+                target[r] += table[reached[r]]
 
 
 @_compiled(parallel=True)
 def _shap_kernel(
-    X: np.ndarray, nodes: Arrays, trees: Arrays, leaves: Arrays, max_nodes: int, out: np.ndarray
+    X: np.ndarray,
+    nodes: Arrays,
+    trees: Arrays,
+    leaves: Arrays,
+    max_nodes: int,
+    max_leaves: int,
+    out: np.ndarray,
+    raw: np.ndarray,
 ) -> None:
-    """Add every row's TreeSHAP values into ``out`` (rows × features, zeroed by the caller)."""
+    """Add every row's TreeSHAP values into ``out`` (rows × features) and its raw score into
+    ``raw``, both zeroed by the caller."""
     n = X.shape[0]
+    tree_nodes = trees[0]
     blocks = (n + BLOCK - 1) // BLOCK
     for block in numba.prange(blocks):
-        left = np.empty(max_nodes, dtype=np.bool_)  # per task, so no two threads share one
-        for r in range(block * BLOCK, min(n, (block + 1) * BLOCK)):
-            _add_row(X[r], nodes, trees, leaves, left, out[r])
+        lo = block * BLOCK
+        m = min(n, lo + BLOCK) - lo
+        # per task, so no two threads share scratch
+        Xt = np.ascontiguousarray(X[lo : lo + m].T)
+        out_t = np.zeros((out.shape[1], m))
+        raw_t = np.zeros(m)
+        left = np.empty((max_nodes, m), dtype=np.bool_)
+        pattern = np.empty((max_nodes, m), dtype=np.int32)
+        leaf_pattern = np.zeros((max_leaves, m), dtype=np.int32)
+        for t in range(tree_nodes.shape[0] - 1):
+            first, end = tree_nodes[t], tree_nodes[t + 1]
+            for j in range(end - first):
+                _decide(Xt, m, first + j, nodes, left[j])
+            _patterns(m, first, end - first, trees[1][t], nodes, left, pattern, leaf_pattern)
+            _add_tree(m, t, trees, leaves, leaf_pattern, out_t, raw_t)
+        out[lo : lo + m] = out_t.T
+        raw[lo : lo + m] = raw_t
+
+
+@_compiled()
+def sigmoid(raw: np.ndarray, scale: float) -> np.ndarray:
+    """LightGBM's binary probability ``1 / (1 + exp(-scale × raw))``, with the C library's
+    ``exp`` as LightGBM calls it, so equal to its ``predict_proba`` to the last bit."""
+    out = np.empty_like(raw)
+    for i in range(raw.shape[0]):
+        out[i] = 1.0 / (1.0 + math.exp(-scale * raw[i]))
+    return out

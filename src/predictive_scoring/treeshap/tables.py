@@ -1,7 +1,7 @@
 """A booster's ``dump_model()`` flattened into arrays, and every leaf's contributions tabulated.
 
-Split nodes are numbered in the dump's pre-order, tree after tree; leaves in the order a
-left-first walk meets them.  A leaf with ``d`` distinct features on its path gets a table of
+Split nodes are numbered in the dump's pre-order, tree after tree (so a parent comes before its
+children); leaves in the order a left-first walk meets them.  A leaf with ``d`` distinct features on its path gets a table of
 ``2**d`` failure patterns × ``d`` features: Shapley weights over the path's zero fractions (the
 share of the training rows that followed each feature's splits), as in GPUTreeShap's path
 decomposition.
@@ -10,7 +10,7 @@ decomposition.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -21,6 +21,7 @@ from predictive_scoring.treeshap.kernel import (
     MISSING_NONE,
     MISSING_ZERO,
     NUMERIC,
+    SMALL_CATEGORIES,
     Arrays,
 )
 
@@ -53,19 +54,21 @@ class TreeTables:
     tree_leaves: np.ndarray  # per tree: first leaf, and one past the last
     left_child: np.ndarray  # per split node: tree-local split node, or -(global leaf + 1)
     right_child: np.ndarray
+    nan_left: np.ndarray  # per split node: where NaN goes on a numeric split
+    path_bit: np.ndarray  # per split node: its feature's bit in the patterns of the leaves below
+    category_mask: np.ndarray  # per split node: the category set as bits, when small_categories
+    small_categories: np.ndarray  # per split node: every category code below SMALL_CATEGORIES
     tree_feature: np.ndarray  # per tree: the one feature all its splits use, else -1
     tree_expected: np.ndarray  # per tree: its leaves' values weighted by their rows
     leaf_value: np.ndarray  # per leaf
-    path_start: np.ndarray  # per leaf
-    path_node: np.ndarray  # per path step: the split node (tree-local), the way taken, the bit
-    path_left: np.ndarray
-    path_bit: np.ndarray
     leaf_features: np.ndarray  # per leaf: its path features (columns), -1 padded
     leaf_table: np.ndarray  # per leaf: contributions by failure pattern and path feature
     expected_value: float
     n_features: int
     max_nodes: int
+    max_leaves: int
     pandas_categorical: list[list[Any]] | None
+    sigmoid: float | None = None  # a binary objective's scale (raw score to probability)
 
     def kernel_arrays(self) -> tuple[Arrays, Arrays, Arrays]:
         """The arrays grouped as the compiled kernel reads them.
@@ -78,10 +81,10 @@ class TreeTables:
         """
         nodes: Arrays = (self.feature, self.kind, self.threshold, self.default_left, self.missing)
         nodes += (self.category_start, self.category_end, self.left_child, self.right_child)
-        nodes += (self.categories,)
+        nodes += (self.categories, self.nan_left, self.path_bit, self.category_mask)
+        nodes += (self.small_categories,)
         trees = (self.tree_nodes, self.tree_leaves, self.tree_feature, self.tree_expected)
-        leaves: Arrays = (self.leaf_value, self.path_start, self.path_node, self.path_left)
-        leaves += (self.path_bit, self.leaf_features, self.leaf_table)
+        leaves: Arrays = (self.leaf_value, self.leaf_features, self.leaf_table)
         return nodes, trees, leaves
 
 
@@ -112,6 +115,10 @@ class _Nodes:
     categories: list[float] = field(default_factory=list)
     left_child: list[int] = field(default_factory=list)
     right_child: list[int] = field(default_factory=list)
+    nan_left: list[bool] = field(default_factory=list)
+    path_bit: list[int] = field(default_factory=list)
+    category_mask: list[int] = field(default_factory=list)
+    small_categories: list[bool] = field(default_factory=list)
 
 
 @dataclass
@@ -124,6 +131,7 @@ class _Trees:
     expected: list[float] = field(default_factory=list)
     expected_value: float = 0.0
     max_nodes: int = 1
+    max_leaves: int = 1
 
 
 @dataclass
@@ -131,10 +139,6 @@ class _Leaves:
     """The per-leaf and per-path-step lists so far; tables still one shape per leaf."""
 
     value: list[float] = field(default_factory=list)
-    path_start: list[int] = field(default_factory=list)
-    path_node: list[int] = field(default_factory=list)
-    path_left: list[int] = field(default_factory=list)
-    path_bit: list[int] = field(default_factory=list)
     features: list[list[int]] = field(default_factory=list)
     tables: list[np.ndarray] = field(default_factory=list)
 
@@ -178,12 +182,20 @@ def build_tables(
     for tree in dump["tree_info"]:
         if not _add_tree(tree["tree_structure"], nodes, trees, leaves, max_path_features):
             return None
-    leaves.path_start.append(len(leaves.path_node))
     padded = _pad(leaves.features, leaves.tables, table_budget_bytes)
     if padded is None:
         return None
     n_features = int(dump["max_feature_idx"]) + 1
-    return _assemble(nodes, trees, leaves, padded, n_features, pandas_categorical)
+    tables = _assemble(nodes, trees, leaves, padded, n_features, pandas_categorical)
+    return replace(tables, sigmoid=_binary_sigmoid(str(dump.get("objective", ""))))
+
+
+def _binary_sigmoid(objective: str) -> float | None:
+    """The scale of LightGBM's ``binary sigmoid:<scale>`` objective, else ``None``."""
+    name, _, rest = objective.partition(" ")
+    if name != "binary" or not rest.startswith("sigmoid:"):
+        return None
+    return float(rest.removeprefix("sigmoid:").split()[0])
 
 
 def _add_tree(
@@ -195,6 +207,7 @@ def _add_tree(
     _flatten_node(root, [], nodes, tree)
     split_features = nodes.feature[tree.first_node :]
     trees.max_nodes = max(trees.max_nodes, len(split_features))
+    trees.max_leaves = max(trees.max_leaves, len(tree.leaves))
     trees.nodes.append(len(nodes.feature))
     for leaf in tree.leaves:
         if not _add_leaf(leaf, split_features, leaves, max_path_features):
@@ -217,6 +230,9 @@ def _flatten_node(node: dict[str, Any], path: list[Step], nodes: _Nodes, tree: _
         tree.leaves.append(_Leaf(float(node.get("leaf_value", 0.0)), count, path))
         return -(tree.first_leaf + len(tree.leaves))
     local = _append_split(node, nodes) - tree.first_node
+    on_path = list(dict.fromkeys(nodes.feature[tree.first_node + step[0]] for step in path))
+    feature = nodes.feature[-1]
+    nodes.path_bit.append(on_path.index(feature) if feature in on_path else len(on_path))
     count = float(node["internal_count"])
     for child, goes_left in ((node["left_child"], True), (node["right_child"], False)):
         child_count = float(child.get("internal_count", child.get("leaf_count", 0)))
@@ -234,7 +250,8 @@ def _append_split(node: dict[str, Any], nodes: _Nodes) -> int:
     nodes.right_child.append(0)
     nodes.feature.append(int(node["split_feature"]))
     nodes.default_left.append(bool(node["default_left"]))
-    nodes.missing.append(_MISSING_TYPES[node["missing_type"]])
+    missing = _MISSING_TYPES[node["missing_type"]]
+    nodes.missing.append(missing)
     if node["decision_type"] == "==":
         values = [float(v) for v in str(node["threshold"]).split("||")]
         nodes.kind.append(CATEGORICAL)
@@ -242,21 +259,30 @@ def _append_split(node: dict[str, Any], nodes: _Nodes) -> int:
         nodes.category_start.append(len(nodes.categories))
         nodes.categories.extend(sorted(values))
         nodes.category_end.append(len(nodes.categories))
+        small = all(v.is_integer() and 0 <= v < SMALL_CATEGORIES for v in values)
+        nodes.small_categories.append(small)
+        nodes.category_mask.append(sum(1 << int(v) for v in set(values)) if small else 0)
+        nodes.nan_left.append(False)
     else:
+        threshold = float(node["threshold"])
         nodes.kind.append(NUMERIC)
-        nodes.threshold.append(float(node["threshold"]))
+        nodes.threshold.append(threshold)
         nodes.category_start.append(0)
         nodes.category_end.append(0)
+        nodes.small_categories.append(False)
+        nodes.category_mask.append(0)
+        # missing type None reads NaN as 0; Zero and NaN send it the default way
+        default_left = bool(node["default_left"])
+        nodes.nan_left.append(threshold >= 0.0 if missing == MISSING_NONE else default_left)
     return index
 
 
 def _add_leaf(
     leaf: _Leaf, split_features: list[int], leaves: _Leaves, max_path_features: int
 ) -> bool:
-    """Lay out ``leaf``'s path and tabulate its contributions; ``False`` when its path has more
-    than ``max_path_features`` distinct features."""
-    leaves.path_start.append(len(leaves.path_node))
-    features, zero = _lay_out_path(leaf.path, split_features, leaves)
+    """Tabulate ``leaf``'s contributions; ``False`` when its path has more than
+    ``max_path_features`` distinct features."""
+    features, zero = _path_features(leaf.path, split_features)
     if len(features) > max_path_features:
         return False
     leaves.features.append(features)
@@ -264,26 +290,20 @@ def _add_leaf(
     return True
 
 
-def _lay_out_path(
-    path: list[Step], split_features: list[int], leaves: _Leaves
-) -> tuple[list[int], list[float]]:
-    """Append ``path``'s steps to ``leaves``; return its distinct features in order of first use
-    and each one's zero fraction (the product of its steps' shares of rows).
+def _path_features(path: list[Step], split_features: list[int]) -> tuple[list[int], list[float]]:
+    """``path``'s distinct features in order of first use and each one's zero fraction (the
+    product of its steps' shares of rows).
 
     ``split_features`` holds the feature of each of the tree's split nodes, tree-locally.
     """
     features: list[int] = []
     zero: list[float] = []
-    for local, goes_left, fraction in path:
+    for local, _goes_left, fraction in path:
         feature = split_features[local]
         if feature not in features:
             features.append(feature)
             zero.append(1.0)
-        bit = features.index(feature)
-        zero[bit] *= fraction
-        leaves.path_node.append(local)
-        leaves.path_left.append(int(goes_left))
-        leaves.path_bit.append(bit)
+        zero[features.index(feature)] *= fraction
     return features, zero
 
 
@@ -339,18 +359,19 @@ def _assemble(
         tree_leaves=np.asarray(trees.leaves, dtype=np.int64),
         left_child=np.asarray(nodes.left_child, dtype=np.int64),
         right_child=np.asarray(nodes.right_child, dtype=np.int64),
+        nan_left=np.asarray(nodes.nan_left, dtype=np.bool_),
+        path_bit=np.asarray(nodes.path_bit, dtype=np.int64),
+        category_mask=np.asarray(nodes.category_mask, dtype=np.uint64),
+        small_categories=np.asarray(nodes.small_categories, dtype=np.bool_),
         tree_feature=np.asarray(trees.feature, dtype=np.int64),
         tree_expected=np.asarray(trees.expected, dtype=np.float64),
         leaf_value=np.asarray(leaves.value, dtype=np.float64),
-        path_start=np.asarray(leaves.path_start, dtype=np.int64),
-        path_node=np.asarray(leaves.path_node, dtype=np.int64),
-        path_left=np.asarray(leaves.path_left, dtype=np.bool_),
-        path_bit=np.asarray(leaves.path_bit, dtype=np.int64),
         leaf_features=padded[0],
         leaf_table=padded[1],
         expected_value=trees.expected_value,
         n_features=n_features,
         max_nodes=trees.max_nodes,
+        max_leaves=trees.max_leaves,
         pandas_categorical=pandas_categorical,
     )
 
