@@ -47,6 +47,29 @@ def test_rerunning_an_as_of_replaces_its_rows(suffix: str, tmp_path: Path) -> No
     assert stored.groupby(schema.AS_OF).size().tolist() == [10, 7]
 
 
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_a_file_s_earlier_runs_are_rewritten_batch_by_batch(
+    suffix: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run reads the file's history a few rows at a time (never all of it at once), keeps the
+    other as-of dates' rows as they were and counts only its own."""
+    from predictive_scoring.data import outputs
+
+    monkeypatch.setattr(outputs, "READ_BATCH_ROWS", 3)
+    destination = Destination.parse(str(tmp_path / f"scores{suffix}"))
+    days = [pd.Timestamp(f"2025-01-0{d}", tz="UTC") for d in (1, 2, 3)]
+    for day, n in zip(days, (7, 8, 4), strict=True):
+        assert write_scores([_chunk(day, n, day.strftime("%d"))], destination, day) == n
+    before = read_scores(destination)
+    assert write_scores([_chunk(days[1], 2, "again")], destination, days[1]) == 2
+    after = read_scores(destination)
+    assert after.groupby(schema.AS_OF).size().tolist() == [7, 2, 4]
+    others = before[before[schema.AS_OF] != days[1]].reset_index(drop=True)
+    pd.testing.assert_frame_equal(
+        after[after[schema.AS_OF] != days[1]].reset_index(drop=True), others
+    )
+
+
 @pytest.mark.parametrize(
     "url", ["duckdb:///{}/scores.duckdb", "sqlite:///{}/scores.sqlite#nightly"]
 )

@@ -10,7 +10,7 @@ neutralised.  Rows arrive in chunks, so memory is bounded by the chunk, not by t
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,31 +73,63 @@ def write_scores(
 def read_scores(destination: Destination) -> pd.DataFrame:
     """All rows at ``destination`` (empty when there is nothing yet)."""
     if destination.path is not None:
-        path = destination.path
-        if not path.exists():
-            return empty_scores()
-        if path.suffix.lower() == ".parquet":
-            return pd.read_parquet(path)
-        frame = pd.read_csv(
-            path, dtype={schema.LEAD_ID: str}, keep_default_na=False, na_values=[""]
-        )
-        frame[schema.AS_OF] = pd.to_datetime(frame[schema.AS_OF], utc=True, format="ISO8601")
-        return frame
+        parts = list(_file_parts(destination.path))
+        return pd.concat(parts, ignore_index=True) if parts else empty_scores()
     return _read_database(destination)
 
 
+READ_BATCH_ROWS = 200_000
+"""Rows of a scores file read at a time when a run rewrites it (its history is never all in
+memory at once)."""
+
+
+def _file_parts(path: Path, batch_rows: int | None = None) -> Iterator[pd.DataFrame]:
+    """The rows of a scores file, ``batch_rows`` at a time (``None``: all at once)."""
+    if not path.exists():
+        return
+    if path.suffix.lower() == ".parquet":
+        import pyarrow.parquet as pq
+
+        if batch_rows is None:
+            yield pd.read_parquet(path)
+            return
+        with pq.ParquetFile(path) as handle:
+            for batch in handle.iter_batches(batch_size=batch_rows):
+                yield batch.to_pandas()
+        return
+    reader = pd.read_csv(
+        path,
+        dtype={schema.LEAD_ID: str},
+        keep_default_na=False,
+        na_values=[""],
+        chunksize=batch_rows,
+    )
+    for frame in [reader] if isinstance(reader, pd.DataFrame) else reader:
+        frame[schema.AS_OF] = pd.to_datetime(frame[schema.AS_OF], utc=True, format="ISO8601")
+        yield frame
+
+
 def _write_file(chunks: Iterable[pd.DataFrame], path: Path, as_of: pd.Timestamp | None) -> int:
-    previous = read_scores(Destination(path=path))
-    kept = previous[~same_as_of(previous[schema.AS_OF], as_of)] if len(previous) else previous
+    kept = 0
+
+    def earlier_runs() -> Iterator[pd.DataFrame]:
+        """The file's rows of other as-of dates, batch by batch."""
+        nonlocal kept
+        for part in _file_parts(path, READ_BATCH_ROWS):
+            other = part[~same_as_of(part[schema.AS_OF], as_of)]
+            kept += len(other)
+            if len(other):
+                yield other
+
     written = 0
 
     def write(temporary: Path) -> None:
         nonlocal written
-        parts = itertools.chain([kept] if len(kept) else [], chunks)
+        parts = itertools.chain(earlier_runs(), chunks)
         if path.suffix.lower() == ".parquet":
-            written = _stream_parquet(parts, temporary) - len(kept)
+            written = _stream_parquet(parts, temporary) - kept
         else:
-            written = _stream_csv(parts, temporary) - len(kept)
+            written = _stream_csv(parts, temporary) - kept
 
     write_atomic(path, write)
     return written

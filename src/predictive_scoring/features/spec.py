@@ -254,13 +254,27 @@ def build_features(
     if (lead_idx < 0).any():
         missing = rows.loc[lead_idx < 0, schema.LEAD_ID].head(3).tolist()
         raise KeyError(f"rows name leads that are not in the data: {missing}")
-    fit_frame = fit_features(data.leads, spec).iloc[lead_idx].reset_index(drop=True)
+    leads, inverse = np.unique(lead_idx, return_inverse=True)
+    fit_frame = fit_features(data.leads.iloc[leads], spec).iloc[inverse].reset_index(drop=True)
     if not spec.flat:
         keys = event_keys(data, spec) if keys is None else keys
+        keys = _events_of(keys, leads, len(data.leads))
         intent = _intent_frame(data, rows, lead_idx, spec, keys, threads).reset_index(drop=True)
         fit_frame = pd.concat([fit_frame, intent], axis=1)
     features: pd.DataFrame = fit_frame[spec.names].set_axis(rows.index)
     return features
+
+
+def _events_of(keys: pd.DataFrame, leads: np.ndarray, n_leads: int) -> pd.DataFrame:
+    """The event keys of ``leads`` (positions) only, in their order, when those are fewer than
+    half of all ``n_leads``: a scoring chunk's query then reads its own leads' events, not the
+    whole history's."""
+    if 2 * len(leads) >= n_leads or len(keys) == 0:
+        return keys
+    wanted = np.zeros(n_leads + 1, dtype=bool)  # the last entry, False, is where -1 points
+    wanted[leads] = True
+    selected: pd.DataFrame = keys[wanted[keys["lead_idx"].to_numpy()]]
+    return selected
 
 
 def fit_features(leads: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
@@ -295,7 +309,7 @@ def event_keys(data: LeadData, spec: FeatureSpec) -> pd.DataFrame:
     events = data.events
     return pd.DataFrame(
         {
-            "lead_idx": _codes(events[schema.LEAD_ID], data.leads[schema.LEAD_ID]).astype(np.int32),
+            "lead_idx": _codes(events[schema.LEAD_ID], data.leads[schema.LEAD_ID]),
             "t_us": to_micros(events[schema.OCCURRED_AT]),
             "type_code": _codes(events[schema.EVENT_TYPE], pd.Series(spec.event_types)).astype(
                 np.int16
@@ -327,19 +341,40 @@ def _intent_frame(
 
 
 def _codes(values: pd.Series, vocabulary: pd.Series) -> np.ndarray:
-    """Position of each value in ``vocabulary`` (-1 when absent), hashed by Arrow."""
+    """Position of each value in ``vocabulary`` (-1 when absent; int32), hashed by Arrow.
+
+    Text already held by Arrow is read in place: on 40M events a copy of each column would be
+    the scoring run's peak of memory.
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    found = pc.index_in(
-        pa.array(values.astype("string[pyarrow]")),
-        value_set=pa.array(vocabulary.astype("string[pyarrow]")),
-    )
+    held = _arrow_text(values)
+    vocabulary_array = pa.array(vocabulary.astype("string[pyarrow]"))
+    found = pc.index_in(held, value_set=vocabulary_array.cast(held.type))
     codes: np.ndarray = found.fill_null(-1).to_numpy(zero_copy_only=False)
-    return codes.astype(np.int64)
+    return codes.astype(np.int32, copy=False)
+
+
+def _arrow_text(values: pd.Series) -> Any:
+    """``values`` as Arrow text: pandas' own Arrow data when it holds the text so (no copy),
+    else converted."""
+    import pyarrow as pa
+
+    held = pa.array(values.array) if hasattr(values.array, "__arrow_array__") else None
+    if held is not None and (pa.types.is_string(held.type) or pa.types.is_large_string(held.type)):
+        return held
+    return pa.array(values.astype("string[pyarrow]"))
 
 
 def unseen_event_types(events: pd.DataFrame, spec: FeatureSpec) -> dict[str, int]:
     """Event types in ``events`` that the spec does not know (ignored when scoring), with counts."""
-    unseen = events.loc[~events[schema.EVENT_TYPE].isin(spec.event_types), schema.EVENT_TYPE]
-    return {str(k): int(v) for k, v in unseen.value_counts().items()}
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    held = _arrow_text(events[schema.EVENT_TYPE])
+    known = pc.is_in(held, value_set=pa.array(list(spec.event_types), type=held.type))
+    unseen = pc.filter(held, pc.invert(known))  # null types are not unseen types
+    counts = pc.value_counts(unseen).to_pylist() if len(unseen) else []
+    found = {str(c["values"]): int(c["counts"]) for c in counts if c["values"] is not None}
+    return dict(sorted(found.items(), key=lambda item: (-item[1], item[0])))
