@@ -197,8 +197,7 @@ def build_served_model(
         labels_until=labels_until,
         float32_features=True,
     )
-    probability = served.probabilities(X_reference)
-    contributions, _ = served.contributions(X_reference)
+    probability, contributions = served.scored(X_reference)
     fit_sum, intent_sum = group_sums(contributions, spec, served.feature_names)
     served.probability_quantiles = quantiles(probability)
     served.fit_quantiles = quantiles(fit_sum)
@@ -253,7 +252,8 @@ def score_features(
     top_k: int | None = None,
 ) -> pd.DataFrame:
     """The contract's output rows for feature rows ``X`` of ``lead_ids`` as of ``as_of``
-    (the predict, SHAP and reasons steps timed by :func:`~predictive_scoring.stopwatch.step`)."""
+    (the "predict and shap" and "reasons" steps timed by
+    :func:`~predictive_scoring.stopwatch.step`)."""
     with step("predict and shap"):  # one pass gives both (ServedModel.scored)
         probability, contributions = served.scored(X)
     fit_sum, intent_sum = group_sums(contributions, served.spec, served.feature_names)

@@ -227,7 +227,8 @@ def test_early_stopped_and_other_objectives_predict_as_lightgbm_does() -> None:
     result = treeshap.explained(stopped, X[2000:])
     assert result is not None and result.probability is not None
     np.testing.assert_array_equal(result.probability, stopped.predict_proba(X[2000:])[:, 1])
-    scaled = lgb.LGBMClassifier(n_estimators=20, sigmoid=2.5, verbose=-1).fit(X, y)
+    # a scale the model string prints with 6 digits only: predictions use the printed one
+    scaled = lgb.LGBMClassifier(n_estimators=20, sigmoid=1 / 3, verbose=-1).fit(X, y)
     result = treeshap.explained(scaled, X)
     assert result is not None and result.probability is not None
     np.testing.assert_array_equal(result.probability, scaled.predict_proba(X)[:, 1])

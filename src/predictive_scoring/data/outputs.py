@@ -13,6 +13,7 @@ import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -97,16 +98,19 @@ def _file_parts(path: Path, batch_rows: int | None = None) -> Iterator[pd.DataFr
             for batch in handle.iter_batches(batch_size=batch_rows):
                 yield batch.to_pandas()
         return
-    reader = pd.read_csv(
-        path,
-        dtype={schema.LEAD_ID: str},
-        keep_default_na=False,
-        na_values=[""],
-        chunksize=batch_rows,
-    )
-    for frame in [reader] if isinstance(reader, pd.DataFrame) else reader:
-        frame[schema.AS_OF] = pd.to_datetime(frame[schema.AS_OF], utc=True, format="ISO8601")
-        yield frame
+    options: dict[str, Any] = {"dtype": {schema.LEAD_ID: str}, "keep_default_na": False}
+    if batch_rows is None:
+        yield _csv_scores(pd.read_csv(path, na_values=[""], **options))
+        return
+    with pd.read_csv(path, na_values=[""], chunksize=batch_rows, **options) as reader:
+        for frame in reader:
+            yield _csv_scores(frame)
+
+
+def _csv_scores(frame: pd.DataFrame) -> pd.DataFrame:
+    """Scores read from CSV with ``as_of`` as UTC instants."""
+    frame[schema.AS_OF] = pd.to_datetime(frame[schema.AS_OF], utc=True, format="ISO8601")
+    return frame
 
 
 def _write_file(chunks: Iterable[pd.DataFrame], path: Path, as_of: pd.Timestamp | None) -> int:

@@ -89,7 +89,9 @@ def model_scored(model: Any, X: pd.DataFrame, reference: pd.DataFrame | None) ->
     ``predict_proba`` and then the additive score."""
     if isinstance(model, lgb.LGBMClassifier):
         result = explained(model, X)
-        if result is not None and result.probability is not None:
+        if result is not None:
+            if result.probability is None:  # not LightGBM's binary sigmoid: its own predict
+                return model.predict_proba(X), (result.values, result.base)
             probability = np.column_stack([1.0 - result.probability, result.probability])
             return probability, (result.values, result.base)
     scored = getattr(model, "scored", None)

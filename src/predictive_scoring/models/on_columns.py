@@ -17,6 +17,7 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from predictive_scoring.models._additive import Contributions
+from predictive_scoring.models.calibration import model_scored
 
 __all__ = ["OnColumns"]
 
@@ -86,12 +87,11 @@ class OnColumns(ClassifierMixin, BaseEstimator):
         """``predict_proba(X)`` and ``additive_score(X, reference)``, from one pass over the
         estimator where it can (see :func:`~predictive_scoring.models.calibration.model_scored`)."""
         selected = self._checked(X)
-        scored = getattr(self.estimator_, "scored", None)
-        if scored is None:
-            return self.predict_proba(X), self.additive_score(X, reference)
-        probability, (values, base) = scored(
-            selected, None if reference is None else self._selected(reference)
-        )
+        inner = self.estimator_
+        if isinstance(inner, FrozenEstimator):
+            inner = inner.estimator
+        reference = None if reference is None else self._selected(reference)
+        probability, (values, base) = model_scored(inner, selected, reference)
         return probability, (self._placed(values, X), base)
 
     def _placed(self, values: np.ndarray, X: pd.DataFrame) -> np.ndarray:

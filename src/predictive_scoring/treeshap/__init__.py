@@ -6,10 +6,15 @@ contributes to the features on its path only, and what it contributes depends on
 those features' split conditions the row meets.  With ``d`` distinct features on a path there are
 ``2**d`` such patterns, so every leaf's contributions are tabulated once per model (Shapley
 weights over the path's zero fractions, as in GPUTreeShap's path decomposition) and a row costs
-one decision per split node and one table lookup per (leaf, path feature).  For the shallow trees
-the served booster uses this is several times faster than LightGBM's own implementation.  A tree
-that splits on one feature only (an additive booster is made of them) gives that feature
-``f(x) - E f`` and the others nothing, so a row costs one root-to-leaf walk there.
+one decision per split node and one table lookup per (leaf, path feature).  Rows go through in
+transposed blocks, tree by tree (:mod:`~predictive_scoring.treeshap.kernel`), so a tree's tables
+stay in cache and its splits are decided for a whole block at once.  For the shallow trees the
+served booster uses this is several times faster than LightGBM's own implementation, and faster
+than LightGBM's ``predict`` alone: the same pass adds the reached leaves' values in LightGBM's order
+and applies its sigmoid, so :func:`explained` gives LightGBM's own raw scores and probabilities
+with the explanation.  A tree that splits on one feature only (an additive booster is made of
+them) gives that feature ``f(x) - E f``, the value of the leaf the row reaches, and the others
+nothing: no table is read there.
 
 LightGBM's decision rules are reproduced exactly: ``<=`` on numeric splits with its missing-value
 handling (``None``: NaN read as 0; ``Zero``/``NaN``: the default direction), and category sets on
@@ -151,7 +156,10 @@ def explained(booster: Any, X: pd.DataFrame) -> Explained | None:
     with _KERNEL:
         shape = (tables.max_nodes, tables.max_leaves)
         values, raw = kernel.run(matrix, arrays, shape, tables.n_features)
-        probability = None if tables.sigmoid is None else kernel.sigmoid(raw, tables.sigmoid)
+        # the scale as the model string prints it (6 digits): a fitted estimator predicts with
+        # that, since LightGBM's training reloads the model from its string
+        scale = tables.sigmoid
+        probability = None if scale is None else kernel.sigmoid(raw, scale)
     return Explained(values, np.full(len(matrix), tables.expected_value), raw, probability)
 
 

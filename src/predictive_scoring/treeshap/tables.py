@@ -1,8 +1,8 @@
 """A booster's ``dump_model()`` flattened into arrays, and every leaf's contributions tabulated.
 
 Split nodes are numbered in the dump's pre-order, tree after tree (so a parent comes before its
-children); leaves in the order a left-first walk meets them.  A leaf with ``d`` distinct features on its path gets a table of
-``2**d`` failure patterns × ``d`` features: Shapley weights over the path's zero fractions (the
+children); leaves in the order a left-first walk meets them.  A leaf with ``d`` distinct
+features on its path gets a table of ``2**d`` failure patterns × ``d`` features: Shapley weights over the path's zero fractions (the
 share of the training rows that followed each feature's splits), as in GPUTreeShap's path
 decomposition.
 """
@@ -136,7 +136,7 @@ class _Trees:
 
 @dataclass
 class _Leaves:
-    """The per-leaf and per-path-step lists so far; tables still one shape per leaf."""
+    """The per-leaf lists so far; tables still one shape per leaf."""
 
     value: list[float] = field(default_factory=list)
     features: list[list[int]] = field(default_factory=list)
