@@ -333,3 +333,28 @@ def test_quarantine_csv_neutralises_formulas(tables: Tables, tmp_path: Path) -> 
     text = (tmp_path / "q" / "leads.csv").read_text()
     assert "'=HYPERLINK" in text
     assert ",=HYPERLINK" not in text and '"=HYPERLINK' not in text
+
+
+def test_events_are_ordered_by_time_then_lead_as_a_stable_sort_orders_them() -> None:
+    """The integer-key ordering of clean events is the stable sort by (occurred_at, lead_id):
+    equal instants by id in text order (``"L10"`` before ``"L9"``, accents after ASCII), equal
+    (instant, id) pairs in their row order."""
+    import numpy as np
+
+    from predictive_scoring.data.validation.clean import _by_time_then_lead
+
+    rng = np.random.default_rng(3)
+    n = 5000
+    events = pd.DataFrame(
+        {
+            schema.LEAD_ID: pd.Series(
+                rng.choice(["L9", "L10", "l1", "Lé", "L1", "Z"], n), dtype="string"
+            ),
+            schema.OCCURRED_AT: pd.to_datetime(rng.integers(0, 50, n), unit="s", utc=True),
+            schema.EVENT_TYPE: pd.Series(rng.choice(["a", "b"], n), dtype="string"),
+        },
+        index=rng.permutation(n) * 3,  # kept rows carry their source labels
+    )
+    expected = events.sort_values([schema.OCCURRED_AT, schema.LEAD_ID], kind="stable")
+    order = _by_time_then_lead(events)
+    pd.testing.assert_frame_equal(events.take(order), expected)
