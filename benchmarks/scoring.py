@@ -1,7 +1,7 @@
 """Scoring benchmark: 1M open leads scored and explained end to end, and what the constraints cost.
 
     .venv/bin/python benchmarks/scoring.py [--leads 1000000] [--train-leads 100000] [--work DIR]
-                                           [--lively] [--keep-outcomes] [--reuse]
+                                           [--lively] [--keep-outcomes] [--reuse] [--startup]
 
 1. Trains the served model (the additive, monotone LightGBM) on a separate funnel of
    ``--train-leads`` leads and compares its test-window ROC-AUC with an unconstrained LightGBM
@@ -12,6 +12,9 @@
    dropped so that every lead is open (1,000,000 open leads with their 20M events); with
    ``--keep-outcomes`` only the leads really open at the end are scored (about 56 %).
 
+``--startup`` times ``predictive-scoring score`` end to end, process start to exit, on a small
+funnel, three times: what a scheduled run pays before and after scoring proper.
+
 With ``--lively`` both funnels have about 40 events per lead (``features.LIVELY``) and the served
 booster's fit attributes interact (``models.lightgbm.fit_interactions: true``).
 """
@@ -21,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import shutil
 import subprocess
 import sys
 import time
@@ -146,6 +150,46 @@ def score_run(
 PARTS = ("rows", "features", "predict and shap", "reasons", "write", "drift")
 """The scoring job's steps, as its ``timing`` names them."""
 
+STARTUP_LEADS = 3_000
+"""Leads of the funnel ``--startup`` scores: small, so what is measured is the fixed cost."""
+
+
+def startup_runs(work: Path, runs: int = 3) -> None:
+    """Time ``predictive-scoring score`` end to end on a small funnel, process start to exit, as
+    a scheduler runs it: train once into a fresh MLflow store, then score ``runs`` times and
+    print each run's wall time, the job's own steps and what the steps leave (imports, exit)."""
+    store = work / "startup"
+    shutil.rmtree(store, ignore_errors=True)
+    store.mkdir(parents=True)
+    folder = ensure_funnel(STARTUP_LEADS, 2, work)
+    uri = f"sqlite:///{store / 'mlflow.db'}"
+    common = ["--data", str(folder), "--tracking-uri", uri, "--quarantine-dir", str(store / "q")]
+    train = [sys.executable, "-m", "predictive_scoring", "train", *common]
+    subprocess.run(
+        [*train, "--model-card", str(store / "card.html")], check=True, capture_output=True
+    )
+    score = [sys.executable, "-m", "predictive_scoring", "score", *common, "--json"]
+    for run in range(1, runs + 1):
+        started = time.perf_counter()
+        done = subprocess.run(
+            [*score, "--output", str(store / "scores.parquet")],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        wall = time.perf_counter() - started
+        summary = json.loads(done.stdout.strip().splitlines()[-1])
+        steps = {part["step"]: part["seconds"] for part in summary["timing"]["steps"]}
+        scoring = sum(steps.get(k, 0.0) for k in PARTS)  # rows … write, drift: scoring proper
+        print(
+            f"start-up run {run}: {summary['rows']:,} leads scored in {wall:.2f} s wall; "
+            f"read and validate {steps.get('read and validate', 0.0):.2f} s, load model "
+            f"{steps.get('load model', 0.0):.2f} s, scoring proper {scoring:.2f} s, MLflow "
+            f"logging {steps.get('mlflow logging', 0.0):.2f} s, outside the job's steps "
+            f"(interpreter, imports, exit) {wall - summary['timing']['total_seconds']:.2f} s; "
+            f"start-up and exit (everything but scoring proper) {wall - scoring:.2f} s"
+        )
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(
@@ -157,6 +201,11 @@ def main() -> None:
     parser.add_argument("--served", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--reuse", action="store_true", help="reuse a served model trained earlier")
     parser.add_argument(
+        "--startup",
+        action="store_true",
+        help=f"only time `score` end to end on a {STARTUP_LEADS:,}-lead funnel (fixed costs)",
+    )
+    parser.add_argument(
         "--keep-outcomes", action="store_true", help="score only the leads open at the end"
     )
     parser.add_argument(
@@ -167,6 +216,9 @@ def main() -> None:
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     warnings.filterwarnings("ignore")
+    if args.startup:
+        startup_runs(args.work)
+        return
     if args.served:
         print(
             json.dumps(

@@ -1,7 +1,6 @@
 """``python -m predictive_scoring``."""
 
-import sys
-
 from predictive_scoring.cli import main
+from predictive_scoring.console import end_process
 
-sys.exit(main())
+end_process(main())

@@ -7,7 +7,6 @@ the contract's code; ``--json`` makes the last stdout line one JSON object summa
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -271,4 +270,4 @@ def main(argv: list[str] | None = None) -> int:
 
 def run() -> None:
     """Console-script entry point."""
-    sys.exit(main())
+    console.end_process(main())

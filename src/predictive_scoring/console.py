@@ -20,12 +20,30 @@ __all__ = [
     "Interrupted",
     "Terminal",
     "configure_logging",
+    "end_process",
     "exit_code",
     "quiet_libraries",
     "stop_on_sigterm",
 ]
 
 SIGTERM_EXIT = 128 + signal.SIGTERM
+
+
+def end_process(code: int) -> None:
+    """End the process with ``code`` once the command is done: streams flushed, logging shut
+    down and the ``atexit`` handlers run (MLflow's among them), then ``os._exit``, which skips
+    the interpreter's teardown of every module and object (1.2 s after a ``score``, a sixth of
+    its wall time on a small funnel).  Everything the command writes is closed by then: outputs
+    are renamed into place only when complete.  For the process entry points only: ``main``
+    returns its code to callers that go on running."""
+    import atexit
+
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    logging.shutdown()
+    atexit._run_exitfuncs()  # what a normal exit runs first
+    os._exit(code)
 
 
 class Interrupted(BaseException):
