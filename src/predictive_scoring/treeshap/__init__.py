@@ -164,26 +164,9 @@ def explained(booster: Any, X: pd.DataFrame) -> Explained | None:
 
 
 def contributions(booster: Any, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:
-    """Exact TreeSHAP values from the compiled tables (:func:`explained`'s values and base).
-
-    Parameters
-    ----------
-    booster : lightgbm.LGBMModel
-        A fitted single-output estimator.
-    X : pandas.DataFrame
-        Rows to explain, with the training frame's columns (categoricals as pandas categories).
-
-    Returns
-    -------
-    tuple of numpy.ndarray, or None
-        The values (rows × features) and the base per row; ``None`` when the booster is too deep
-        for tables.
-
-    Raises
-    ------
-    ValueError
-        When ``X`` has another number of columns, or of categorical columns, than training had.
-    """
+    """Exact TreeSHAP values from the compiled tables: :func:`explained`'s values (rows ×
+    features) and base per row, with its parameters and errors; ``None`` when the booster is
+    too deep for tables."""
     result = explained(booster, X)
     return None if result is None else (result.values, result.base)
 
