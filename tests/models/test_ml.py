@@ -3,21 +3,25 @@ and each model's additive score."""
 
 from __future__ import annotations
 
+import pickle
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 from scipy.stats import spearmanr
+from sklearn.frozen import FrozenEstimator
 
 from predictive_scoring import schema
 from predictive_scoring.config import load_config
 from predictive_scoring.models.calibration import (
     IDENTITY,
     CrossFittedCalibration,
+    RankPreservingCalibration,
     calibrate,
     choose_calibration,
     choose_map,
+    positive_probability,
 )
 from predictive_scoring.models.ml import (
     SampledFit,
@@ -74,6 +78,35 @@ def test_calibration_keeps_the_booster_s_ranking_and_explains_its_margin() -> No
     assert calibrated.calibrated_model() is booster
     contributions, base = calibrated.additive_score(test[0])
     np.testing.assert_allclose(base + contributions.sum(axis=1), raw, atol=1e-9)
+
+
+@pytest.mark.parametrize("method", ["isotonic", "sigmoid"])
+@pytest.mark.parametrize("kind", ["lightgbm", "logistic"])
+def test_calibrating_from_one_prediction_is_sklearn_s_calibration(kind: str, method: str) -> None:
+    """``calibrate`` predicts the window once and fits the map on those responses: the same
+    calibrated model as ``CalibratedClassifierCV(FrozenEstimator(model)).fit`` on the window."""
+    train, window, test = _frame(3000, 0), _frame(2000, 1), _frame(500, 2)
+    if kind == "lightgbm":
+        model: Any = fit_lightgbm(lightgbm_model(SETTINGS), train, window, rounds=10)
+    else:
+        model = logistic_model(SETTINGS).fit(*train)
+    ours = calibrate(model, window, method)
+    theirs = RankPreservingCalibration(FrozenEstimator(model), method=method).fit(*window)
+    np.testing.assert_array_equal(ours.predict_proba(test[0]), theirs.predict_proba(test[0]))
+    assert ours.calibrated_model() is model
+    for name in ("feature_names_in_", "n_features_in_"):  # as sklearn's fit sets them, or not
+        assert repr(getattr(ours, name, None)) == repr(getattr(theirs, name, None))
+    again = pickle.loads(pickle.dumps(ours))
+    np.testing.assert_array_equal(again.predict_proba(test[0]), ours.predict_proba(test[0]))
+
+
+def test_positive_probability_is_predict_proba_to_the_last_bit() -> None:
+    train, window = _frame(3000, 0), _frame(2000, 1)
+    booster = fit_lightgbm(lightgbm_model(SETTINGS), train, window, rounds=10)
+    logistic = logistic_model(SETTINGS).fit(*train)
+    for model in (booster, FrozenEstimator(booster), logistic):
+        expected = model.predict_proba(window[0])[:, 1]
+        np.testing.assert_array_equal(positive_probability(model, window[0]), expected)
 
 
 def test_the_logistic_score_splits_exactly_per_column_against_a_reference_row() -> None:

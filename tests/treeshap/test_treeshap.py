@@ -213,6 +213,8 @@ def test_one_pass_gives_lightgbm_s_own_raw_scores_and_probabilities(
     assert result is not None and result.probability is not None
     np.testing.assert_array_equal(result.raw, model.predict(rows, raw_score=True))
     np.testing.assert_array_equal(result.probability, model.predict_proba(rows)[:, 1])
+    alone = treeshap.probabilities(model, rows)  # the same walk, no explanation
+    np.testing.assert_array_equal(alone, result.probability)
     expected = model.predict(rows, pred_contrib=True)
     assert np.abs(result.values - expected[:, :-1]).max() < TOLERANCE
 
@@ -235,4 +237,5 @@ def test_early_stopped_and_other_objectives_predict_as_lightgbm_does() -> None:
     entropy = lgb.LGBMClassifier(n_estimators=20, objective="cross_entropy", verbose=-1)
     result = treeshap.explained(entropy.fit(X, y), X)
     assert result is not None and result.probability is None  # not LightGBM's binary sigmoid
+    assert treeshap.probabilities(entropy, X) is None
     np.testing.assert_array_equal(result.raw, entropy.predict(X, raw_score=True))

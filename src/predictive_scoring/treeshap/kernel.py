@@ -68,6 +68,7 @@ def run(
     arrays: tuple[Arrays, Arrays, Arrays],
     shape: tuple[int, int],
     n_features: int,
+    explain: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """TreeSHAP values of the rows of ``matrix``, and their raw scores.
 
@@ -83,6 +84,9 @@ def run(
         Most split nodes and most leaves in one tree (each at least 1): the per-task scratch.
     n_features : int
         Columns of the booster, and of the result.
+    explain : bool
+        ``False``: the raw scores only (the contributions come back with no columns), the same
+        walk over the trees without reading a single table.
 
     Returns
     -------
@@ -95,7 +99,7 @@ def run(
     -----
     Not to be entered from two threads at once: callers hold ``treeshap._KERNEL``.
     """
-    out = np.zeros((len(matrix), n_features))
+    out = np.zeros((len(matrix), n_features if explain else 0))
     raw = np.zeros(len(matrix))
     nodes, trees, leaves = arrays
     _shap_kernel(matrix, nodes, trees, leaves, shape[0], shape[1], out, raw)
@@ -210,8 +214,9 @@ def _add_tree(
     out_t: np.ndarray,
     raw: np.ndarray,
 ) -> None:
-    """Add tree ``t``'s contributions for every block row into ``out_t`` (features × rows),
-    and the value of the leaf each row reaches (the one it fails nowhere on) into ``raw``."""
+    """Add tree ``t``'s contributions for every block row into ``out_t`` (features × rows; no
+    features: none asked), and the value of the leaf each row reaches (the one it fails
+    nowhere on) into ``raw``."""
     tree_nodes, tree_leaves, tree_feature, tree_expected = trees
     leaf_value, leaf_features, leaf_table = leaves
     first_leaf, end_leaf = tree_leaves[t], tree_leaves[t + 1]
@@ -224,6 +229,8 @@ def _add_tree(
         for r in range(m):
             if reached[r] == 0:
                 raw[r] += value
+    if out_t.shape[0] == 0:  # raw scores only
+        return
     only = tree_feature[t]
     if only >= 0:
         # one feature: its Shapley value is f(x) - E f, the reached leaf's value (failing none)
@@ -256,8 +263,8 @@ def _shap_kernel(
     out: np.ndarray,
     raw: np.ndarray,
 ) -> None:
-    """Add every row's TreeSHAP values into ``out`` (rows × features) and its raw score into
-    ``raw``, both zeroed by the caller."""
+    """Add every row's TreeSHAP values into ``out`` (rows × features; with no columns, none are
+    computed) and its raw score into ``raw``, both zeroed by the caller."""
     n = X.shape[0]
     tree_nodes = trees[0]
     blocks = (n + BLOCK - 1) // BLOCK
