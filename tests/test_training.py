@@ -235,9 +235,7 @@ def test_the_served_model_is_refit_on_every_labelled_row(
     assert refit["rounds"] == min(cap, scaled), "the window's rounds scaled by the rows, capped"
     assert trained.booster_structure["rounds_for_every_row"] == refit["rounds"]
     assert refit["trees"] == refit["rounds"], "fixed rounds: no early stopping on every row"
-    assert "the window fit's predictions of the" in refit["calibrated_on"]
-    assert refit["folds"] == 2, "the calibration window's rows, then the test window's"
-    later = trained.window_sizes["calibrate"] + trained.window_sizes["test"]
-    assert later <= refit["calibration_rows"] < refit["rows"], "and the purged, entry rows among them"
+    assert "time-ordered folds" in refit["calibrated_on"]
+    assert 0 < refit["calibration_rows"] < refit["rows"]
     assert trained.serving is not None
     assert trained.serving.model.estimator_.trees() == refit["trees"]

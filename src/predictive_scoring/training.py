@@ -49,10 +49,9 @@ from predictive_scoring.models.refit import (
     Refit,
     refit_on_all,
     serving_folds,
-    window_folds,
 )
 from predictive_scoring.models.rules import POINTS, PointsScorecard
-from predictive_scoring.models.windows import TIME_WINDOWS, Windows, comparison_windows
+from predictive_scoring.models.windows import Windows, comparison_windows
 from predictive_scoring.serving import (
     ServedModel,
     build_served_model,
@@ -161,7 +160,7 @@ def train_models(data: LeadData, config: Config, as_of: pd.Timestamp | None) -> 
     served, decision = choose_served(evaluations, may_serve, POINTS, config.models.promotion_margin)
     log.info("served model: %s (%s)", served, decision)
     with step("refit on every labelled row"):
-        refit = _refit_served(training, fitted, served, spec, config)
+        refit = _refit_served(training, fitted.recipes[served], spec, config)
     with step("reference population"):
         reference = _reference_rows(training, config.models.seed)
         serving = build_served_model(
@@ -202,24 +201,18 @@ def train_models(data: LeadData, config: Config, as_of: pd.Timestamp | None) -> 
 
 
 def _refit_served(
-    training: TrainingSet, fitted: _Fitted, served: str, spec: FeatureSpec, config: Config
+    training: TrainingSet, recipe: Recipe, spec: FeatureSpec, config: Config
 ) -> Refit:
     """The served candidate made again on every labelled row (see :mod:`.models.refit`)."""
     settings = config.models
-    if not spec.flat and training.evaluation.get("plan") == TIME_WINDOWS:
-        folds = window_folds(
-            fitted.models[served], training.X, training.rows[schema.SNAPSHOT_AT], training.windows
-        )
-    else:
-        folds = serving_folds(
-            training.rows,
-            training.y,
-            config.labels.horizon_days,
-            settings.calibration_blocks,
-            spec.flat,
-            settings.seed,
-        )
-    recipe = fitted.recipes[served]
+    folds = serving_folds(
+        training.rows,
+        training.y,
+        config.labels.horizon_days,
+        settings.calibration_blocks,
+        spec.flat,
+        settings.seed,
+    )
     refit = refit_on_all(recipe, training.X, training.y, folds, settings.calibration, settings.seed)
     log.info(
         "served model refit on %s rows, calibrated on %s", f"{len(training.y):,}", folds.described

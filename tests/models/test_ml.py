@@ -30,9 +30,8 @@ from predictive_scoring.models.ml import (
     lightgbm_model,
     logistic_model,
 )
-from predictive_scoring.models.on_columns import OnColumns
-from predictive_scoring.models.refit import CROSS_FIT_FOLDS, serving_folds, window_folds
-from predictive_scoring.models.windows import time_folds, time_windows
+from predictive_scoring.models.refit import CROSS_FIT_FOLDS, serving_folds
+from predictive_scoring.models.windows import time_folds
 
 SETTINGS = load_config().models.model_copy(update={"num_threads": 1})
 
@@ -203,39 +202,6 @@ def test_one_time_ordered_fold_is_not_enough_to_calibrate_the_refit_on() -> None
     for fit_rows, predict_rows in folds:
         fitted = set(rows[schema.LEAD_ID].iloc[fit_rows])
         assert fitted.isdisjoint(rows[schema.LEAD_ID].iloc[predict_rows]), "a lead in one fold"
-
-
-def test_the_window_fit_predicts_every_row_after_its_training_window() -> None:
-    """Later windows: the served model's map is learned from the window fit's own (uncalibrated)
-    predictions of the rows from the calibration window's start on, judged on the test window's;
-    no copy is fitted, no row the window fit learned from (or one purged) is calibrated on."""
-    X, y = _frame(3000, 0)
-    times = pd.Series(pd.date_range("2025-01-01", periods=30, freq="7D", tz="UTC")).repeat(100)
-    times = times.reset_index(drop=True)
-    windows = time_windows(times, horizon_days=14, calibration_share=0.2, test_share=0.2)
-    train, calibrate_rows = windows.train, windows.calibrate
-    booster = fit_lightgbm(
-        lightgbm_model(SETTINGS), (X[train], y[train]), (X[calibrate_rows], y[calibrate_rows]), 10
-    )
-    window_fit = OnColumns(
-        FrozenEstimator(calibrate(booster, (X[calibrate_rows], y[calibrate_rows])))
-    )
-    window_fit.fit(X, y)
-    chosen = window_folds(window_fit, X, times, windows)
-    oof = chosen.out_of_fold
-    assert oof is not None and chosen.time_ordered and chosen.folds == []
-    start, test_start = times[calibrate_rows].min(), times[windows.test].min()
-    np.testing.assert_array_equal(oof.fold >= 0, (times >= start).to_numpy())
-    np.testing.assert_array_equal(oof.fold == 1, (times >= test_start).to_numpy())
-    assert not (oof.fold[train] >= 0).any(), "never a row it learned from"
-    later = oof.fold >= 0
-    np.testing.assert_array_equal(oof.scores[later], booster.predict_proba(X[later])[:, 1])
-    assert f"{later.sum():,} rows snapshotted from 2025-" in chosen.described
-    served = CrossFittedCalibration(
-        lightgbm_model(SETTINGS).set_params(n_estimators=40), cv=chosen.folds, scale_rounds=True
-    ).fit(X, y, out_of_fold=oof)
-    assert served.calibration_rows_ == later.sum() and served.folds_ == 2
-    assert served.trees() == 40, "fitted once on every row: no copies"
 
 
 def test_a_sampled_fit_learns_from_at_most_max_rows_and_predicts_in_blocks() -> None:

@@ -14,7 +14,6 @@ scorecard), or its log-odds against a reference row; calibration is a monotone m
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, cast
 
 import lightgbm as lgb
@@ -45,7 +44,6 @@ __all__ = [
     "IDENTITY",
     "TIE_BREAK",
     "CrossFittedCalibration",
-    "OutOfFold",
     "RankPreservingCalibration",
     "Scored",
     "calibrate",
@@ -66,17 +64,6 @@ MIN_CHOICE_POSITIVES = 10
 
 Folds = list[tuple[np.ndarray, np.ndarray]]
 """Row positions to fit a copy on, and the positions it predicts."""
-
-
-@dataclass(frozen=True)
-class OutOfFold:
-    """Probabilities of rows from models that never learned from them.
-
-    ``fold`` per row: -1 where no model predicted it, else the fold that did (with time-ordered
-    folds a later fold predicts later rows); ``scores``: the predicting model's probability."""
-
-    fold: np.ndarray
-    scores: np.ndarray
 
 
 def model_additive_score(
@@ -224,16 +211,14 @@ class CrossFittedCalibration(_ExplainsItsModel, ClassifierMixin, BaseEstimator):
     cv : int or list of (fit positions, predict positions)
         The folds: an int for that many stratified shuffled folds (seed ``random_state``), or
         explicit folds, which need not cover every row (time-ordered folds never predict the
-        earliest block).  Rows no fold predicts are not calibrated on.  Not read when ``fit``
-        is given the out-of-fold predictions.
+        earliest block).  Rows no fold predicts are not calibrated on.
     method : {"auto", "isotonic", "sigmoid"}
         The calibration map; ``auto`` keeps the map (or none: the estimator's own probabilities)
         with the lower log loss out of sample: fitted on the earlier folds' predictions and judged
-        on the latest fold's when explicit folds (or given predictions) are ``time_ordered``,
-        else fitted on every other out-of-fold prediction and judged on the rest.
+        on the latest fold's when explicit folds are ``time_ordered``, else fitted on every other
+        out-of-fold prediction and judged on the rest.
     time_ordered : bool
-        Whether explicit folds, or the folds of given predictions, are in time order (the last
-        predicts the latest rows).
+        Whether explicit folds are in time order (the last predicts the latest rows).
     scale_rounds : bool
         Give each fold's copy ``n_estimators`` scaled by its share of the rows (more rows bear
         more boosting rounds at one learning rate), so copies are boosted as the full model is.
@@ -257,20 +242,11 @@ class CrossFittedCalibration(_ExplainsItsModel, ClassifierMixin, BaseEstimator):
         self.scale_rounds = scale_rounds
         self.random_state = random_state
 
-    def fit(self, X: Any, y: Any, out_of_fold: OutOfFold | None = None) -> CrossFittedCalibration:
-        """Fit the model on every row and the map on out-of-fold predictions: those of copies
-        fitted on ``cv``'s folds, or the ``out_of_fold`` predictions given (then no copy is
-        fitted and ``cv`` is not read)."""
+    def fit(self, X: Any, y: Any) -> CrossFittedCalibration:
         y = np.asarray(y)
-        self.given_out_of_fold_ = out_of_fold is not None
-        if out_of_fold is None:
-            folds = self._folds(y)
-            with step("out-of-fold copies"):
-                fold, scores = self._out_of_fold(X, y, folds)
-            self.folds_ = len(folds)
-        else:
-            fold, scores = np.asarray(out_of_fold.fold), np.asarray(out_of_fold.scores)
-            self.folds_ = int(fold.max()) + 1
+        folds = self._folds(y)
+        with step("out-of-fold copies"):
+            fold, scores = self._out_of_fold(X, y, folds)
         predicted = fold >= 0
         if predicted.sum() == 0 or len(np.unique(y[predicted])) < 2:
             raise ValueError("the folds predict no rows of both classes to calibrate on")
@@ -280,6 +256,7 @@ class CrossFittedCalibration(_ExplainsItsModel, ClassifierMixin, BaseEstimator):
         self.method_ = self._method(fold[predicted], scores[predicted], y[predicted])
         self.calibrator_ = _fitted_map(self.method_, scores[predicted], y[predicted])
         self.calibration_rows_ = int(predicted.sum())
+        self.folds_ = len(folds)
         return self
 
     def _folds(self, y: np.ndarray) -> Folds:
@@ -304,8 +281,7 @@ class CrossFittedCalibration(_ExplainsItsModel, ClassifierMixin, BaseEstimator):
         folds), or on every other row (shuffled folds)."""
         if self.method != "auto":
             return self.method
-        shuffled = isinstance(self.cv, int) and not self.given_out_of_fold_
-        if shuffled or not self.time_ordered or fold.max() == 0:
+        if isinstance(self.cv, int) or not self.time_ordered or fold.max() == 0:
             return choose_map(scores, y)
         return choose_map(scores, y, later=fold == fold.max())
 

@@ -17,7 +17,7 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from predictive_scoring.models._additive import Contributions
-from predictive_scoring.models.calibration import model_scored, positive_probability
+from predictive_scoring.models.calibration import model_scored
 
 __all__ = ["OnColumns"]
 
@@ -62,16 +62,6 @@ class OnColumns(ClassifierMixin, BaseEstimator):
         selected = self._checked(X)
         probabilities: np.ndarray = self.estimator_.predict_proba(selected)
         return probabilities
-
-    def own_probability(self, X: Any) -> np.ndarray:
-        """The probability of converting before any calibration map: the calibrated model's
-        (a calibration wrapper's ``calibrated_model``), else the estimator's own."""
-        selected = self._checked(X)
-        inner = self.estimator_
-        if isinstance(inner, FrozenEstimator):
-            inner = inner.estimator
-        model = inner.calibrated_model() if hasattr(inner, "calibrated_model") else inner
-        return positive_probability(model, selected)
 
     def predict(self, X: Any) -> np.ndarray:
         selected = self._checked(X)

@@ -7,15 +7,10 @@ stale leads all shape it.  It is calibrated on out-of-fold predictions
 (:class:`~predictive_scoring.models.calibration.CrossFittedCalibration`), so it never calibrates
 on rows it learned from:
 
-* candidates compared on later time windows: the chosen candidate's window fit (the recipe
-  fitted on the training window, whose labels were all known before the calibration window
-  starts) predicts every row snapshotted from the calibration window's start on; the map is
-  chosen on those of the calibration window against those of the test window
-  (:func:`window_folds`).  No copy is fitted: the window fit is the copy;
-* a funnel too young for later windows: time-ordered folds
-  (:func:`~predictive_scoring.models.windows.time_folds`), each copy learning from the snapshots
-  whose labels were known before the block it predicts; with fewer than two such blocks with
-  both classes, folds of held-out leads, every lead's rows in one fold;
+* time-ordered folds (:func:`~predictive_scoring.models.windows.time_folds`): each copy learns
+  from the snapshots whose labels were known before the block it predicts;
+* a funnel too young for them (fewer than two blocks with both classes to learn from and to
+  predict): folds of held-out leads, every lead's rows in one fold;
 * a flat export: stratified folds over its rows.
 """
 
@@ -30,9 +25,9 @@ from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import StratifiedGroupKFold
 
 from predictive_scoring import schema
-from predictive_scoring.models.calibration import CrossFittedCalibration, OutOfFold
+from predictive_scoring.models.calibration import CrossFittedCalibration
 from predictive_scoring.models.on_columns import OnColumns
-from predictive_scoring.models.windows import Windows, time_folds
+from predictive_scoring.models.windows import time_folds
 
 __all__ = [
     "CROSS_FIT_FOLDS",
@@ -42,7 +37,6 @@ __all__ = [
     "ServingFolds",
     "refit_on_all",
     "serving_folds",
-    "window_folds",
 ]
 
 CROSS_FIT_FOLDS = 5
@@ -79,34 +73,11 @@ class Refit:
 @dataclass(frozen=True)
 class ServingFolds:
     """The folds the served model is calibrated on, whether they are in time order, and what
-    they are in words; with ``out_of_fold``, the predictions themselves (no copy to fit)."""
+    they are in words."""
 
     folds: int | Folds
     time_ordered: bool
     described: str
-    out_of_fold: OutOfFold | None = None
-
-
-def window_folds(
-    window_fit: OnColumns, X: pd.DataFrame, snapshot_at: pd.Series, windows: Windows
-) -> ServingFolds:
-    """The window fit's own probabilities (before its calibration map) of every row
-    snapshotted from the calibration window's start on: fold 0 up to the test window, fold 1
-    from its start.  The window fit learned only from rows labelled before that start."""
-    times = snapshot_at.to_numpy()
-    calibrate_start = times[windows.calibrate].min()
-    test_start = times[windows.test].min()
-    later = np.flatnonzero(times >= calibrate_start)
-    fold = np.full(len(X), -1)
-    scores = np.zeros(len(X))
-    scores[later] = window_fit.own_probability(X.iloc[later])
-    fold[later] = (times[later] >= test_start).astype(int)
-    described = (
-        f"the window fit's predictions of the {len(later):,} rows snapshotted from "
-        f"{pd.Timestamp(calibrate_start):%Y-%m-%d} on, after every label it learned from; the "
-        f"map chosen on those before {pd.Timestamp(test_start):%Y-%m-%d} against those after"
-    )
-    return ServingFolds([], True, described, OutOfFold(fold, scores))
 
 
 def serving_folds(
@@ -157,7 +128,7 @@ def refit_on_all(
     calibrated = CrossFittedCalibration(
         recipe.estimator, cv=folds.folds, method=method, scale_rounds=recipe.scale_rounds,
         random_state=seed, time_ordered=folds.time_ordered,
-    ).fit(selected, y, out_of_fold=folds.out_of_fold)  # fmt: skip
+    ).fit(selected, y)  # fmt: skip
     model = OnColumns(FrozenEstimator(calibrated), recipe.columns).fit(X, y)
     rounds = recipe.estimator.get_params().get("n_estimators") if recipe.scale_rounds else None
     facts = {
