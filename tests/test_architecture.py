@@ -22,7 +22,7 @@ MAX_FUNCTION_LINES = 70
 MAX_MEDIAN_FUNCTION_LINES = 9
 
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("", "schema", "errors", "config", "sql", "stopwatch"),
+    ("", "schema", "errors", "config", "sql", "stopwatch", "compiled"),
     ("data.tables",),
     ("timeline",),
     ("data",),

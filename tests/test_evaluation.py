@@ -13,6 +13,7 @@ from predictive_scoring.evaluation import (
     capture_at,
     comparison_table,
     evaluate,
+    evaluate_all,
     expected_calibration_error,
     format_comparison,
     gains_curve,
@@ -70,6 +71,21 @@ def test_bootstrap_intervals_are_seeded_and_bracket_the_sample_spread() -> None:
         assert first.lower[name] < first.upper[name], name
     width = first.upper["roc_auc"] - first.lower["roc_auc"]
     assert 0.02 < width < 0.15, "about 4 standard errors of an AUC on 400 rows"
+
+
+def test_models_evaluated_together_get_the_figures_each_gets_alone() -> None:
+    """One stream of resamples serves every model: each model's intervals are those of
+    evaluating it alone with the same seed."""
+    rng = np.random.default_rng(2)
+    y = rng.integers(0, 2, 600)
+    predictions = {
+        "good": np.clip(0.5 * y + rng.uniform(0, 0.5, 600), 0, 1),
+        "coarse": np.round(np.clip(0.2 * y + rng.uniform(0, 0.8, 600), 0, 1), 1),  # ties
+        "flat": np.full(600, 0.3),
+    }
+    together = evaluate_all(y, predictions, samples=60, seed=5)
+    for name, p in predictions.items():
+        assert together[name] == evaluate(name, y, p, samples=60, seed=5), name
 
 
 @pytest.mark.parametrize("decimals", [None, 2])

@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, brier_score_loss, log_loss, roc_auc_score
 
+from predictive_scoring.compiled import compiled
+
 __all__ = [
     "BOOTSTRAP_SAMPLES",
     "ECE_BINS",
@@ -26,6 +28,7 @@ __all__ = [
     "comparison_figures",
     "comparison_table",
     "evaluate",
+    "evaluate_all",
     "expected_calibration_error",
     "format_comparison",
     "gains_curve",
@@ -111,35 +114,58 @@ def evaluate(
     model: str, y: np.ndarray, p: np.ndarray, samples: int = BOOTSTRAP_SAMPLES, seed: int = 0
 ) -> Evaluation:
     """Every metric of ``p`` against ``y``, with 95 % percentile bootstrap intervals."""
+    return evaluate_all(y, {model: p}, samples, seed)[model]
+
+
+def evaluate_all(
+    y: np.ndarray,
+    predictions: Mapping[str, np.ndarray],
+    samples: int = BOOTSTRAP_SAMPLES,
+    seed: int = 0,
+) -> dict[str, Evaluation]:
+    """:func:`evaluate` of every model's ``predictions`` on the same rows, each figure what
+    ``evaluate`` gives it alone: the resamples (one seeded stream) are drawn once for all."""
     y = np.asarray(y, dtype=float)
-    p = np.asarray(p, dtype=float)
-    point = {name: metric(y, p) for name, metric in METRICS.items()}
-    draws = _bootstrap(y, p, samples, seed)
-    lower = {name: float(np.nanpercentile(draws[name], 2.5)) for name in METRICS}
-    upper = {name: float(np.nanpercentile(draws[name], 97.5)) for name in METRICS}
-    return Evaluation(model, point, lower, upper, len(y), int(y.sum()))
+    scored = {name: np.asarray(p, dtype=float) for name, p in predictions.items()}
+    draws = _bootstrap(y, scored, samples, seed)
+    evaluations = {}
+    for name, p in scored.items():
+        point = {metric: compute(y, p) for metric, compute in METRICS.items()}
+        lower = {m: float(np.nanpercentile(draws[name][m], 2.5)) for m in METRICS}
+        upper = {m: float(np.nanpercentile(draws[name][m], 97.5)) for m in METRICS}
+        evaluations[name] = Evaluation(name, point, lower, upper, len(y), int(y.sum()))
+    return evaluations
 
 
-def _bootstrap(y: np.ndarray, p: np.ndarray, samples: int, seed: int) -> dict[str, np.ndarray]:
-    """Every metric on ``samples`` resamples of the rows (drawn with replacement).
+def _bootstrap(
+    y: np.ndarray, predictions: Mapping[str, np.ndarray], samples: int, seed: int
+) -> dict[str, dict[str, np.ndarray]]:
+    """Every model's metrics on ``samples`` resamples of the rows (drawn with replacement).
 
-    The rows are sorted once; a resample is the number of times it draws each row, so every
-    metric is computed as a weighted one in one pass over the sorted rows instead of re-sorting
-    each resample (:class:`_SortedRows`).  The draws are those of indexing the rows with
-    ``rng.integers``; the metrics equal those of the resampled arrays, except that leads tied on
-    probability at the top-10/20 % cut are taken in row order rather than in the resample's.
+    The rows are sorted once per model; a resample is the number of times it draws each row, so
+    every metric is computed as a weighted one in one pass over the sorted rows instead of
+    re-sorting each resample (:class:`_SortedRows`).  The draws are those of indexing the rows
+    with ``rng.integers``; the metrics equal those of the resampled arrays, except that leads
+    tied on probability at the top-10/20 % cut are taken in row order rather than in the
+    resample's.
     """
     rng = np.random.default_rng(seed)
-    rows = _SortedRows(y, p)
-    draws: dict[str, list[float]] = {name: [] for name in METRICS}
+    sorted_rows = {name: _SortedRows(y, p) for name, p in predictions.items()}
+    draws: dict[str, dict[str, list[float]]] = {
+        name: {metric: [] for metric in METRICS} for name in predictions
+    }
     for _ in range(samples):
         counts = np.bincount(rng.integers(0, len(y), len(y)), minlength=len(y))
-        metrics = rows.metrics(counts)
-        if metrics is None:
-            continue
-        for name in METRICS:
-            draws[name].append(metrics[name])
-    return {name: np.asarray(values) for name, values in draws.items()}
+        for name, rows in sorted_rows.items():
+            metrics = rows.metrics(counts)
+            if metrics is None:
+                continue
+            for metric in METRICS:
+                draws[name][metric].append(metrics[metric])
+    return {
+        name: {metric: np.asarray(values) for metric, values in model.items()}
+        for name, model in draws.items()
+    }
 
 
 class _SortedRows:
@@ -158,39 +184,91 @@ class _SortedRows:
 
     def metrics(self, counts: np.ndarray) -> dict[str, float] | None:
         """Every metric of the resample drawing row ``i`` ``counts[i]`` times (``None`` when it
-        holds one class only)."""
-        w = counts[self.order].astype(float)
-        positive, negative = w * self.y, w * (1 - self.y)
-        total_positive = positive.sum()
-        total_negative = negative.sum()
-        if total_positive == 0 or total_negative == 0:
+        holds one class only), in one compiled pass over the sorted rows."""
+        values = _resample_metrics(
+            counts, self.order, self.y, self.p, self.starts, self.loss, self.squared, self.bins,
+            TOP_SHARES,
+        )  # fmt: skip
+        if values[0] != values[0]:  # NaN: one class only
             return None
-        tp = np.cumsum(np.add.reduceat(positive, self.starts))
-        fp = np.cumsum(np.add.reduceat(negative, self.starts))
-        group_positive = np.diff(tp, prepend=0.0)
-        group_negative = np.diff(fp, prepend=0.0)
-        below = total_negative - fp  # negatives ranked strictly lower than each tie group
-        roc = float(np.sum(group_positive * (below + group_negative / 2)))
-        precision = tp / np.maximum(tp + fp, 1e-300)
-        ap = float(np.sum(group_positive * precision) / total_positive)
-        predicted = np.bincount(self.bins, weights=w * self.p, minlength=ECE_BINS)
-        observed = np.bincount(self.bins, weights=positive, minlength=ECE_BINS)
-        out = {
-            "roc_auc": roc / (total_positive * total_negative),
-            "pr_auc": ap,
-            "brier": float(np.dot(w, self.squared) / self.n),
-            "log_loss": float(np.dot(w, self.loss) / self.n),
-            "ece": float(np.abs(predicted - observed).sum() / self.n),
-        }
-        rate = total_positive / self.n
-        cumulative = np.cumsum(w)
-        for share in (10, 20):
-            top = max(1, int(np.ceil(share / 100 * self.n)))
-            taken = np.clip(top - (cumulative - w), 0.0, w)
-            captured = float(np.dot(taken, self.y))
-            out[f"lift_{share}"] = (captured / top) / rate
-            out[f"capture_{share}"] = captured / total_positive
+        return dict(zip(RESAMPLED, (float(v) for v in values), strict=True))
+
+
+TOP_SHARES = np.array([0.10, 0.20])
+RESAMPLED = (
+    "roc_auc", "pr_auc", "brier", "log_loss", "ece", "lift_10", "capture_10", "lift_20", "capture_20"
+)  # fmt: skip
+"""The metrics :func:`_resample_metrics` returns, in its order."""
+
+
+@compiled()
+def _resample_metrics(
+    counts: np.ndarray,
+    order: np.ndarray,
+    y: np.ndarray,
+    p: np.ndarray,
+    starts: np.ndarray,
+    loss: np.ndarray,
+    squared: np.ndarray,
+    bins: np.ndarray,
+    shares: np.ndarray,
+) -> np.ndarray:
+    """The metrics of :data:`RESAMPLED` for rows sorted by falling probability (row ``i`` is
+    row ``order[i]`` of the resample's ``counts``), each drawn as many times as it counts (tie
+    groups begin at ``starts``): ROC-AUC with ties counted half, average
+    precision over tie groups, weighted Brier, log loss and ECE over ``bins``, and for each top
+    share the lift and capture of its first ``ceil(share × n)`` draws.  NaN first when the
+    resample holds one class only."""
+    n = order.shape[0]
+    w = np.empty(n)
+    for i in range(n):
+        w[i] = counts[order[i]]
+    out = np.zeros(3 + 2 + 2 * shares.shape[0])
+    total_positive = 0.0
+    total_negative = 0.0
+    for i in range(n):
+        total_positive += w[i] * y[i]
+        total_negative += w[i] * (1.0 - y[i])
+    if total_positive == 0.0 or total_negative == 0.0:
+        out[0] = np.nan
         return out
+    tp = fp = roc = ap = 0.0
+    for g in range(starts.shape[0]):
+        end = starts[g + 1] if g + 1 < starts.shape[0] else n
+        group_positive = group_negative = 0.0
+        for i in range(starts[g], end):
+            group_positive += w[i] * y[i]
+            group_negative += w[i] * (1.0 - y[i])
+        tp += group_positive
+        fp += group_negative
+        roc += group_positive * (total_negative - fp + group_negative / 2.0)
+        ap += group_positive * (tp / max(tp + fp, 1e-300))
+    predicted = np.zeros(ECE_BINS)
+    observed = np.zeros(ECE_BINS)
+    brier = log_loss_sum = 0.0
+    for i in range(n):
+        brier += w[i] * squared[i]
+        log_loss_sum += w[i] * loss[i]
+        predicted[bins[i]] += w[i] * p[i]
+        observed[bins[i]] += w[i] * y[i]
+    out[0] = roc / (total_positive * total_negative)
+    out[1] = ap / total_positive
+    out[2] = brier / n
+    out[3] = log_loss_sum / n
+    out[4] = np.abs(predicted - observed).sum() / n
+    rate = total_positive / n
+    for k in range(shares.shape[0]):
+        top = max(1, int(np.ceil(shares[k] * n)))
+        drawn = captured = 0.0
+        for i in range(n):
+            if drawn >= top:
+                break
+            taken = min(w[i], top - drawn)
+            captured += taken * y[i]
+            drawn += w[i]
+        out[5 + 2 * k] = (captured / top) / rate
+        out[6 + 2 * k] = captured / total_positive
+    return out
 
 
 def comparison_table(evaluations: list[Evaluation]) -> pd.DataFrame:

@@ -20,7 +20,7 @@ from sklearn.frozen import FrozenEstimator
 from predictive_scoring import schema
 from predictive_scoring.config import Config
 from predictive_scoring.data.tables import LeadData
-from predictive_scoring.evaluation import Evaluation, evaluate
+from predictive_scoring.evaluation import Evaluation, evaluate_all
 from predictive_scoring.features.snapshots import training_snapshots
 from predictive_scoring.features.spec import (
     FIT,
@@ -152,9 +152,7 @@ def train_models(data: LeadData, config: Config, as_of: pd.Timestamp | None) -> 
     with step("test predictions"):
         predictions = {n: m.predict_proba(X_test)[:, 1] for n, m in fitted.models.items()}
     with step("bootstrap intervals"):
-        evaluations = {
-            n: evaluate(n, y_test, p, seed=config.models.seed) for n, p in predictions.items()
-        }
+        evaluations = evaluate_all(y_test, predictions, seed=config.models.seed)
     has_behaviour = not spec.flat and bool(spec.event_types)
     may_serve = servable(config.models.candidates, fitted.models, has_behaviour)
     served, decision = choose_served(evaluations, may_serve, POINTS, config.models.promotion_margin)

@@ -38,11 +38,11 @@ every global it reads, so each of them lives in this file.  (This module does no
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from typing import Any, TypeVar
 
 import numba
 import numpy as np
+
+from predictive_scoring.compiled import compiled
 
 __all__ = [
     "BLOCK",
@@ -60,7 +60,6 @@ BLOCK = 256  # rows per parallel task
 SMALL_CATEGORIES = 64  # category sets whose codes are all below this are decided by a bit mask
 
 Arrays = tuple[np.ndarray, ...]
-_Function = TypeVar("_Function", bound=Callable[..., Any])
 
 
 def run(
@@ -106,21 +105,7 @@ def run(
     return out, raw
 
 
-def _compiled(**options: Any) -> Callable[[_Function], _Function]:
-    """``numba.njit`` with an on-disk cache where one can be written (a read-only install with
-    no writable cache folder compiles on first use instead of failing to import)."""
-
-    def wrap(function: _Function) -> _Function:
-        try:
-            compiled: _Function = numba.njit(cache=True, **options)(function)
-        except RuntimeError:  # "cannot cache function ...: no locator available"
-            compiled = numba.njit(cache=False, **options)(function)
-        return compiled
-
-    return wrap
-
-
-@_compiled(inline="always")
+@compiled(inline="always")
 def _goes_left(x: float, g: int, nodes: Arrays) -> bool:
     """Whether value ``x`` takes split node ``g``'s left branch: LightGBM's rule, whatever the
     split (the blocks' loops decide the common kinds faster, with the same outcome)."""
@@ -148,7 +133,7 @@ def _goes_left(x: float, g: int, nodes: Arrays) -> bool:
     return False
 
 
-@_compiled(inline="always")
+@compiled(inline="always")
 def _decide(Xt: np.ndarray, m: int, g: int, nodes: Arrays, left: np.ndarray) -> None:
     """Every block row's decision at split node ``g``, into ``left`` (one per row)."""
     feature, kinds, thresholds, missings = nodes[0], nodes[1], nodes[2], nodes[4]
@@ -173,7 +158,7 @@ def _decide(Xt: np.ndarray, m: int, g: int, nodes: Arrays, left: np.ndarray) -> 
             left[r] = _goes_left(values[r], g, nodes)
 
 
-@_compiled(inline="always")
+@compiled(inline="always")
 def _patterns(
     m: int,
     first: int,
@@ -204,7 +189,7 @@ def _patterns(
             target[r] = parent[r] | (np.int32(decided[r]) << bit)
 
 
-@_compiled(inline="always")
+@compiled(inline="always")
 def _add_tree(
     m: int,
     t: int,
@@ -252,7 +237,7 @@ def _add_tree(
                 target[r] += table[reached[r]]
 
 
-@_compiled(parallel=True)
+@compiled(parallel=True)
 def _shap_kernel(
     X: np.ndarray,
     nodes: Arrays,
@@ -288,7 +273,7 @@ def _shap_kernel(
         raw[lo : lo + m] = raw_t
 
 
-@_compiled()
+@compiled()
 def sigmoid(raw: np.ndarray, scale: float) -> np.ndarray:
     """LightGBM's binary probability ``1 / (1 + exp(-scale × raw))``, with the C library's
     ``exp`` as LightGBM calls it, so equal to its ``predict_proba`` to the last bit (tested: a
