@@ -213,8 +213,10 @@ def test_one_pass_gives_lightgbm_s_own_raw_scores_and_probabilities(
     assert result is not None and result.probability is not None
     np.testing.assert_array_equal(result.raw, model.predict(rows, raw_score=True))
     np.testing.assert_array_equal(result.probability, model.predict_proba(rows)[:, 1])
-    alone = treeshap.probabilities(model, rows)  # the same walk, no explanation
-    np.testing.assert_array_equal(alone, result.probability)
+    alone = treeshap.predicted(model, rows)  # the same walk, no explanation
+    assert alone is not None and alone.values.shape == (len(rows), 0)
+    np.testing.assert_array_equal(alone.probability, result.probability)
+    np.testing.assert_array_equal(alone.raw, model.decision_function(rows))
     expected = model.predict(rows, pred_contrib=True)
     assert np.abs(result.values - expected[:, :-1]).max() < TOLERANCE
 
@@ -229,6 +231,9 @@ def test_early_stopped_and_other_objectives_predict_as_lightgbm_does() -> None:
     result = treeshap.explained(stopped, X[2000:])
     assert result is not None and result.probability is not None
     np.testing.assert_array_equal(result.probability, stopped.predict_proba(X[2000:])[:, 1])
+    alone = treeshap.predicted(stopped, X[2000:])
+    assert alone is not None
+    np.testing.assert_array_equal(alone.raw, stopped.decision_function(X[2000:]))
     # a scale the model string prints with 6 digits only: predictions use the printed one
     scaled = lgb.LGBMClassifier(n_estimators=20, sigmoid=1 / 3, verbose=-1).fit(X, y)
     result = treeshap.explained(scaled, X)
@@ -237,5 +242,6 @@ def test_early_stopped_and_other_objectives_predict_as_lightgbm_does() -> None:
     entropy = lgb.LGBMClassifier(n_estimators=20, objective="cross_entropy", verbose=-1)
     result = treeshap.explained(entropy.fit(X, y), X)
     assert result is not None and result.probability is None  # not LightGBM's binary sigmoid
-    assert treeshap.probabilities(entropy, X) is None
+    alone = treeshap.predicted(entropy, X)
+    assert alone is not None and alone.probability is None
     np.testing.assert_array_equal(result.raw, entropy.predict(X, raw_score=True))

@@ -37,7 +37,7 @@ from predictive_scoring.models._additive import (
     swapped_contributions,
 )
 from predictive_scoring.stopwatch import step
-from predictive_scoring.treeshap import explained, probabilities, tree_contributions
+from predictive_scoring.treeshap import explained, predicted, tree_contributions
 
 __all__ = [
     "CALIBRATION_METHODS",
@@ -104,14 +104,20 @@ def model_scored(model: Any, X: pd.DataFrame, reference: pd.DataFrame | None) ->
 
 def positive_probability(model: Any, X: Any) -> np.ndarray:
     """``model.predict_proba(X)[:, 1]``: a LightGBM booster's (frozen or not) from the compiled
-    walk over its trees, the same bits several times faster (:func:`~predictive_scoring.treeshap.
-    probabilities`)."""
+    walk over its trees, the same bits several times faster."""
+    fast = _walked(model, X)
+    if fast is not None and fast.probability is not None:
+        return fast.probability
+    return np.asarray(model.predict_proba(X)[:, 1], dtype=float)
+
+
+def _walked(model: Any, X: Any) -> Any:
+    """:func:`~predictive_scoring.treeshap.predicted` for a LightGBM booster (frozen or not)
+    and a frame; ``None`` for anything else."""
     inner = model.estimator if isinstance(model, FrozenEstimator) else model
     if isinstance(inner, lgb.LGBMClassifier) and isinstance(X, pd.DataFrame):
-        fast = probabilities(inner, X)
-        if fast is not None:
-            return fast
-    return np.asarray(model.predict_proba(X)[:, 1], dtype=float)
+        return predicted(inner, X)
+    return None
 
 
 def model_trees(model: Any) -> int:
@@ -192,9 +198,12 @@ class RankPreservingCalibration(_ExplainsItsModel, CalibratedClassifierCV):
 
 def _response(model: Any, X: Any) -> tuple[np.ndarray, np.ndarray]:
     """What sklearn's calibration maps (the decision function, else the probability) and the
-    probability, from one prediction."""
+    probability, from one prediction (a LightGBM booster's raw score, its decision function,
+    from the compiled walk: the same bits)."""
     if hasattr(model, "decision_function"):
-        response = np.asarray(model.decision_function(X), dtype=float).ravel()
+        fast = _walked(model, X)
+        margin = model.decision_function(X) if fast is None else fast.raw
+        response = np.asarray(margin, dtype=float).ravel()
         return response, expit(response)
     probability = positive_probability(model, X)
     return probability, probability

@@ -67,7 +67,7 @@ __all__ = [
     "contributions",
     "explained",
     "numeric_matrix",
-    "probabilities",
+    "predicted",
     "tables_for",
     "tree_contributions",
 ]
@@ -155,14 +155,14 @@ def explained(booster: Any, X: pd.DataFrame) -> Explained | None:
     return Explained(values, base, raw, probability)
 
 
-def probabilities(booster: Any, X: pd.DataFrame) -> np.ndarray | None:
-    """``booster.predict_proba(X)[:, 1]`` to the last bit, from the compiled walk over the trees
-    without the explanation (several times faster than LightGBM's ``predict`` on the shallow
-    boosters the pipeline fits); ``None`` when the kernel cannot serve the booster (too deep
-    for tables, or an objective other than LightGBM's binary sigmoid).  Parameters and errors
-    as :func:`explained`'s."""
+def predicted(booster: Any, X: pd.DataFrame) -> Explained | None:
+    """Raw scores and probabilities of ``X`` (``booster.predict(X, raw_score=True)`` and
+    ``predict_proba(X)[:, 1]``, to the last bit) from the compiled walk over the trees without
+    the explanation (several times faster than LightGBM's ``predict`` on the shallow boosters
+    the pipeline fits): an :class:`Explained` whose ``values`` have no columns.  ``None`` when
+    the booster is too deep for tables.  Parameters and errors as :func:`explained`'s."""
     walked = _walk(booster, X, explain=False)
-    return None if walked is None else walked[3]
+    return None if walked is None else Explained(*walked)
 
 
 def _walk(
