@@ -37,7 +37,7 @@ from predictive_scoring.models._additive import (
     swapped_contributions,
 )
 from predictive_scoring.stopwatch import step
-from predictive_scoring.treeshap import explained, predicted, tree_contributions
+from predictive_scoring.treeshap import Explained, explained, predicted, tree_contributions
 
 __all__ = [
     "CALIBRATION_METHODS",
@@ -111,7 +111,7 @@ def positive_probability(model: Any, X: Any) -> np.ndarray:
     return np.asarray(model.predict_proba(X)[:, 1], dtype=float)
 
 
-def _walked(model: Any, X: Any) -> Any:
+def _walked(model: Any, X: Any) -> Explained | None:
     """:func:`~predictive_scoring.treeshap.predicted` for a LightGBM booster (frozen or not)
     and a frame; ``None`` for anything else."""
     inner = model.estimator if isinstance(model, FrozenEstimator) else model
