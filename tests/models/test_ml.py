@@ -14,6 +14,7 @@ from sklearn.frozen import FrozenEstimator
 
 from predictive_scoring import schema
 from predictive_scoring.config import load_config
+from predictive_scoring.models import ml
 from predictive_scoring.models.calibration import (
     IDENTITY,
     CrossFittedCalibration,
@@ -204,7 +205,10 @@ def test_one_time_ordered_fold_is_not_enough_to_calibrate_the_refit_on() -> None
         assert fitted.isdisjoint(rows[schema.LEAD_ID].iloc[predict_rows]), "a lead in one fold"
 
 
-def test_a_sampled_fit_learns_from_at_most_max_rows_and_predicts_in_blocks() -> None:
+def test_a_sampled_fit_learns_from_at_most_max_rows_and_predicts_in_blocks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(ml, "PREDICT_ROWS", 700)  # 5,000 rows: 8 blocks, the last short
     X, y = _frame(5000, 3)
     settings = SETTINGS.model_copy(
         update={"logistic": SETTINGS.logistic.model_copy(update={"max_rows": 1200})}
@@ -213,7 +217,8 @@ def test_a_sampled_fit_learns_from_at_most_max_rows_and_predicts_in_blocks() -> 
     assert isinstance(model, SampledFit) and model.fitted_rows_ == 1200
     rows = np.sort(np.random.default_rng(settings.seed).choice(5000, 1200, replace=False))
     by_hand = model.estimator.fit(X.iloc[rows], y[rows])  # the same pipeline on the same sample
-    np.testing.assert_allclose(model.predict_proba(X), by_hand.predict_proba(X))
+    np.testing.assert_array_equal(model.predict_proba(X), by_hand.predict_proba(X))
+    np.testing.assert_array_equal(model.decision_function(X), by_hand.decision_function(X))
     small = logistic_model(SETTINGS).fit(X, y)
     assert small.fitted_rows_ == 5000, "below max_rows every row is used"
     assert (

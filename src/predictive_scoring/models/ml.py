@@ -34,6 +34,7 @@ from predictive_scoring.models.calibration import RankPreservingCalibration
 __all__ = [
     "LIGHTGBM",
     "LOGISTIC",
+    "PREDICT_ROWS",
     "RankPreservingCalibration",
     "SampledFit",
     "additive_constraints",
@@ -122,10 +123,16 @@ def _signed_log(values: np.ndarray) -> np.ndarray:
     return result
 
 
+PREDICT_ROWS = 50_000
+"""Rows a :class:`SampledFit` predicts at a time: its expansion of 200,000 rows into hundreds of
+dense columns is a gigabyte that the machine must page in again for every block, where blocks of
+50,000 reuse memory already mapped (450,000 rows: 5.8 s against 16.0 s, the same values)."""
+
+
 class SampledFit(ClassifierMixin, BaseEstimator):
     """``estimator`` fitted on at most ``max_rows`` rows (a seeded uniform sample when there are
-    more) and predicting in blocks of ``max_rows``: an expansion into hundreds of dense columns
-    (splines, one-hot) then costs the same on ten million rows as on ``max_rows``."""
+    more) and predicting in blocks of :data:`PREDICT_ROWS`: an expansion into hundreds of dense
+    columns (splines, one-hot) then costs the same on ten million rows as on ``max_rows``."""
 
     def __init__(self, estimator: Any, max_rows: int = 200_000, random_state: int = 0) -> None:
         self.estimator = estimator
@@ -151,13 +158,14 @@ class SampledFit(ClassifierMixin, BaseEstimator):
         return self._in_blocks("decision_function", X)
 
     def _in_blocks(self, method: str, X: pd.DataFrame) -> np.ndarray:
-        """The fitted estimator's ``method`` on ``X``, ``max_rows`` rows at a time."""
+        """The fitted estimator's ``method`` on ``X``, :data:`PREDICT_ROWS` rows at a time (each
+        row's result depends on that row alone)."""
         check_is_fitted(self)
         predict = getattr(self.estimator_, method)
-        if len(X) <= self.max_rows:
+        if len(X) <= PREDICT_ROWS:
             return np.asarray(predict(X))
-        blocks = range(0, len(X), self.max_rows)
-        return np.concatenate([predict(X.iloc[i : i + self.max_rows]) for i in blocks])
+        blocks = range(0, len(X), PREDICT_ROWS)
+        return np.concatenate([predict(X.iloc[i : i + PREDICT_ROWS]) for i in blocks])
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
         predicted: np.ndarray = self.classes_[np.argmax(self.predict_proba(X), axis=1)]
