@@ -104,7 +104,7 @@ def test_a_stopped_train_exits_with_the_signal_s_code_and_promotes_nothing(
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     train = subprocess.Popen(
         [str(c) for c in command], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True, cwd=tmp_path, env=env,
+        text=True, cwd=tmp_path, env=env, preexec_fn=_interruptible,
     )  # fmt: skip
     assert train.stdout is not None
     for line in train.stdout:
@@ -120,6 +120,13 @@ def test_a_stopped_train_exits_with_the_signal_s_code_and_promotes_nothing(
     assert not list(tmp_path.glob(".*.tmp"))
     with pytest.raises(MlflowException):
         MlflowClient(tracking_uri=uri).get_model_version_by_alias("lead-scoring", "champion")
+
+
+def _interruptible() -> None:
+    """Ctrl-C as a terminal delivers it: a suite run as a background job (``make test &``)
+    ignores SIGINT, and its children inherit that, so Python would not turn it into
+    ``KeyboardInterrupt`` (SIGTERM is handled whatever the parent did)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _flat_export(n: int, seed: int) -> pd.DataFrame:
