@@ -175,7 +175,6 @@ class _SortedRows:
     def __init__(self, y: np.ndarray, p: np.ndarray) -> None:
         self.order = np.argsort(-p, kind="stable")
         self.y, self.p = y[self.order], p[self.order]
-        self.n = len(y)
         self.starts = np.flatnonzero(np.r_[True, np.diff(self.p) != 0])
         clipped = np.clip(self.p, PROB_FLOOR, 1 - PROB_FLOOR)
         self.loss = -(self.y * np.log(clipped) + (1 - self.y) * np.log(1 - clipped))
@@ -196,7 +195,8 @@ class _SortedRows:
 
 TOP_SHARES = np.array([0.10, 0.20])
 RESAMPLED = (
-    "roc_auc", "pr_auc", "brier", "log_loss", "ece", "lift_10", "capture_10", "lift_20", "capture_20"
+    "roc_auc", "pr_auc", "brier", "log_loss", "ece",
+    *(f"{name}_{round(share * 100)}" for share in TOP_SHARES for name in ("lift", "capture")),
 )  # fmt: skip
 """The metrics :func:`_resample_metrics` returns, in its order."""
 

@@ -148,11 +148,7 @@ def explained(booster: Any, X: pd.DataFrame) -> Explained | None:
     ValueError
         When ``X`` has another number of columns, or of categorical columns, than training had.
     """
-    walked = _walk(booster, X, explain=True)
-    if walked is None:
-        return None
-    values, base, raw, probability = walked
-    return Explained(values, base, raw, probability)
+    return _walk(booster, X, explain=True)
 
 
 def predicted(booster: Any, X: pd.DataFrame) -> Explained | None:
@@ -161,15 +157,12 @@ def predicted(booster: Any, X: pd.DataFrame) -> Explained | None:
     the explanation (several times faster than LightGBM's ``predict`` on the shallow boosters
     the pipeline fits): an :class:`Explained` whose ``values`` have no columns.  ``None`` when
     the booster is too deep for tables.  Parameters and errors as :func:`explained`'s."""
-    walked = _walk(booster, X, explain=False)
-    return None if walked is None else Explained(*walked)
+    return _walk(booster, X, explain=False)
 
 
-def _walk(
-    booster: Any, X: pd.DataFrame, explain: bool
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None] | None:
-    """One pass of the kernel: values (no columns unless ``explain``), base, raw scores and
-    probabilities (``None`` when not binary); ``None`` when the booster is too deep."""
+def _walk(booster: Any, X: pd.DataFrame, explain: bool) -> Explained | None:
+    """One pass of the kernel (values with no columns unless ``explain``); ``None`` when the
+    booster is too deep for tables."""
     tables = tables_for(booster)
     if tables is None:
         return None
@@ -183,7 +176,7 @@ def _walk(
         # that, since LightGBM's training reloads the model from its string
         scale = tables.sigmoid
         probability = None if scale is None else kernel.sigmoid(raw, scale)
-    return values, np.full(len(matrix), tables.expected_value), raw, probability
+    return Explained(values, np.full(len(matrix), tables.expected_value), raw, probability)
 
 
 def contributions(booster: Any, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray] | None:

@@ -2,9 +2,9 @@
 
 Split nodes are numbered in the dump's pre-order, tree after tree (so a parent comes before its
 children); leaves in the order a left-first walk meets them.  A leaf with ``d`` distinct
-features on its path gets a table of ``2**d`` failure patterns × ``d`` features: Shapley weights over the path's zero fractions (the
-share of the training rows that followed each feature's splits), as in GPUTreeShap's path
-decomposition.
+features on its path gets a table of ``2**d`` failure patterns × ``d`` features: Shapley weights
+over the path's zero fractions (the share of the training rows that followed each feature's
+splits), as in GPUTreeShap's path decomposition.
 """
 
 from __future__ import annotations
