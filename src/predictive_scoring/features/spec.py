@@ -18,6 +18,7 @@ import pandas as pd
 
 from predictive_scoring import schema
 from predictive_scoring.config import FeaturesConfig
+from predictive_scoring.data.arrow import arrow_text
 from predictive_scoring.data.tables import LeadData
 from predictive_scoring.features import fit
 from predictive_scoring.features.intent import IntentColumn, compute_intent, intent_columns
@@ -349,22 +350,11 @@ def _codes(values: pd.Series, vocabulary: pd.Series) -> np.ndarray:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    held = _arrow_text(values)
+    held = arrow_text(values)
     vocabulary_array = pa.array(vocabulary.astype("string[pyarrow]"))
     found = pc.index_in(held, value_set=vocabulary_array.cast(held.type))
     codes: np.ndarray = found.fill_null(-1).to_numpy(zero_copy_only=False)
     return codes.astype(np.int32, copy=False)
-
-
-def _arrow_text(values: pd.Series) -> Any:
-    """``values`` as Arrow text: pandas' own Arrow data when it holds the text so (no copy),
-    else converted."""
-    import pyarrow as pa
-
-    held = pa.array(values.array) if hasattr(values.array, "__arrow_array__") else None
-    if held is not None and (pa.types.is_string(held.type) or pa.types.is_large_string(held.type)):
-        return held
-    return pa.array(values.astype("string[pyarrow]"))
 
 
 def unseen_event_types(events: pd.DataFrame, spec: FeatureSpec) -> dict[str, int]:
@@ -372,7 +362,7 @@ def unseen_event_types(events: pd.DataFrame, spec: FeatureSpec) -> dict[str, int
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    held = _arrow_text(events[schema.EVENT_TYPE])
+    held = arrow_text(events[schema.EVENT_TYPE])
     known = pc.is_in(held, value_set=pa.array(list(spec.event_types), type=held.type))
     unseen = pc.filter(held, pc.invert(known))  # null types are not unseen types
     counts = pc.value_counts(unseen).to_pylist() if len(unseen) else []

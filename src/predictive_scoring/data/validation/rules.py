@@ -16,6 +16,7 @@ import pandas as pd
 
 from predictive_scoring import schema
 from predictive_scoring.config import Config
+from predictive_scoring.data.arrow import among
 from predictive_scoring.data.tables import RawTables, parse_timestamps
 from predictive_scoring.data.validation.unusable import _require_parseable
 
@@ -232,15 +233,8 @@ def _known_rules(frame: pd.DataFrame, good_ids: set[str], raw_ids: set[str]) -> 
 
 
 def _among(ids: pd.Series, values: set[str]) -> pd.Series:
-    """``ids.isin(values)`` (missing ids: ``False``), hashed by Arrow: 0.3 s on 10M event ids
-    where pandas took 1.4 s."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    held = pa.array(ids.astype("string[pyarrow]").array)
-    found = pc.is_in(held, value_set=pa.array(list(values), type=held.type))
-    flags = found.fill_null(False).to_numpy(zero_copy_only=False)
-    return pd.Series(flags, index=ids.index)
+    """``ids.isin(values)`` (missing ids: ``False``), hashed by Arrow."""
+    return pd.Series(among(ids, values), index=ids.index)
 
 
 def _event_rules(frame: pd.DataFrame, table: pd.DataFrame, bounds: _Bounds) -> list[RowRule]:
