@@ -1,0 +1,108 @@
+"""What every job shares: how it talks to the person running it, and its inputs."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any, Protocol
+
+import pandas as pd
+
+from predictive_scoring.config import Config
+from predictive_scoring.data.load import load_lead_data
+from predictive_scoring.data.tables import LeadData, parse_instant
+from predictive_scoring.data.validation import Validated
+from predictive_scoring.errors import UsageError
+
+__all__ = [
+    "Reporter",
+    "Silent",
+    "announcer",
+    "load",
+    "parse_as_of",
+    "resolve_as_of",
+    "resolve_source",
+]
+
+
+class Reporter(Protocol):
+    """Where a job's messages go."""
+
+    def say(self, text: str) -> None:
+        """A line for the person running the job."""
+
+    def warn(self, text: str) -> None:
+        """A warning (the terminal shows it on stderr)."""
+
+    def counter(self, unit: str) -> AbstractContextManager[Callable[[int], None]]:
+        """A running count for a long step: the context gives the function to add to it."""
+
+    def step(self, name: str) -> AbstractContextManager[None]:
+        """A step of the job running inside the block (a terminal shows it and its time)."""
+
+
+class Silent:
+    """A :class:`Reporter` that says nothing (the default for pipelines and notebooks)."""
+
+    def say(self, text: str) -> None:
+        """Say nothing."""
+
+    def warn(self, text: str) -> None:
+        """Warn nobody."""
+
+    @contextlib.contextmanager
+    def counter(self, unit: str) -> Iterator[Callable[[int], None]]:
+        """Count nothing."""
+        yield lambda n: None
+
+    def step(self, name: str) -> AbstractContextManager[None]:
+        """Show nothing."""
+        return contextlib.nullcontext()
+
+
+def announcer(reporter: Reporter) -> Any:
+    """The reporter's ``step`` (a reporter written before it existed has none: no display)."""
+    return getattr(reporter, "step", None)
+
+
+# ---- inputs ------------------------------------------------------------------------------------
+
+
+def resolve_source(data: str | None, config: Config) -> str:
+    """``--data``, else ``data.source`` from the config."""
+    source = data or config.data.source
+    if not source:
+        raise UsageError("no data source: pass --data SRC or set data.source in the config")
+    return source
+
+
+def resolve_as_of(value: str | pd.Timestamp | None, data: LeadData) -> pd.Timestamp | None:
+    """The job's time T: none for a flat export, else ``value``, else the latest time in ``data``."""
+    if data.flat:
+        return None
+    if value is None:
+        return data.latest_timestamp()
+    return parse_as_of(value)
+
+
+def parse_as_of(value: str | pd.Timestamp) -> pd.Timestamp:
+    """``--as-of`` as a UTC instant; a usage error when it is not ISO 8601."""
+    try:
+        return parse_instant(value)
+    except ValueError as exc:
+        raise UsageError(f"--as-of: {exc}") from None
+
+
+def load(
+    source: str,
+    config: Config,
+    *,
+    require_labels: bool = False,
+    quarantine_dir: Path | None = None,
+) -> Validated:
+    """Read and validate ``source``; bad rows go to the quarantine folder."""
+    return load_lead_data(
+        source, config, require_labels=require_labels, quarantine_dir=quarantine_dir
+    )
