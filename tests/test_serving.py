@@ -98,6 +98,7 @@ def test_a_pickled_served_model_of_0_1_loads_and_scores_as_it_did(name: str, col
         expected[schema.AS_OF].iloc[0],
         served.scoring,
     )
+    assert (got.pop(schema.SEGMENT) == "").all()  # the global model's rows (added since 0.1)
     pd.testing.assert_frame_equal(got, expected)
 
 
@@ -111,6 +112,7 @@ def test_a_registered_champion_of_0_1_loads_as_pyfunc_and_predicts_as_it_did() -
     got = model.predict(
         features.assign(**{schema.AS_OF: expected[schema.AS_OF].iloc[0].isoformat()})
     )
+    assert (got.pop(schema.SEGMENT) == "").all()  # the global model's rows (added since 0.1)
     pd.testing.assert_frame_equal(got, expected)
     served = model.unwrap_python_model().served
     assert isinstance(served.model, OnColumns) and served.model.columns

@@ -31,6 +31,8 @@ __all__ = [
     "MqlConfig",
     "ReportsConfig",
     "ScoringConfig",
+    "SegmentsConfig",
+    "TargetConfig",
     "TiersConfig",
     "TrackingConfig",
     "ValidationConfig",
@@ -156,6 +158,37 @@ class ReportsConfig(_Section):
     page_size: int = Field(ge=1)
 
 
+class SegmentsConfig(_Section):
+    """A model per segment of leads (CONTRACT section 6): one per value of ``column``, or one per
+    named filter (first match wins); a segment below the minimums is served by the global model."""
+
+    column: str | None
+    filters: dict[str, str]
+    min_leads: int = Field(ge=1)
+    min_conversions: int = Field(ge=1)
+    min_test_conversions: int = Field(ge=1)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> SegmentsConfig:
+        if self.column is not None and self.filters:
+            raise ValueError("give segments.column or segments.filters, not both")
+        return self
+
+    @property
+    def active(self) -> bool:
+        """Whether any segment is asked for."""
+        return self.column is not None or bool(self.filters)
+
+
+class TargetConfig(_Section):
+    """A further model beside conversion: positive when an event of ``event_type`` occurs in
+    (s, s + H], among ``population`` (``open`` leads or ``customers``: converted before s).  The
+    one section whose entries the user names, so ``population`` defaults here, to ``open``."""
+
+    population: Literal["open", "customers"] = "open"
+    event_type: str = Field(min_length=1)
+
+
 class Config(_Section):
     """The whole resolved configuration."""
 
@@ -167,6 +200,8 @@ class Config(_Section):
     scoring: ScoringConfig
     tracking: TrackingConfig
     reports: ReportsConfig
+    segments: SegmentsConfig
+    targets: dict[str, TargetConfig]
 
     def with_overrides(self, overrides: dict[str, Any]) -> Config:
         """Return a copy with dotted-path overrides applied, e.g. ``{"labels.horizon_days": 14}``."""

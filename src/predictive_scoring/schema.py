@@ -42,6 +42,7 @@ __all__ = [
     "REFERENCE_WEIGHT",
     "SCORE",
     "SCORE_COLUMNS",
+    "SEGMENT",
     "SNAPSHOT_AT",
     "STATUS",
     "STATUS_LOST",
@@ -95,6 +96,8 @@ TIER = "tier"
 IS_MQL = "is_mql"
 REASONS = "reasons"
 MODEL_VERSION = "model_version"
+SEGMENT = "segment"
+"""The segment whose model scored the row (CONTRACT section 6); empty for the global model."""
 SCORE_COLUMNS: tuple[str, ...] = (
     LEAD_ID,
     AS_OF,
@@ -106,6 +109,7 @@ SCORE_COLUMNS: tuple[str, ...] = (
     IS_MQL,
     REASONS,
     MODEL_VERSION,
+    SEGMENT,
 )
 TIERS: tuple[str, ...] = ("hot", "warm", "cold")
 DEFAULT_SCORES_TABLE = "lead_scores"

@@ -268,6 +268,8 @@ class BatchSummary:
     drift: dict[str, float]
     drift_warning: bool
     timing: dict[str, Any] = field(default_factory=dict)
+    models: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Per segment (empty: the global model) the version that scored its leads, and how many."""
 
     def to_dict(self) -> dict[str, Any]:
         """The summary as ``--json`` prints it."""
@@ -282,4 +284,5 @@ class BatchSummary:
             "drift": self.drift,
             "drift_warning": self.drift_warning,
             "timing": self.timing,
+            "models": self.models,
         }

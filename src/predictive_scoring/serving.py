@@ -80,6 +80,8 @@ class ServedModel:
     float32_features: bool = False
     """Its models learned from :func:`~predictive_scoring.features.spec.model_matrix` (float32)
     features, so they score with them too (``False``: registered before that)."""
+    segment: str = ""
+    """The segment it serves (CONTRACT section 6); empty for the global model."""
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -273,6 +275,7 @@ def score_features(
             schema.IS_MQL: score >= config.mql.score,
             schema.REASONS: why,
             schema.MODEL_VERSION: served.version,
+            schema.SEGMENT: served.segment,
         }
     )
 

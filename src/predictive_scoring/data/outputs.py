@@ -66,6 +66,7 @@ def write_scores(
     chunks: Iterable[pd.DataFrame], destination: Destination, as_of: pd.Timestamp | None
 ) -> int:
     """Write every chunk as the rows of ``as_of``, replacing that as-of's earlier rows."""
+    chunks = (conformed(chunk) for chunk in chunks)
     if destination.path is not None:
         return _write_file(chunks, destination.path, as_of)
     return _write_database(chunks, destination, as_of)
@@ -75,8 +76,8 @@ def read_scores(destination: Destination) -> pd.DataFrame:
     """All rows at ``destination`` (empty when there is nothing yet)."""
     if destination.path is not None:
         parts = list(_file_parts(destination.path))
-        return pd.concat(parts, ignore_index=True) if parts else empty_scores()
-    return _read_database(destination)
+        return conformed(pd.concat(parts, ignore_index=True)) if parts else empty_scores()
+    return conformed(_read_database(destination))
 
 
 READ_BATCH_ROWS = 200_000
@@ -110,6 +111,21 @@ def _file_parts(path: Path, batch_rows: int | None = None) -> Iterator[pd.DataFr
 def _csv_scores(frame: pd.DataFrame) -> pd.DataFrame:
     """Scores read from CSV with ``as_of`` as UTC instants."""
     frame[schema.AS_OF] = pd.to_datetime(frame[schema.AS_OF], utc=True, format="ISO8601")
+    return conformed(frame)
+
+
+ADDED_COLUMNS: dict[str, str] = {schema.SEGMENT: ""}
+"""Output columns added since version 0.1 and the value rows written before them hold."""
+
+
+def conformed(frame: pd.DataFrame) -> pd.DataFrame:
+    """Scores with every column of the contract: rows written before a column existed (an older
+    file, table or version) get its :data:`ADDED_COLUMNS` value."""
+    for column, value in ADDED_COLUMNS.items():
+        if column not in frame:
+            frame = frame.assign(**{column: value})
+        elif frame[column].isna().any():
+            frame = frame.assign(**{column: frame[column].astype(object).fillna(value)})
     return frame
 
 
@@ -120,7 +136,7 @@ def _write_file(chunks: Iterable[pd.DataFrame], path: Path, as_of: pd.Timestamp 
         """The file's rows of other as-of dates, batch by batch."""
         nonlocal kept
         for part in _file_parts(path, READ_BATCH_ROWS):
-            other = part[~same_as_of(part[schema.AS_OF], as_of)]
+            other = conformed(part[~same_as_of(part[schema.AS_OF], as_of)])
             kept += len(other)
             if len(other):
                 yield other
@@ -199,8 +215,9 @@ def _write_duckdb(
                 con.register("chunk", chunk)
                 con.execute(f"CREATE TABLE IF NOT EXISTS {name} AS SELECT * FROM chunk LIMIT 0")
                 if written == 0:
+                    _add_duckdb_columns(con, table, name)
                     _delete_duckdb(con, name, as_of)
-                con.execute(f"INSERT INTO {name} SELECT * FROM chunk")
+                con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM chunk")
                 con.unregister("chunk")
                 written += len(chunk)
             con.commit()
@@ -208,6 +225,22 @@ def _write_duckdb(
             con.rollback()
             raise
     return written
+
+
+def _literal(text: str) -> str:
+    """``text`` as a SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _add_duckdb_columns(con: Any, table: str, name: str) -> None:
+    """A table written before a column of :data:`ADDED_COLUMNS` existed gains it."""
+    present = {row[0] for row in con.execute(f"SELECT * FROM {name} LIMIT 0").description}
+    for column, value in ADDED_COLUMNS.items():
+        if column not in present:
+            con.execute(
+                f"ALTER TABLE {name} ADD COLUMN {quote_identifier(column)} VARCHAR "
+                f"DEFAULT {_literal(value)}"
+            )
 
 
 def _delete_duckdb(con: object, name: str, as_of: pd.Timestamp | None) -> None:
@@ -236,6 +269,7 @@ def _write_sqlalchemy(
         for chunk in chunks:
             naive = _naive_utc(chunk)
             if written == 0 and sa.inspect(connection).has_table(table):
+                _add_sql_columns(connection, table)
                 target = sa.Table(table, sa.MetaData(), autoload_with=connection)
                 stamp = (
                     None
@@ -251,6 +285,22 @@ def _write_sqlalchemy(
             naive.to_sql(table, connection, if_exists="append", index=False)
             written += len(chunk)
     return written
+
+
+def _add_sql_columns(connection: Any, table: str) -> None:
+    """A table written before a column of :data:`ADDED_COLUMNS` existed gains it (its earlier
+    rows hold the column's value for them)."""
+    import sqlalchemy as sa
+
+    present = {c["name"] for c in sa.inspect(connection).get_columns(table)}
+    for column, value in ADDED_COLUMNS.items():
+        if column not in present:
+            connection.execute(
+                sa.text(
+                    f"ALTER TABLE {quote_identifier(table)} ADD COLUMN "
+                    f"{quote_identifier(column)} TEXT DEFAULT {_literal(value)}"
+                )
+            )
 
 
 def _read_database(destination: Destination) -> pd.DataFrame:

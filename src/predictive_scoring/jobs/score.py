@@ -9,9 +9,10 @@ from typing import Any
 
 import pandas as pd
 
-from predictive_scoring import tracking
+from predictive_scoring import schema, tracking
 from predictive_scoring.config import Config
 from predictive_scoring.data.outputs import Destination, describe_output, write_scores
+from predictive_scoring.data.segments import GLOBAL, assign_segments, model_name, slug, subset
 from predictive_scoring.data.tables import LeadData
 from predictive_scoring.data.validation import Validated
 from predictive_scoring.features.spec import unseen_event_types
@@ -27,7 +28,7 @@ from predictive_scoring.scoring import (
 from predictive_scoring.serving import ServedModel
 from predictive_scoring.stopwatch import Stopwatch
 
-__all__ = ["ScoreRun", "score_job", "score_loaded", "score_validated"]
+__all__ = ["Route", "ScoreRun", "score_job", "score_loaded", "score_validated", "segment_routes"]
 
 
 @dataclass(frozen=True)
@@ -98,8 +99,13 @@ def score_loaded(
     model_uri = model or tracking.champion_uri(config.tracking.model_name)
     with watch.time("load model"):
         served = tracking.load_served(model_uri, uri)
+        routes = (
+            segment_routes(validated.data, config, uri, reporter)
+            if model is None and config.segments.active
+            else []
+        )
     batch = score_validated(
-        validated.data, served, config, when, output, model_uri, reporter, watch
+        validated.data, served, config, when, output, model_uri, reporter, watch, routes
     )
     with watch.time("mlflow logging"):
         run_id = tracking.log_scoring(batch, uri, config.tracking.scoring_experiment)
@@ -113,6 +119,33 @@ def score_loaded(
     return ScoreRun(batch, run_id, board)
 
 
+@dataclass(frozen=True)
+class Route:
+    """The leads of one segment and the champion that scores them."""
+
+    segment: str
+    served: ServedModel
+    lead_ids: pd.Series
+
+
+def segment_routes(data: LeadData, config: Config, uri: str, reporter: Reporter) -> list[Route]:
+    """Each segment with a champion of its own (``<model-name>-<slug>@champion``) and its leads;
+    the leads of every other segment, and those with none, stay with the global model."""
+    assigned = assign_segments(data.leads, config.segments)
+    routes = []
+    for segment in sorted(set(assigned) - {GLOBAL}):
+        name = model_name(config.tracking.model_name, segment)
+        version = tracking.current_champion(name, uri)
+        if version is None:
+            reporter.say(f"Segment {segment!r}: no champion {name} yet, scored by the global model")
+            continue
+        served = tracking.load_served(tracking.version_uri(name, version), uri)
+        served.segment = segment
+        ids = data.leads.loc[(assigned == segment).to_numpy(), schema.LEAD_ID]
+        routes.append(Route(segment, served, ids))
+    return routes
+
+
 def score_validated(
     data: LeadData,
     served: ServedModel,
@@ -122,39 +155,48 @@ def score_validated(
     model_uri: str,
     reporter: Reporter,
     watch: Stopwatch | None = None,
+    routes: list[Route] | None = None,
 ) -> BatchSummary:
     """Score the leads of ``data`` open at ``as_of`` with ``served`` and write them to ``output``
-    (each step timed on ``watch``: rows, features, predict, SHAP, reasons, drift, write)."""
+    (each step timed on ``watch``: rows, features, predict, SHAP, reasons, drift, write).  The
+    leads of each of ``routes`` are scored by its segment's model instead, into the same output
+    in the same atomic write."""
     watch = watch or Stopwatch(announcer(reporter))
     destination = Destination.parse(output)
     unseen = unseen_event_types(data.events, served.spec)
     if unseen:
         reporter.say(f"Event types unknown to the model, ignored: {unseen}")
     scoring = config.scoring
-    monitor = DriftMonitor(served.reference_shares)
+    parts = _parts(data, served, routes or [])
+    monitors = {segment: DriftMonitor(model.reference_shares) for segment, model, _ in parts}
     counts: dict[str, int] = {}
+    rows: dict[str, int] = {}
     with (
         reporter.counter(" leads") as advance,
         watch.use(),
         watch.time("write", own=True, shown=False),
     ):
-        chunks = score_leads(data, served, as_of, scoring, config.models.num_threads)
 
-        def counted(frames: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        def counted() -> Iterator[pd.DataFrame]:
             nonlocal counts
-            for frame in frames:
-                advance(len(frame))
-                counts = count_tiers(frame, counts)
-                yield frame
+            for segment, model, part in parts:
+                chunks = score_leads(part, model, as_of, scoring, config.models.num_threads)
+                for frame in monitors[segment].watch(chunks):
+                    advance(len(frame))
+                    counts = count_tiers(frame, counts)
+                    rows[segment] = rows.get(segment, 0) + len(frame)
+                    yield frame
 
-        written = write_scores(monitor.watch(counted(chunks)), destination, as_of)
+        written = write_scores(counted(), destination, as_of)
     with watch.time("drift"):
-        drift = monitor.report()
+        drift = _drift(monitors)
     above = drifted(drift, scoring.psi_warning)
     reporter.say(
         f"Scored {written:,} open leads as of {as_of or 'a flat export'} with {served.version} "
         f"-> {output}"
     )
+    for segment, model, _ in parts[1:]:
+        reporter.say(f"  segment {segment!r}: {rows.get(segment, 0):,} leads with {model.version}")
     reporter.say("Tiers: " + ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items())))
     if above:
         reporter.warn(
@@ -172,4 +214,31 @@ def score_validated(
         drift=drift,
         drift_warning=bool(above),
         timing=watch.breakdown(),
+        models={
+            segment: {"model_version": model.version, "rows": rows.get(segment, 0)}
+            for segment, model, _ in parts
+        },
     )
+
+
+def _parts(
+    data: LeadData, served: ServedModel, routes: list[Route]
+) -> list[tuple[str, ServedModel, LeadData]]:
+    """The global model with the leads no route takes, then each route with its own leads."""
+    if not routes:
+        return [(GLOBAL, served, data)]
+    routed = pd.concat([route.lead_ids for route in routes])
+    rest = data.leads.loc[~data.leads[schema.LEAD_ID].isin(routed), schema.LEAD_ID]
+    return [(GLOBAL, served, subset(data, rest))] + [
+        (route.segment, route.served, subset(data, route.lead_ids)) for route in routes
+    ]
+
+
+def _drift(monitors: dict[str, DriftMonitor]) -> dict[str, float]:
+    """Each model's PSIs against its own training population (a segment's keys end in
+    ``.<slug>``)."""
+    drift = {}
+    for segment, monitor in monitors.items():
+        suffix = "" if segment == GLOBAL else f".{slug(segment)}"
+        drift.update({f"{k}{suffix}": v for k, v in monitor.report().items()})
+    return drift

@@ -94,14 +94,24 @@ def promotion_decision(
     is_baseline: bool,
     against_champion: float | None = None,
     basis: str = "on this window",
+    test_conversions: int | None = None,
+    min_test_conversions: int = 0,
 ) -> Promotion:
     """Move ``champion`` only when the new version earns it (log losses on one window).
 
     ``challenger`` and ``baseline`` are the test-window fits' log losses on this run's test
     window; ``champion`` is the current champion's re-evaluated on this run's test rows named by
     ``basis``, where the new version's is ``against_champion`` (default ``challenger``), or
-    ``None`` when there is no champion yet.
+    ``None`` when there is no champion yet.  A test window with fewer than
+    ``min_test_conversions`` conversions (a segment model's: ``test_conversions``) is too small
+    to judge on, so nothing is promoted on its noise.
     """
+    if test_conversions is not None and test_conversions < min_test_conversions:
+        return Promotion(
+            False,
+            f"its test window holds {test_conversions} conversions, fewer than the "
+            f"{min_test_conversions} needed to judge it (segments.min_test_conversions)",
+        )
     if champion is None:
         return Promotion(True, "no champion yet: the new version becomes champion")
     if not is_baseline and not beats(challenger, baseline, margin):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import pandas as pd
@@ -25,7 +26,14 @@ from predictive_scoring.models.rules import POINTS
 from predictive_scoring.reports.figures import RunCharts
 from predictive_scoring.reports.html import asset, page, table, text
 
-__all__ = ["MODEL_CARD_ARTIFACT", "RegistrationFacts", "TrainingFacts", "model_card"]
+__all__ = [
+    "MODEL_CARD_ARTIFACT",
+    "ModelSummary",
+    "RegistrationFacts",
+    "TrainingFacts",
+    "model_card",
+    "with_models_summary",
+]
 
 
 class Finding(Protocol):
@@ -117,6 +125,63 @@ def model_card(
         ]
     )
     return page(title, subtitle, body, CARD_STYLE)
+
+
+@dataclass(frozen=True)
+class ModelSummary:
+    """One model of a ``train`` for the card's table of every model: its registered name, the
+    segment it serves (empty: the global model), what it learned from, the candidate served and
+    its test-window figures, its version and promotion (``None``: served by the global model)."""
+
+    model_name: str
+    segment: str
+    leads: int | None
+    conversions: int | None
+    served: str | None
+    metrics: dict[str, float] | None
+    version: str | None
+    decision: str
+    card: str | None
+
+
+SUMMARY_METRICS = ("roc_auc", "pr_auc", "ece")
+
+
+def with_models_summary(document: str, models: list[ModelSummary]) -> str:
+    """``document`` (the global model's card) with a first section listing every model of the
+    run, each linked to its own card (written beside it)."""
+    header = ["model", "segment", "leads", "conversions", "served", *SUMMARY_METRICS]
+    rows = []
+    for model in models:
+        figures = [
+            "" if model.metrics is None else f"{model.metrics[m]:.4f}" for m in SUMMARY_METRICS
+        ]
+        rows.append(
+            [
+                model.model_name
+                if model.version is None
+                else f"{model.model_name} v{model.version}",
+                model.segment or "(global)",
+                "" if model.leads is None else f"{model.leads:,}",
+                "" if model.conversions is None else f"{model.conversions:,}",
+                model.served or "",
+                *figures,
+            ]
+        )
+    notes = "".join(
+        f"<li><strong>{text(m.model_name)}</strong>: {text(m.decision)}"
+        + (f' (<a href="{text(m.card)}">its model card</a>)' if m.card else "")
+        + "</li>"
+        for m in models
+    )
+    section = (
+        '<section id="models"><h2>Every model of this run</h2>'
+        "<p>Each lead is scored by its segment's champion, or by the global model when it has no "
+        "segment, its segment has no model of its own or that model is not champion yet. Figures "
+        "are each model's own test window.</p>"
+        f"{table(rows, header, set(range(2, len(header))) - {4})}<ul>{notes}</ul></section>"
+    )
+    return document.replace("<main>", "<main>" + section, 1)
 
 
 def _data_uri(png: bytes) -> str:

@@ -164,15 +164,23 @@ def _tracking_errors(mlflow: Any, what: str) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def training_run(uri: str, experiment: str, as_of: str | None) -> Iterator[tuple[Any, str]]:
-    """The parent run of one ``train``, quiet: yields ``(mlflow, run id)``.  The run ends
-    FAILED when the block raises."""
+def training_run(
+    uri: str, experiment: str, as_of: str | None, model_name: str | None = None, **tags: str
+) -> Iterator[tuple[Any, str]]:
+    """The parent run of one model of a ``train``, quiet: yields ``(mlflow, run id)``.  It is
+    named after the model (``<model-name> train-<as-of>``) and tagged with it and ``tags`` (the
+    segment or target), so every model of a run is found by name in the UI.  The run ends FAILED
+    when the block raises."""
     with quiet_mlflow():
         import mlflow
 
         use_experiment(mlflow, uri, experiment)
+        name = f"train-{as_of or 'flat'}"
         with _tracking_errors(mlflow, "start a run"):
-            parent = mlflow.start_run(run_name=f"train-{as_of or 'flat'}")
+            parent = mlflow.start_run(
+                run_name=name if model_name is None else f"{model_name} {name}",
+                tags={**({} if model_name is None else {"model_name": model_name}), **tags},
+            )
         run_id = str(parent.info.run_id)
         try:
             yield mlflow, run_id

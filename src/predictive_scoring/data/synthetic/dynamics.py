@@ -29,6 +29,7 @@ class _Dynamics:
     params: FunnelParams
     start_epoch_day: int
     beta: Floats
+    """Conversion effects by persona code and event type (the last row: no persona)."""
     mix: Floats
     tilt: Floats
     interest: Floats
@@ -55,7 +56,7 @@ class _Dynamics:
         return cls(
             params=params,
             start_epoch_day=_epoch_day(params.start_timestamp),
-            beta=_by_type(params.event_effects).astype(np.float32),
+            beta=_persona_betas(params),
             mix=_by_type(params.event_mix),
             tilt=_by_type(params.fit_tilt),
             interest=interest,
@@ -72,6 +73,18 @@ class _Dynamics:
     def is_weekend(self, day: int) -> bool:
         """Whether simulated ``day`` falls on a Saturday or Sunday."""
         return bool(_is_weekend(self.start_epoch_day, np.asarray(day)))
+
+
+def _persona_betas(params: FunnelParams) -> Floats:
+    """``(personas + 1, event types)`` conversion effects: a row per persona of
+    ``params.personas`` (``event_effects`` times its multipliers), then the plain effects (leads
+    without a persona, and every lead of a funnel without personas)."""
+    base = _by_type(params.event_effects)
+    rows = [
+        base * _by_type({t: params.persona_effects.get(p, {}).get(t, 1.0) for t in EVENT_TYPES})
+        for p in params.personas
+    ]
+    return np.vstack([*rows, base]).astype(np.float32)
 
 
 def _by_type(mapping: Mapping[str, float]) -> Floats:

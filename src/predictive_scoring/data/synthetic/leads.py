@@ -35,6 +35,7 @@ from predictive_scoring.data.synthetic.vocabulary import (
     _STUDENT_ROLE,
     _TITLES,
     ANNUAL_REVENUE,
+    BUYER_TYPE,
     COMPANY,
     COMPANY_SIZE,
     COUNTRY,
@@ -76,7 +77,13 @@ def _draw_leads(n: int, params: FunnelParams, rng: np.random.Generator) -> pd.Da
         COUNTRY: _vocabulary(tuple(name for name, _, _ in _COUNTRIES)).take(country),
         LEAD_SOURCE: _draw_sources(created_us, params, rng),
     }
-    return _punch_missing(pd.DataFrame(columns), params.missing_rates, rng)
+    leads = _punch_missing(pd.DataFrame(columns), params.missing_rates, rng)
+    if params.personas:  # drawn last, so a funnel without personas is drawn as before
+        names = tuple(params.personas)
+        shares = np.asarray(list(params.personas.values()), dtype=float)
+        codes = _draw_codes(list(shares / shares.sum()), n, rng)
+        leads[BUYER_TYPE] = _vocabulary(names).take(codes)
+    return leads
 
 
 def _draw_created_us(n: int, params: FunnelParams, rng: np.random.Generator) -> Ints:

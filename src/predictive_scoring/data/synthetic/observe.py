@@ -23,6 +23,7 @@ from predictive_scoring.data.synthetic.vocabulary import (
     _SOURCES,
     _TITLE_EFFECTS,
     _TITLE_ROLES,
+    BUYER_TYPE,
     COMPANY_SIZE,
     COUNTRY,
     EMAIL,
@@ -69,7 +70,17 @@ def _profile(leads: pd.DataFrame, params: FunnelParams) -> _Profile:
         fit_engagement=engagement.astype(np.float32),
         created_day=(created // DAY_US).astype(np.int32),
         created_us=created % DAY_US,
+        persona=_persona_codes(leads, params),
     )
+
+
+def _persona_codes(leads: pd.DataFrame, params: FunnelParams) -> Ints:
+    """Each lead's persona as its position in ``params.personas`` (their count: none)."""
+    names = list(params.personas)
+    if BUYER_TYPE not in leads or not names:
+        return np.full(len(leads), len(names), dtype=np.int8)
+    codes = pd.Index(names).get_indexer(pd.Index(leads[BUYER_TYPE].astype(object)))
+    return np.where(codes < 0, len(names), codes).astype(np.int8)
 
 
 def _attribute_effect(leads: pd.DataFrame, params: FunnelParams) -> Floats:

@@ -10,6 +10,7 @@ import pandas as pd
 from predictive_scoring.data.synthetic.clock import _utc
 from predictive_scoring.data.synthetic.vocabulary import (
     ANNUAL_REVENUE,
+    BUYER_TYPE,
     COMPANY_SIZE,
     CONTACT_PAGE_VIEW,
     COUNTRY,
@@ -33,8 +34,25 @@ from predictive_scoring.data.synthetic.vocabulary import (
 )
 
 __all__ = [
+    "PERSONAS",
+    "PERSONA_EFFECTS",
     "FunnelParams",
 ]
+
+PERSONAS: dict[str, float] = {"sales_led": 0.4, "self_serve": 0.4, "partner": 0.2}
+"""Shares of the three buyer personas of a funnel with personas (``FunnelParams(personas=...)``)."""
+PERSONA_EFFECTS: dict[str, dict[str, float]] = {
+    "sales_led": {DEMO_REQUEST: 1.3, FREE_TRIAL_SIGNUP: 0.15, PRICING_PAGE_VIEW: 0.5},
+    "self_serve": {DEMO_REQUEST: 0.15, FREE_TRIAL_SIGNUP: 1.3, PRICING_PAGE_VIEW: 3.0},
+    "partner": {
+        DEMO_REQUEST: 0.5,
+        FREE_TRIAL_SIGNUP: 0.5,
+        WEBINAR_ATTENDED: 6.0,
+        CONTACT_PAGE_VIEW: 6.0,
+    },
+}
+"""How each persona responds to behaviour: multipliers of ``event_effects`` (a sales-led buyer's
+demo request means a lot, a self-serve buyer's little; partners come through webinars)."""
 
 _MISSING_RATES = {
     INDUSTRY: 0.04,
@@ -183,6 +201,12 @@ class FunnelParams:
         Share of the leads created from then on that come from ``marketplace`` (0 turns it off).
     new_source_effect : float, default 0.8
         Conversion log-odds of ``marketplace`` (buyers who found the product themselves).
+    personas : Mapping[str, float], default empty
+        Shares of the buyer personas in a ``buyer_type`` lead column (e.g. :data:`PERSONAS`);
+        empty: no such column, and the funnel is the one without personas, draw for draw.
+    persona_effects : Mapping[str, Mapping[str, float]], default empty
+        Per persona, multipliers of ``event_effects`` by event type (a type not named keeps 1),
+        e.g. :data:`PERSONA_EFFECTS`: a fit × intent interaction no additive model can learn.
     """
 
     start: str = "2025-01-01"
@@ -222,6 +246,8 @@ class FunnelParams:
     new_source_start: float = 0.7
     new_source_share: float = 0.15
     new_source_effect: float = 0.8
+    personas: Mapping[str, float] = field(default_factory=dict)
+    persona_effects: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         """Reject values the simulation cannot use."""
@@ -243,6 +269,12 @@ class FunnelParams:
         if min(self.stale_after_days, self.stale_ramp_days, self.stale_effect) < 0.0:
             raise ValueError("stale_after_days, stale_ramp_days and stale_effect must be >= 0")
         self._check_drift()
+        if set(self.persona_effects) - set(self.personas) or any(
+            set(m) - set(EVENT_TYPES) for m in self.persona_effects.values()
+        ):
+            raise ValueError("persona_effects: personas of personas, event types as keys")
+        if self.personas and (min(self.personas.values()) < 0 or sum(self.personas.values()) <= 0):
+            raise ValueError(f"personas: non-negative shares of {BUYER_TYPE}, not all zero")
 
     def _check_drift(self) -> None:
         """Shares of the drifting lead sources must be shares, and leave room for the others."""

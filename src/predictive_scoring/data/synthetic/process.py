@@ -48,6 +48,8 @@ class _Population:
     """All events, counted with the excitation half-life."""
     last_active_day: Ints
     unsubscribed: Bools
+    persona: Ints
+    """Row of ``_Dynamics.beta`` (the lead's buyer persona)."""
 
     def take(self, index: Ints) -> _Population:
         """The rows at positions ``index``, as a new population."""
@@ -67,6 +69,7 @@ class _Profile:
     fit_engagement: Floats
     created_day: Ints
     created_us: Ints
+    persona: Ints
 
     def fresh(self, leads: Ints) -> _Population:
         """Rows for ``leads`` with no history yet (as on the day each is created)."""
@@ -81,6 +84,7 @@ class _Profile:
             recent=np.zeros(n, dtype=np.float32),
             last_active_day=self.created_day[leads].copy(),
             unsubscribed=np.zeros(n, dtype=bool),
+            persona=self.persona[leads],
         )
 
 
@@ -103,7 +107,11 @@ def _draw_closures(
     inactive = dyn.inactivity[idle]
     # Age is read from created_at, so staleness adds nothing to the state the truth must rebuild.
     stale = dyn.staleness[np.minimum(day - pop.created_day, dyn.staleness.size - 1)]
-    logit = dyn.params.conversion_logit + pop.fit_conversion + _intent(pop.decayed, dyn.beta)
+    logit = (
+        dyn.params.conversion_logit
+        + pop.fit_conversion
+        + _intent(pop.decayed, dyn.beta, pop.persona)
+    )
     won = _sigmoid(logit - np.float32(dyn.params.inactivity_effect) * inactive - stale)
     lost = np.float32(dyn.params.loss_rate) + np.float32(dyn.params.loss_inactive_rate) * inactive
     draw = rng.random(pop.row.size, dtype=np.float32)
@@ -116,8 +124,9 @@ def _draw_closures(
     return status, close_us
 
 
-def _intent(decayed: Floats, beta: Floats) -> Floats:
-    """``sum_t beta_t * log1p(D_t)`` per row, in blocks small enough to reuse freed memory.
+def _intent(decayed: Floats, beta: Floats, persona: Ints) -> Floats:
+    """``sum_t beta_pt * log1p(D_t)`` per row (``p`` its persona), in blocks small enough to
+    reuse freed memory.
 
     ``einsum`` rather than ``@``: a BLAS matrix-vector product this thin is several times slower,
     and far slower still when another process holds the other core.
@@ -125,7 +134,11 @@ def _intent(decayed: Floats, beta: Floats) -> Floats:
     intent = np.empty(decayed.shape[0], dtype=np.float32)
     for lo in range(0, decayed.shape[0], _BLOCK_ROWS):
         block = np.log1p(decayed[lo : lo + _BLOCK_ROWS])
-        intent[lo : lo + _BLOCK_ROWS] = np.einsum("ij,j->i", block, beta)
+        if beta.shape[0] == 1:  # no personas: one row of effects for all
+            intent[lo : lo + _BLOCK_ROWS] = np.einsum("ij,j->i", block, beta[0])
+        else:
+            rows = beta[persona[lo : lo + _BLOCK_ROWS]]
+            intent[lo : lo + _BLOCK_ROWS] = np.einsum("ij,ij->i", block, rows)
     return intent
 
 

@@ -7,6 +7,7 @@ from predictive_scoring import schema
 
 __all__ = [
     "ANNUAL_REVENUE",
+    "BUYER_TYPE",
     "COMPANY",
     "COMPANY_SIZE",
     "CONTACT_PAGE_VIEW",
@@ -45,6 +46,8 @@ FIRST_NAME = "first_name"
 LAST_NAME = "last_name"
 PHONE = "phone"
 COMPANY = "company"
+BUYER_TYPE = "buyer_type"
+"""The buyer persona column, present when ``FunnelParams.personas`` names some."""
 STATUS_WON = "won"
 """Outcome status of a converted lead (``schema.STATUS_LOST`` is the other one)."""
 
