@@ -16,11 +16,11 @@ from tests.conftest import Funnels
 
 TRAIN_KEYS = {
     "run_id", "model_name", "version", "promoted", "promotion", "served_model", "decision",
-    "as_of", "tracking_uri", "model_card", "metrics", "timing",
+    "as_of", "tracking_uri", "model_card", "metrics", "timing", "models",
 }  # fmt: skip
 SCORE_KEYS = {
     "as_of", "model_version", "model_uri", "rows", "counts", "unseen_event_types", "output",
-    "drift", "drift_warning", "run_id", "timing",
+    "drift", "drift_warning", "run_id", "timing", "models",
 }  # fmt: skip
 
 

@@ -4,7 +4,8 @@ A segment is a value of ``segments.column`` or the first of ``segments.filters``
 Filters are small expressions over lead attributes, parsed here and evaluated column-wise, never
 ``eval``: comparisons (``==``, ``!=``, ``<``, ``<=``, ``>``, ``>=``, chained too), ``in`` and
 ``not in`` a list, ``and``, ``or``, ``not`` and parentheses, numbers, quoted text, ``True``,
-``False``.  A column whose name is not an identifier is written in backticks:
+``False``.  As in SQL, a comparison with a missing value is unknown, and so is its ``not``: a
+lead matches a filter only when it is known to.  A column whose name is not an identifier is written in backticks:
 ```` `lead origin` == "API" ````.  Lead attributes do not change over time, so a lead's segment is
 the same at every snapshot and at scoring.
 """
@@ -236,12 +237,26 @@ class _Evaluator:
                 part = _COMPARISONS[type(op)](left, right)
             else:
                 raise ConfigError(f"{self.key}: {self.text!r}: {type(op).__name__} is not allowed")
+            part = _unknown_where_missing(part, left, right)
             result = part if result is None else _as_mask(result) & _as_mask(part)
             left = right
         return result
 
 
+def _unknown_where_missing(part: Any, left: Any, right: Any) -> Any:
+    """A comparison is unknown (``NA``) where a compared value is missing, as in SQL: a lead
+    whose company size is unknown is neither ``>= 1000`` nor ``not company_size >= 1000``."""
+    if not isinstance(part, pd.Series):
+        return part
+    mask = part.astype("boolean")
+    for side in (left, right):
+        if isinstance(side, pd.Series):
+            mask[side.isna().to_numpy()] = pd.NA
+    return mask
+
+
 def _as_mask(value: Any) -> pd.Series:
+    """A comparison's result as a three-valued (``boolean``) mask for and, or and not."""
     if not isinstance(value, pd.Series):
         raise TypeError("and/or/not combine comparisons of lead columns")
-    return value.fillna(False).astype(bool)
+    return value.astype("boolean")
