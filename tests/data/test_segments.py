@@ -75,7 +75,10 @@ def test_chained_comparisons_and_not_in() -> None:
         ({"column": "persona"}, ["segments.column", "'persona'"]),
         ({"filters": {"big": "size >= 1000"}}, ["segments.filters.big", "'size'"]),
         ({"filters": {"big": "company_size >="}}, ["segments.filters.big", "does not parse"]),
-        ({"filters": {"x": "__import__('os').system('true')"}}, ["segments.filters.x", "not allowed"]),
+        (
+            {"filters": {"x": "__import__('os').system('true')"}},
+            ["segments.filters.x", "not allowed"],
+        ),
         ({"filters": {"x": "company_size.real > 1"}}, ["segments.filters.x", "not allowed"]),
         ({"filters": {"x": "buyer_type > 3"}}, ["segments.filters.x", "cannot be evaluated"]),
         ({"filters": {"x": "1000"}}, ["segments.filters.x", "must compare"]),
@@ -104,7 +107,9 @@ def test_sizes_count_leads_before_t_and_conversions_before_t_minus_h() -> None:
     outcomes = pd.DataFrame(
         {
             schema.LEAD_ID: ["a", "d", "b"],
-            schema.CONVERTED_AT: pd.to_datetime(["2025-02-01", "2025-05-20", "2025-03-01"], utc=True),
+            schema.CONVERTED_AT: pd.to_datetime(
+                ["2025-02-01", "2025-05-20", "2025-03-01"], utc=True
+            ),
             schema.CLOSED_AT: pd.to_datetime([None, None, None], utc=True),
         }
     )

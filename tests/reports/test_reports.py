@@ -152,6 +152,29 @@ def test_board_shows_the_latest_as_of_ranked_and_shares_reason_texts() -> None:
     assert "3 open leads as of 2024-02-01" in document
 
 
+def test_board_says_which_model_scored_each_lead_and_filters_by_segment() -> None:
+    scores = _scores(
+        [
+            ("a", "2024-02-01", 90, "hot"),
+            ("b", "2024-02-01", 20, "cold"),
+            ("c", "2024-02-01", 85, "hot"),
+        ]
+    ).assign(
+        **{
+            schema.SEGMENT: ["<b>smb</b>", "", "<b>smb</b>"],
+            schema.MODEL_VERSION: ["m-smb/2", "m/1", "m-smb/2"],
+        }
+    )
+    payload = board_payload(scores, None, 10)
+    assert payload["segments"] == ["", "<b>smb</b>"] and payload["versions"] == ["m-smb/2", "m/1"]
+    assert payload["leads"]["segment"] == [1, 1, 0] and payload["leads"]["model"] == [0, 0, 1]
+    document = lead_board(scores)
+    assert '<select id="segment"' in document and "&lt;b&gt;smb&lt;/b&gt;" in document
+    assert "<b>smb</b>" not in document
+    # a board of one model, or of scores written before segments, has no segment filter
+    assert '<select id="segment"' not in lead_board(_scores([("a", "2024-02-01", 90, "hot")]))
+
+
 @pytest.mark.parametrize("leads", [100_000])
 def test_board_of_100k_leads_stays_a_few_megabytes(leads: int) -> None:
     rows = [(f"L{i:06d}", "2024-02-01", i % 101, "warm") for i in range(leads)]

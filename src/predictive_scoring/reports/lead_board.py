@@ -64,11 +64,17 @@ def board_payload(
             pairs += [texts.setdefault(str(reason["text"]), len(texts)), float(reason["impact"])]
         reasons.append(pairs)
     tier_codes = {t: i for i, t in enumerate(TIERS)}
+    segment = ranked[schema.SEGMENT].fillna("").astype(str) if schema.SEGMENT in ranked else None
+    segments = sorted(set(segment)) if segment is not None else [""]
+    models = ranked[schema.MODEL_VERSION].fillna("").astype(str)
+    versions = sorted(set(models))
     return {
         "page_size": page_size,
         "columns": columns,
         "labels": [humanise(c) for c in columns],
         "tiers": list(TIERS),
+        "segments": segments,
+        "versions": versions,
         "texts": list(texts),
         "leads": {
             "id": ids.tolist(),
@@ -81,6 +87,10 @@ def board_payload(
             "mql": ranked[schema.IS_MQL].astype(bool).astype(int).tolist(),
             "display": shown or [None] * len(ranked),
             "reasons": reasons,
+            "segment": [0] * len(ranked)
+            if segment is None
+            else [segments.index(v) for v in segment],
+            "model": [versions.index(v) for v in models],
         },
     }
 
@@ -116,12 +126,23 @@ def lead_board(
         f"{text(t.capitalize())}</button>"
         for t in ("all", *TIERS)
     )
+    named = [v for v in payload["segments"] if v]
+    choose = (
+        '<select id="segment" aria-label="Segment"><option value="all">All segments</option>'
+        + "".join(
+            f'<option value="{i}">{text(v or "global model")}</option>'
+            for i, v in enumerate(payload["segments"])
+        )
+        + "</select>"
+        if named
+        else ""
+    )
     extra = "".join(
         f"<th>{text(c.replace('_', ' ').capitalize())}</th>" for c in payload["columns"]
     )
     body = (
         '<div class="layout"><section>'
-        f'<div class="toolbar" role="toolbar">{buttons}'
+        f'<div class="toolbar" role="toolbar">{buttons}{choose}'
         '<input id="search" type="search" placeholder="Search lead id or company" '
         'aria-label="Search leads"></div>'
         '<table id="board"><thead><tr><th class="num">#</th><th>Lead</th>'

@@ -6,7 +6,7 @@
   const body = document.getElementById("lead-rows");
   const detail = document.getElementById("detail");
   const info = document.getElementById("page-info");
-  let tier = "all", query = "", pageNo = 0, view = [], selected = -1;
+  let tier = "all", segment = "all", query = "", pageNo = 0, view = [], selected = -1;
 
   function el(tag, cls, content) {
     const node = document.createElement(tag);
@@ -31,6 +31,7 @@
     view = [];
     for (let i = 0; i < n; i++) {
       if (tier !== "all" && D.tiers[L.tier[i]] !== tier) continue;
+      if (segment !== "all" && String(L.segment[i]) !== segment) continue;
       if (q && !matches(i, q)) continue;
       view.push(i);
     }
@@ -83,6 +84,9 @@
                 el("span", "muted", "  " + (100 * L.probability[i]).toFixed(1) +
                    "% chance to convert within the horizon" + (L.mql[i] ? " \u00b7 MQL" : "")));
     detail.appendChild(head);
+    const seg = D.segments[L.segment[i]];
+    detail.appendChild(el("div", "muted detail-model", "Scored by " + D.versions[L.model[i]] +
+      (seg ? " (segment " + seg + ")" : " (global model)")));
     const bars = el("table");
     const fitRow = el("tr"); fitRow.append(el("td", "", "Fit (who they are)"));
     const fitCell = el("td"); fitCell.appendChild(bar(L.fit[i], "fit")); fitRow.appendChild(fitCell);
@@ -139,5 +143,7 @@
   });
   document.getElementById("prev").addEventListener("click", function () { pageNo--; render(); });
   document.getElementById("next").addEventListener("click", function () { pageNo++; render(); });
+  const choice = document.getElementById("segment");
+  if (choice) choice.addEventListener("change", function (e) { segment = e.target.value; filter(); });
   filter();
 })();
