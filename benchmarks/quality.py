@@ -1,11 +1,14 @@
 """Model quality benchmark: every model's figures on the test window, beside the best possible.
 
     .venv/bin/python benchmarks/quality.py [--datasets ../shared/datasets] [--seeds 0 1 2]
-                                           [--leads 40000] [--only synthetic|x_education|olist]
+                                           [--leads 40000] [--only synthetic|segments|x_education|olist]
 
 * synthetic: the project's funnel (several seeds); the generator's true probability of converting
   within the horizon, given what was observable at each test snapshot, is the best any model can
   do, and is printed as ``true_probability``;
+* segments: a funnel whose buyer personas respond to different behaviours, scored by the global
+  model and by a model per persona (``segments.column``), overall and within each persona, with
+  the paired bootstrap interval of the ROC-AUC gap;
 * X Education (flat CRM export, stratified 80/20 split, seed 0), with the leakage audit's findings;
 * Olist marketing funnel: leads = MQLs, outcomes = closed deals, as of 2018-07-01 (test snapshots
   late March to early June 2018); a plain
@@ -123,6 +126,76 @@ def synthetic(seed: int, leads: int, work: Path, config: Config, messy: bool, lo
     )
     _print_against(won, predictions, truth)
     print(f"   refit: {result.refit}")
+
+
+def segmented(seed: int, leads: int, work: Path, config: Config) -> None:
+    """A funnel whose buyer personas respond to different behaviours: the global model beside a
+    model per persona (``segments.column: buyer_type``, every model through ``train`` and
+    ``score``), overall and within each persona, against the exact true probability."""
+    from predictive_scoring.data.synthetic.params import PERSONA_EFFECTS, PERSONAS
+    from predictive_scoring.data.synthetic.vocabulary import BUYER_TYPE
+    from predictive_scoring.jobs.score import Route
+
+    horizon = config.labels.horizon_days
+    params = FunnelParams(
+        history_days=HISTORY_DAYS + horizon, personas=PERSONAS, persona_effects=PERSONA_EFFECTS
+    )
+    funnel = generate_funnel(n_leads=leads, seed=seed, params=params)
+    folder = work / f"personas-{seed}"
+    funnel.write(folder)
+    as_of = params.start_timestamp + pd.Timedelta(days=HISTORY_DAYS)
+    config = config.with_overrides(
+        {
+            "segments.column": BUYER_TYPE,
+            "tracking.model_name": f"personas-{seed}",
+            "reports.model_card": str(work / f"personas-{seed}.html"),
+        }
+    )
+    validated = jobs.load(str(folder), config, require_labels=True, quarantine_dir=work / "q")
+    uri = f"sqlite:///{(work / 'mlflow.db').resolve()}"
+    started = time.perf_counter()
+    run = jobs.train_validated(validated, config, as_of, uri, jobs.Silent())
+    trained = time.perf_counter() - started
+    assert run.result.serving is not None
+    routes = []
+    for other in run.others:
+        print(f"   segment {other.segment.name}: {other.reason}")
+        if other.trained is not None and other.trained.result.serving is not None:
+            ids = validated.data.leads.loc[
+                validated.data.leads[BUYER_TYPE] == other.segment.name, schema.LEAD_ID
+            ]
+            routes.append(Route(other.segment.name, other.trained.result.serving, ids))
+    scored = {}
+    for name, chosen in (("segment models", routes), ("global model", [])):
+        out = work / f"personas-{seed}-{len(chosen)}.parquet"
+        jobs.score_validated(
+            validated.data, run.result.serving, config, as_of, str(out), "bench", jobs.Silent(),
+            routes=chosen,
+        )  # fmt: skip
+        scored[name] = pd.read_parquet(out).set_index(schema.LEAD_ID)[schema.PROBABILITY]
+    ids = scored["global model"].index
+    truth = funnel.true_probability(as_of, horizon, n_sims=TRUTH_SIMULATIONS, lead_ids=ids)
+    rows = pd.DataFrame({schema.LEAD_ID: ids})
+    won = _won_within(funnel.clean_tables["outcomes"], rows, as_of, horizon)
+    persona = ids.map(validated.data.leads.set_index(schema.LEAD_ID)[BUYER_TYPE]).astype(str)
+    predictions = {
+        **{name: p.reindex(ids).to_numpy() for name, p in scored.items()},
+        "true_probability": truth.reindex(ids).to_numpy(),
+    }
+    print(
+        f"\n== personas seed {seed}, {leads:,} leads, trained {1 + len(routes)} models in "
+        f"{trained:.0f} s as of {as_of.date()}; {len(won):,} open leads, {int(won.sum()):,} "
+        f"convert within {horizon} days"
+    )
+    for part in ["all", *sorted(set(persona))]:
+        rows_in = np.ones(len(won), bool) if part == "all" else (persona == part).to_numpy()
+        y = won[rows_in]
+        print(f"-- {part}: {rows_in.sum():,} open leads, {int(y.sum()):,} conversions")
+        print(format_comparison([evaluate(n, y, p[rows_in]) for n, p in predictions.items()]))
+        gap = _auc_gap(
+            y, predictions["segment models"][rows_in], predictions["global model"][rows_in], seed
+        )
+        print(f"   segment models minus global model, ROC-AUC [95 % paired bootstrap]: {gap}")
 
 
 def _open_features(
@@ -423,7 +496,7 @@ def main() -> None:
     parser.add_argument("--datasets", type=Path, default=DEFAULT_DATASETS)
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--leads", type=int, default=40_000)
-    parser.add_argument("--only", choices=["synthetic", "x_education", "olist"])
+    parser.add_argument("--only", choices=["synthetic", "segments", "x_education", "olist"])
     parser.add_argument(
         "--variant",
         dest="variants",
@@ -442,6 +515,9 @@ def main() -> None:
             for seed in args.seeds:
                 for messy, lost in args.variants:
                     synthetic(seed, args.leads, work, load_config(), messy, lost)
+        if args.only in (None, "segments"):
+            for seed in args.seeds:
+                segmented(seed, args.leads, work, load_config())
         if args.only in (None, "x_education"):
             x_education(args.datasets, work)
         if args.only in (None, "olist"):

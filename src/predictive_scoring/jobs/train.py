@@ -152,6 +152,11 @@ def train_validated(
     """:func:`train_job` on data already validated (each step timed on ``watch``): the global
     model, then one per qualifying segment (``segments``), each with its whole treatment."""
     watch = watch or Stopwatch(announcer(reporter))
+    if config.targets:
+        reporter.warn(
+            f"targets {sorted(config.targets)}: models for targets other than conversion are not "
+            "built yet; only the conversion model(s) are trained"
+        )
     if config.segments.active:
         check_segments(validated.data.leads, config.segments)
     trained = _train_one(validated, config, as_of, uri, reporter, watch, GLOBAL)
