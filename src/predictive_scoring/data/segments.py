@@ -248,10 +248,10 @@ def _unknown_where_missing(part: Any, left: Any, right: Any) -> Any:
     whose company size is unknown is neither ``>= 1000`` nor ``not company_size >= 1000``."""
     if not isinstance(part, pd.Series):
         return part
-    mask = part.astype("boolean")
+    mask: pd.Series = part.astype("boolean")
     for side in (left, right):
         if isinstance(side, pd.Series):
-            mask[side.isna().to_numpy()] = pd.NA
+            mask = mask.mask(side.isna().to_numpy())
     return mask
 
 
