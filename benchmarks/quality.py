@@ -159,12 +159,12 @@ def segmented(seed: int, leads: int, work: Path, config: Config) -> None:
     assert run.result.serving is not None
     routes = []
     for other in run.others:
-        print(f"   segment {other.segment.name}: {other.reason}")
+        print(f"   segment {other.name}: {other.reason}")
         if other.trained is not None and other.trained.result.serving is not None:
             ids = validated.data.leads.loc[
-                validated.data.leads[BUYER_TYPE] == other.segment.name, schema.LEAD_ID
+                validated.data.leads[BUYER_TYPE] == other.name, schema.LEAD_ID
             ]
-            routes.append(Route(other.segment.name, other.trained.result.serving, ids))
+            routes.append(Route(other.name, other.trained.result.serving, ids))
     scored = {}
     for name, chosen in (("segment models", routes), ("global model", [])):
         out = work / f"personas-{seed}-{len(chosen)}.parquet"
@@ -188,7 +188,7 @@ def segmented(seed: int, leads: int, work: Path, config: Config) -> None:
         f"convert within {horizon} days"
     )
     for part in ["all", *sorted(set(persona))]:
-        rows_in = np.ones(len(won), bool) if part == "all" else (persona == part).to_numpy()
+        rows_in = np.ones(len(won), bool) if part == "all" else np.asarray(persona == part)
         y = won[rows_in]
         print(f"-- {part}: {rows_in.sum():,} open leads, {int(y.sum()):,} conversions")
         print(format_comparison([evaluate(n, y, p[rows_in]) for n, p in predictions.items()]))

@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/scoring.py [--leads 1000000] [--train-leads 100000] [--work DIR]
                                            [--lively] [--keep-outcomes] [--reuse] [--startup]
+                                           [--segments 3]
 
 1. Trains the served model (the additive, monotone LightGBM) on a separate funnel of
    ``--train-leads`` leads and compares its test-window ROC-AUC with an unconstrained LightGBM
@@ -14,6 +15,10 @@
 
 ``--startup`` times ``predictive-scoring score`` end to end, process start to exit, on a small
 funnel, three times: what a scheduled run pays before and after scoring proper.
+
+With ``--segments 3`` the leads are split in three by a hash of their id and routed to three
+segment models (copies of the served one, so each costs what the one does): what routing through
+several models costs beside scoring with one.
 
 With ``--lively`` both funnels have about 40 events per lead (``features.LIVELY``) and the served
 booster's fit attributes interact (``models.lightgbm.fit_interactions: true``).
@@ -115,9 +120,15 @@ def _unconstrained_auc(data, result, config) -> float:  # type: ignore[no-untype
 
 
 def score_run(
-    leads: int, served_path: Path, work: Path, all_open: bool, lively: bool = False
+    leads: int,
+    served_path: Path,
+    work: Path,
+    all_open: bool,
+    lively: bool = False,
+    segments: int = 0,
 ) -> dict[str, float]:
-    """Score every open lead of the big funnel through the scoring job, which times each part."""
+    """Score every open lead of the big funnel through the scoring job, which times each part;
+    with ``segments``, the leads are routed to that many segment models."""
     from predictive_scoring.jobs import Silent, score_validated
 
     config = load_config()
@@ -133,6 +144,7 @@ def score_run(
         str(work / "scores.parquet"),
         str(served_path),
         Silent(),
+        routes=segment_routes(data, served, segments),
     )
     seconds = {part["step"]: part["seconds"] for part in batch.timing["steps"]}
     total = batch.timing["total_seconds"]
@@ -145,6 +157,22 @@ def score_run(
         **{f"{k}_s": seconds.get(k, 0.0) for k in PARTS},
         "rest_s": total - sum(seconds.get(k, 0.0) for k in PARTS),
     }
+
+
+def segment_routes(data, served, segments: int) -> list:  # type: ignore[no-untyped-def]
+    """``segments`` routes splitting every lead by a hash of its id, each to a copy of
+    ``served`` marked with its segment: the cost of routing through several models, each as
+    costly as the one (segment models of the same structure on a third of the rows)."""
+    from predictive_scoring import schema
+    from predictive_scoring.jobs.score import Route
+
+    if segments == 0:
+        return []
+    ids = data.leads[schema.LEAD_ID]
+    group = pd.util.hash_pandas_object(ids, index=False).to_numpy() % segments
+    return [
+        Route(f"s{k}", replace(served, segment=f"s{k}"), ids[group == k]) for k in range(segments)
+    ]
 
 
 PARTS = ("rows", "features", "predict and shap", "reasons", "write", "drift")
@@ -213,6 +241,12 @@ def main() -> None:
         action="store_true",
         help="about 40 events per lead and a booster whose fit attributes interact",
     )
+    parser.add_argument(
+        "--segments",
+        type=int,
+        default=0,
+        help="route the leads through this many segment models (each a copy of the served one)",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
     warnings.filterwarnings("ignore")
@@ -222,7 +256,14 @@ def main() -> None:
     if args.served:
         print(
             json.dumps(
-                score_run(args.leads, args.served, args.work, not args.keep_outcomes, args.lively)
+                score_run(
+                    args.leads,
+                    args.served,
+                    args.work,
+                    not args.keep_outcomes,
+                    args.lively,
+                    args.segments,
+                )
             )
         )
         return
@@ -239,6 +280,7 @@ def main() -> None:
         str(served),
         *(["--keep-outcomes"] if args.keep_outcomes else []),
         *(["--lively"] if args.lively else []),
+        *(["--segments", str(args.segments)] if args.segments else []),
     ]
     result = json.loads(
         subprocess.run(command, check=True, capture_output=True, text=True)

@@ -152,6 +152,12 @@ def score(
     top_reasons: Annotated[
         int | None, typer.Option("--top-reasons", min=0, help="Reasons per lead (default 5).")
     ] = None,
+    target: Annotated[
+        str | None,
+        typer.Option(
+            "--target", help="Score a target of the config (its population, its champion)."
+        ),
+    ] = None,
     config: ConfigOption = None,
     quarantine_dir: QuarantineOption = None,
     report_path: ReportOption = None,
@@ -173,6 +179,7 @@ def score(
         quarantine_dir=quarantine_dir,
         report=report_path,
         reporter=console.Terminal(),
+        target=target,
     )
     if as_json:
         _emit_json(run.to_dict())
@@ -214,7 +221,11 @@ def explain(
     )
     typer.echo(f"probability {row[schema.PROBABILITY]:.1%} of converting within the horizon")
     typer.echo(f"fit {row[schema.FIT_SCORE]}/100   intent {row[schema.INTENT_SCORE]}/100")
-    typer.echo(f"as of {row[schema.AS_OF]}   model {row[schema.MODEL_VERSION]}")
+    segment = row.get(schema.SEGMENT) or ""
+    typer.echo(
+        f"as of {row[schema.AS_OF]}   model {row[schema.MODEL_VERSION]}"
+        + (f" (segment {segment})" if segment else "")
+    )
     for reason in json.loads(row[schema.REASONS]):
         sign = "+" if reason["impact"] > 0 else "-"
         typer.echo(f"  {sign} {reason['text']}  ({reason['impact']:+.2f})")

@@ -60,7 +60,7 @@ def score_leads(
     """Score every lead open at ``as_of`` in chunks of ``scoring.chunk_size`` rows, computing
     features on ``threads`` threads (each step timed by :func:`~predictive_scoring.stopwatch.step`)."""
     with step("rows"):
-        rows = scoring_rows(data, as_of)
+        rows = scoring_rows(data, as_of, served.target)
         keys = None if data.flat else event_keys(data, served.spec)
     chunks = (
         score_features(

@@ -37,6 +37,7 @@ from predictive_scoring.features.fit import encode_categories
 from predictive_scoring.features.spec import FeatureSpec, model_matrix
 from predictive_scoring.models.on_columns import OnColumns
 from predictive_scoring.stopwatch import step
+from predictive_scoring.timeline import CONVERSION, Target
 
 __all__ = [
     "DECIMALS",
@@ -82,6 +83,8 @@ class ServedModel:
     features, so they score with them too (``False``: registered before that)."""
     segment: str = ""
     """The segment it serves (CONTRACT section 6); empty for the global model."""
+    target: Target = CONVERSION
+    """What it predicts, among which leads (a model registered before targets: conversion)."""
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)

@@ -8,6 +8,9 @@ which written rows belong to an as-of; everything else asks it.
 * a lead is *open* at ``T`` when it was created before ``T``, had not converted before ``T`` and had
   not been closed lost before ``T``.
 * a row at ``s`` is labelled positive when ``s < converted_at <= s + H``.
+* a further :class:`Target` (CONTRACT section 6) looks at another population (``customers``:
+  leads converted before ``s``) or another outcome (an event of a type in ``(s, s + H]``); the
+  conversion target is :data:`CONVERSION`.
 * a scores destination holds the rows of several as-ofs; a flat export's rows have none.
 
 Time is kept as UTC timestamps, or as integer microseconds since the epoch where it is computed on
@@ -16,6 +19,9 @@ Time is kept as UTC timestamps, or as integer microseconds since the epoch where
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Literal
+
 import numpy as np
 import pandas as pd
 
@@ -23,19 +29,23 @@ from predictive_scoring import schema
 from predictive_scoring.data.tables import LeadData
 
 __all__ = [
+    "CONVERSION",
     "DAY_US",
     "EPOCH",
     "MICROSECOND",
     "SECONDS_PER_DAY",
+    "Target",
     "converts_within",
     "days_between",
     "ended_before",
     "instant_micros",
     "labels_at",
     "latest_as_of",
+    "members_at",
     "open_leads_at",
     "rows_as_of",
     "same_as_of",
+    "target_labels_at",
     "to_micros",
     "visible_at",
 ]
@@ -128,6 +138,62 @@ def labels_at(
     converted = data.outcomes[schema.CONVERTED_AT]
     positive = data.outcomes.loc[converts_within(converted, at, horizon_days), schema.LEAD_ID]
     return lead_ids.isin(positive).astype("int8")
+
+
+# ---- other targets ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a model predicts: among ``population`` at ``s`` (``open`` leads, or ``customers``:
+    leads that converted before ``s``), whether ``event_type`` occurs in ``(s, s + H]``
+    (``None``: whether the lead converts)."""
+
+    population: Literal["open", "customers"] = "open"
+    event_type: str | None = None
+
+    @property
+    def is_conversion(self) -> bool:
+        return self.population == "open" and self.event_type is None
+
+
+CONVERSION = Target()
+"""The model every ``train`` makes: open leads, converting within the horizon."""
+
+
+def members_at(data: LeadData, at: pd.Timestamp, target: Target = CONVERSION) -> pd.Series:
+    """The ids of ``target``'s population at ``at``, in ``leads`` order: the open leads, or the
+    customers (created before ``at`` and converted before it)."""
+    if target.population == "open":
+        return open_leads_at(data, at)
+    converted = data.outcomes.loc[
+        (data.outcomes[schema.CONVERTED_AT] < at).fillna(False), schema.LEAD_ID
+    ]
+    leads = data.leads
+    member = (leads[schema.CREATED_AT] < at) & leads[schema.LEAD_ID].isin(converted)
+    ids: pd.Series = leads.loc[member, schema.LEAD_ID].reset_index(drop=True)
+    return ids
+
+
+def target_labels_at(
+    data: LeadData,
+    lead_ids: pd.Series,
+    at: pd.Timestamp,
+    horizon_days: int,
+    target: Target = CONVERSION,
+) -> pd.Series:
+    """``target``'s label of a row at ``at``: 1 when the lead converts (or has an event of the
+    target's type) in ``(at, at + H]`` according to ``data``, else 0."""
+    if target.event_type is None:
+        return labels_at(data, lead_ids, at, horizon_days)
+    events = data.events
+    stamps = events[schema.OCCURRED_AT]
+    within = (
+        (events[schema.EVENT_TYPE] == target.event_type)
+        & (stamps > at)
+        & (stamps <= at + pd.Timedelta(days=horizon_days))
+    )
+    return lead_ids.isin(events.loc[within.to_numpy(), schema.LEAD_ID]).astype("int8")
 
 
 # ---- the rows of one as-of in a scores destination ---------------------------------------------

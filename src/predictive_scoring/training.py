@@ -59,7 +59,7 @@ from predictive_scoring.serving import (
     spread_sample,
 )
 from predictive_scoring.stopwatch import step
-from predictive_scoring.timeline import days_between, visible_at
+from predictive_scoring.timeline import CONVERSION, Target, days_between, visible_at
 
 __all__ = [
     "CRM_BAYES",
@@ -141,10 +141,13 @@ class _Fitted:
     structure: dict[str, Any]
 
 
-def train_models(data: LeadData, config: Config, as_of: pd.Timestamp | None) -> TrainingResult:
-    """Train every candidate as of ``as_of`` and compare them on the latest window."""
+def train_models(
+    data: LeadData, config: Config, as_of: pd.Timestamp | None, target: Target = CONVERSION
+) -> TrainingResult:
+    """Train every candidate of ``target`` (default: conversion) as of ``as_of`` and compare them
+    on the latest window."""
     known = data if data.flat else visible_at(data, as_of)  # type: ignore[arg-type]
-    training, spec, leakage, excluded = _training_set(data, known, config, as_of)
+    training, spec, leakage, excluded = _training_set(data, known, config, as_of, target)
     data_says = _half_life_evidence(known, spec)
     with step("candidates"):
         fitted = _fit_candidates(training, spec, config, data_says["used_half_life_days"])
@@ -170,6 +173,7 @@ def train_models(data: LeadData, config: Config, as_of: pd.Timestamp | None) -> 
             config.scoring,
             labels_until=as_of,
         )
+        serving.target = target
     return TrainingResult(
         as_of=as_of,
         horizon_days=config.labels.horizon_days,
@@ -219,13 +223,17 @@ def _refit_served(
 
 
 def _training_set(
-    data: LeadData, known: LeadData, config: Config, as_of: pd.Timestamp | None
+    data: LeadData,
+    known: LeadData,
+    config: Config,
+    as_of: pd.Timestamp | None,
+    target: Target = CONVERSION,
 ) -> tuple[TrainingSet, FeatureSpec, list[LeakageFinding], list[str]]:
     """The labelled rows and their features, with the columns the leakage audit flags left out."""
     with step("feature spec"):
         spec = learn_feature_spec(known, config.features)
     with step("snapshots"):
-        rows, y = labelled_rows(data, config, as_of)
+        rows, y = labelled_rows(data, config, as_of, target)
     with step("windows"):
         windows, evaluation = comparison_windows(rows, y, config.models, config.labels.horizon_days)
     with step("features"):
@@ -256,9 +264,11 @@ def _reference_rows(training: TrainingSet, seed: int, limit: int = REFERENCE_ROW
     return reference_positions(pool, weights, seed, limit)
 
 
-def labelled_rows(data: LeadData, config: Config, as_of: pd.Timestamp | None) -> XY:
-    """Training rows (every labelled lead when flat, else the snapshots as of ``as_of``) and
-    their 0/1 labels."""
+def labelled_rows(
+    data: LeadData, config: Config, as_of: pd.Timestamp | None, target: Target = CONVERSION
+) -> XY:
+    """Training rows (every labelled lead when flat, else the snapshots of ``target``'s
+    population as of ``as_of``) and their 0/1 labels."""
     if data.flat:
         labelled = data.leads[data.leads[schema.CONVERTED].notna()]
         rows = pd.DataFrame(
@@ -275,6 +285,7 @@ def labelled_rows(data: LeadData, config: Config, as_of: pd.Timestamp | None) ->
         features.snapshot_every_days,
         features.max_snapshots_per_lead,
         features.entry_snapshots,
+        target,
     )
     return snapshots.drop(columns=schema.LABEL), snapshots[schema.LABEL].to_numpy(dtype=int)
 

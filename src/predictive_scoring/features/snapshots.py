@@ -33,13 +33,15 @@ import pandas as pd
 from predictive_scoring import schema
 from predictive_scoring.data.tables import LeadData
 from predictive_scoring.timeline import (
+    CONVERSION,
     DAY_US,
+    Target,
     converts_within,
     days_between,
     ended_before,
     instant_micros,
-    labels_at,
-    open_leads_at,
+    members_at,
+    target_labels_at,
     to_micros,
     visible_at,
 )
@@ -68,8 +70,11 @@ def training_snapshots(
     every_days: int,
     max_per_lead: int,
     entry: bool = True,
+    target: Target = CONVERSION,
 ) -> pd.DataFrame:
-    """One row per (open lead, snapshot) with its label, as known at ``as_of``.
+    """One row per (open lead, snapshot) with its label, as known at ``as_of`` (for another
+    ``target``: per member of its population, with its label; no entry rows, which are about
+    the fastest conversions).
 
     Returns
     -------
@@ -85,11 +90,11 @@ def training_snapshots(
             {
                 schema.LEAD_ID: ids,
                 schema.SNAPSHOT_AT: at,
-                schema.LABEL: labels_at(known, ids, at, horizon_days),
+                schema.LABEL: target_labels_at(known, ids, at, horizon_days, target),
             }
         )
         for at in snapshot_times(known, as_of, horizon_days, every_days)
-        for ids in [open_leads_at(known, at)]
+        for ids in [members_at(known, at, target)]
     ]
     if not parts:
         return _empty_snapshots()
@@ -99,7 +104,7 @@ def training_snapshots(
     rows[schema.REFERENCE_WEIGHT] = 1 / keep
     rows[schema.ENTRY] = False
     kept = rows[uniform < keep]
-    if entry:
+    if entry and target.is_conversion:
         kept = pd.concat([kept, entry_snapshots(known, as_of, horizon_days, every_days)])
     return kept.sort_values([schema.SNAPSHOT_AT, schema.LEAD_ID], kind="stable").reset_index(
         drop=True
@@ -163,13 +168,16 @@ def _uniform(rows: pd.DataFrame) -> np.ndarray:
     return uniform
 
 
-def scoring_rows(data: LeadData, as_of: pd.Timestamp | None) -> pd.DataFrame:
-    """One row per lead open at ``as_of`` (every lead in flat mode), to be scored at ``as_of``."""
+def scoring_rows(
+    data: LeadData, as_of: pd.Timestamp | None, target: Target = CONVERSION
+) -> pd.DataFrame:
+    """One row per lead open at ``as_of`` (per member of ``target``'s population; every lead in
+    flat mode), to be scored at ``as_of``."""
     if data.flat or as_of is None:
         return pd.DataFrame(
             {schema.LEAD_ID: data.leads[schema.LEAD_ID].to_numpy(), schema.SNAPSHOT_AT: pd.NaT}
         )
-    ids = open_leads_at(data, as_of)
+    ids = members_at(data, as_of, target)
     return pd.DataFrame({schema.LEAD_ID: ids.to_numpy(), schema.SNAPSHOT_AT: as_of})
 
 

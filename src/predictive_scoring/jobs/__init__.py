@@ -21,10 +21,12 @@ from predictive_scoring.jobs.common import (
 from predictive_scoring.jobs.demo import DemoRun, demo_job
 from predictive_scoring.jobs.read import lead_row, report_job
 from predictive_scoring.jobs.score import ScoreRun, score_job, score_loaded, score_validated
-from predictive_scoring.jobs.train import Registration, TrainRun, train_job, train_validated
+from predictive_scoring.jobs.several import ModelRun, train_job, train_validated
+from predictive_scoring.jobs.train import Registration, TrainRun
 
 __all__ = [
     "DemoRun",
+    "ModelRun",
     "Registration",
     "Reporter",
     "ScoreRun",

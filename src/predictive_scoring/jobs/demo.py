@@ -9,7 +9,8 @@ from typing import Any
 from predictive_scoring.config import load_config
 from predictive_scoring.jobs.common import Reporter, Silent, load
 from predictive_scoring.jobs.score import ScoreRun, score_loaded
-from predictive_scoring.jobs.train import TrainRun, train_validated
+from predictive_scoring.jobs.several import train_validated
+from predictive_scoring.jobs.train import TrainRun
 
 __all__ = ["DEMO_LEADS", "DemoRun", "demo_job"]
 

@@ -15,9 +15,11 @@ from predictive_scoring.data.outputs import Destination, describe_output, write_
 from predictive_scoring.data.segments import GLOBAL, assign_segments, model_name, slug, subset
 from predictive_scoring.data.tables import LeadData
 from predictive_scoring.data.validation import Validated
+from predictive_scoring.errors import UsageError
 from predictive_scoring.features.spec import unseen_event_types
 from predictive_scoring.jobs.common import Reporter, Silent, announcer, load, resolve_as_of
 from predictive_scoring.jobs.read import report_job
+from predictive_scoring.jobs.several import target_model_name
 from predictive_scoring.scoring import (
     BatchSummary,
     DriftMonitor,
@@ -58,9 +60,11 @@ def score_job(
     quarantine_dir: Path | None = None,
     report: Path | None = None,
     reporter: Reporter | None = None,
+    target: str | None = None,
 ) -> ScoreRun:
-    """Score every lead open at ``as_of`` with ``model`` (default: the champion) into
-    ``output`` atomically; also write the lead board to ``report`` when given."""
+    """Score every lead open at ``as_of`` with ``model`` (default: the champion, each lead its
+    segment's) into ``output`` atomically; also write the lead board to ``report`` when given.
+    With ``target``, the members of that target's population with its champion."""
     reporter = reporter or Silent()
     watch = Stopwatch(announcer(reporter))
     with watch.time("read and validate"):
@@ -75,6 +79,7 @@ def score_job(
         report=report,
         reporter=reporter,
         watch=watch,
+        target=target,
     )
 
 
@@ -89,6 +94,7 @@ def score_loaded(
     report: Path | None = None,
     reporter: Reporter | None = None,
     watch: Stopwatch | None = None,
+    target: str | None = None,
 ) -> ScoreRun:
     """:func:`score_job` on data already validated (each step timed on ``watch``)."""
     reporter = reporter or Silent()
@@ -96,12 +102,12 @@ def score_loaded(
     when = resolve_as_of(as_of, validated.data)
     Destination.parse(output)  # a bad destination is a usage error before any model is loaded
     uri = tracking.tracking_uri(tracking_uri, config)
-    model_uri = model or tracking.champion_uri(config.tracking.model_name)
+    model_uri = model or tracking.champion_uri(_model_name(config, target))
     with watch.time("load model"):
         served = tracking.load_served(model_uri, uri)
         routes = (
             segment_routes(validated.data, config, uri, reporter)
-            if model is None and config.segments.active
+            if model is None and target is None and config.segments.active
             else []
         )
     batch = score_validated(
@@ -117,6 +123,18 @@ def score_loaded(
     batch = replace(batch, timing=watch.breakdown())
     reporter.say(f"Time: {watch.summary()}")
     return ScoreRun(batch, run_id, board)
+
+
+def _model_name(config: Config, target: str | None) -> str:
+    """The registered model ``score`` serves: the conversion model's, or ``target``'s."""
+    if target is None:
+        return config.tracking.model_name
+    if target not in config.targets:
+        raise UsageError(
+            f"--target {target!r}: the config names no such target "
+            f"(targets: {sorted(config.targets) or 'none'})"
+        )
+    return target_model_name(config.tracking.model_name, target)
 
 
 @dataclass(frozen=True)
@@ -191,13 +209,7 @@ def score_validated(
     with watch.time("drift"):
         drift = _drift(monitors)
     above = drifted(drift, scoring.psi_warning)
-    reporter.say(
-        f"Scored {written:,} open leads as of {as_of or 'a flat export'} with {served.version} "
-        f"-> {output}"
-    )
-    for segment, model, _ in parts[1:]:
-        reporter.say(f"  segment {segment!r}: {rows.get(segment, 0):,} leads with {model.version}")
-    reporter.say("Tiers: " + ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items())))
+    _say_scored(reporter, written, as_of, output, parts, rows, counts)
     if above:
         reporter.warn(
             f"WARNING: population drift against the training population: {above} "
@@ -219,6 +231,24 @@ def score_validated(
             for segment, model, _ in parts
         },
     )
+
+
+def _say_scored(
+    reporter: Reporter,
+    written: int,
+    as_of: pd.Timestamp | None,
+    output: str,
+    parts: list[tuple[str, ServedModel, LeadData]],
+    rows: dict[str, int],
+    counts: dict[str, int],
+) -> None:
+    reporter.say(
+        f"Scored {written:,} open leads as of {as_of or 'a flat export'} with {parts[0][1].version} "
+        f"-> {output}"
+    )
+    for segment, model, _ in parts[1:]:
+        reporter.say(f"  segment {segment!r}: {rows.get(segment, 0):,} leads with {model.version}")
+    reporter.say("Tiers: " + ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items())))
 
 
 def _parts(

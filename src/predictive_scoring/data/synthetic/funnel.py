@@ -14,6 +14,7 @@ import pandas as pd
 from predictive_scoring import schema
 from predictive_scoring.data.synthetic.clock import _utc
 from predictive_scoring.data.synthetic.dynamics import _Dynamics
+from predictive_scoring.data.synthetic.expansion import _with_expansions
 from predictive_scoring.data.synthetic.history import (
     _events_frame,
     _outcomes_frame,
@@ -31,6 +32,7 @@ __all__ = [
 ]
 
 _MESSY_STREAM = 4_127
+_EXPANSION_STREAM = 9_311
 """Seeds the mess of a messy export apart from the funnel, so its clean tables stay the same."""
 
 
@@ -216,9 +218,13 @@ def generate_funnel(
     rng = np.random.default_rng(seed)
     leads = _draw_leads(n_leads, params, rng)
     dynamics = _Dynamics.compile(params)
-    history = _simulate_history(_profile(leads, params), dynamics, params.history_days, rng)
-    events = _events_frame(history, leads, params)
+    profile = _profile(leads, params)
+    history = _simulate_history(profile, dynamics, params.history_days, rng)
     outcomes = _outcomes_frame(history, leads, params)
+    expansion = np.random.default_rng([seed, _EXPANSION_STREAM])
+    events = _with_expansions(
+        _events_frame(history, leads, params), outcomes, leads, profile, params, expansion
+    )
     if not messy:
         return SyntheticFunnel(leads, events, outcomes, params, seed)
     mess = np.random.default_rng([seed, _MESSY_STREAM])

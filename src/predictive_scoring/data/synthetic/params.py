@@ -42,17 +42,31 @@ __all__ = [
 PERSONAS: dict[str, float] = {"sales_led": 0.4, "self_serve": 0.4, "partner": 0.2}
 """Shares of the three buyer personas of a funnel with personas (``FunnelParams(personas=...)``)."""
 PERSONA_EFFECTS: dict[str, dict[str, float]] = {
-    "sales_led": {DEMO_REQUEST: 1.3, FREE_TRIAL_SIGNUP: 0.15, PRICING_PAGE_VIEW: 0.5},
-    "self_serve": {DEMO_REQUEST: 0.15, FREE_TRIAL_SIGNUP: 1.3, PRICING_PAGE_VIEW: 3.0},
+    "sales_led": {
+        DEMO_REQUEST: 1.4,
+        FREE_TRIAL_SIGNUP: 0.1,
+        PRICING_PAGE_VIEW: 0.2,
+        EMAIL_CLICK: 8.0,
+        WEBINAR_ATTENDED: 4.0,
+    },
+    "self_serve": {
+        DEMO_REQUEST: 0.1,
+        FREE_TRIAL_SIGNUP: 1.4,
+        PRICING_PAGE_VIEW: 6.0,
+        PAGE_VIEW: 8.0,
+        EMAIL_CLICK: 0.0,
+    },
     "partner": {
         DEMO_REQUEST: 0.5,
         FREE_TRIAL_SIGNUP: 0.5,
-        WEBINAR_ATTENDED: 6.0,
-        CONTACT_PAGE_VIEW: 6.0,
+        PRICING_PAGE_VIEW: 0.0,
+        WEBINAR_ATTENDED: 8.0,
+        CONTACT_PAGE_VIEW: 8.0,
     },
 }
 """How each persona responds to behaviour: multipliers of ``event_effects`` (a sales-led buyer's
-demo request means a lot, a self-serve buyer's little; partners come through webinars)."""
+demo request and email clicks mean a lot, a self-serve buyer's little, whose site and pricing
+visits count instead; partners come through webinars and the contact page)."""
 
 _MISSING_RATES = {
     INDUSTRY: 0.04,
@@ -207,6 +221,11 @@ class FunnelParams:
     persona_effects : Mapping[str, Mapping[str, float]], default empty
         Per persona, multipliers of ``event_effects`` by event type (a type not named keeps 1),
         e.g. :data:`PERSONA_EFFECTS`: a fit × intent interaction no additive model can learn.
+    expansion_logit : float or None, default None
+        Daily log-odds that a customer (a won lead, from its conversion on) upgrades: an
+        ``upgrade`` event, the positive of an expansion target; ``None``: no upgrades.
+    expansion_fit_effect : float, default 1.0
+        Upgrade log-odds per unit of the customer's fit log-odds.
     """
 
     start: str = "2025-01-01"
@@ -248,6 +267,8 @@ class FunnelParams:
     new_source_effect: float = 0.8
     personas: Mapping[str, float] = field(default_factory=dict)
     persona_effects: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    expansion_logit: float | None = None
+    expansion_fit_effect: float = 1.0
 
     def __post_init__(self) -> None:
         """Reject values the simulation cannot use."""

@@ -30,6 +30,7 @@ __all__ = [
     "PRICING_PAGE_VIEW",
     "STATUS_WON",
     "UNSUBSCRIBE",
+    "UPGRADE",
     "WEBINAR_ATTENDED",
     "WHITEPAPER_DOWNLOAD",
 ]
@@ -46,6 +47,8 @@ FIRST_NAME = "first_name"
 LAST_NAME = "last_name"
 PHONE = "phone"
 COMPANY = "company"
+UPGRADE = "upgrade"
+"""A customer's expansion event (present when ``FunnelParams.expansion_logit`` is set)."""
 BUYER_TYPE = "buyer_type"
 """The buyer persona column, present when ``FunnelParams.personas`` names some."""
 STATUS_WON = "won"
