@@ -69,6 +69,16 @@ def test_full_history_and_history_truncated_at_t_give_identical_scores(
     pd.testing.assert_frame_equal(_score(data, served, T), _score(truncated(data, T), served, T))
 
 
+def test_a_capacity_over_no_open_lead_gives_no_rows(setup: tuple[LeadData, ServedModel]) -> None:
+    from predictive_scoring.data.segments import subset
+
+    data, served = setup
+    capped = CONFIG.scoring.model_copy(
+        update={"mql": CONFIG.scoring.mql.model_copy(update={"capacity": 5})}
+    )
+    assert list(score_leads(subset(data, []), served, T, capped, THREADS)) == []
+
+
 def test_shap_values_add_up_to_the_booster_margin(setup: tuple[LeadData, ServedModel]) -> None:
     data, served = setup
     rows = scoring_rows(data, T).head(300)

@@ -90,18 +90,27 @@ def test_segments_train_fall_back_route_and_keep_their_own_champions(
         routed[schema.PROBABILITY], own.loc[routed.index, schema.PROBABILITY]
     )
 
-    # retraining one segment, too small a test window to judge: nothing else moves, nor it
-    again = load_config().with_overrides(
+    # a segment that falls back loses its champion, the global model serves its leads again,
+    # and the other segment's champion does not move
+    tiny = load_config().with_overrides(
         {
             **{k: v for k, v in SEGMENTED.items() if k != "segments.column"},
-            "segments.filters": {"sales_led": f"{BUYER_TYPE} == 'sales_led'"},
-            "segments.min_test_conversions": 100_000,
+            "segments.filters": {
+                "self_serve": f"{BUYER_TYPE} == 'self_serve' and company_size < 2"
+            },
             "reports.model_card": str(tmp_path / "card.html"),
         }
     )
-    second = _models(jobs.train_job(str(folder), again, tracking_uri=mlflow_server))
-    assert list(second) == ["", "sales_led"]
-    assert second["sales_led"]["version"] == "2" and not second["sales_led"]["promoted"]
-    assert "segments.min_test_conversions" in second["sales_led"]["promotion"]
+    third = _models(jobs.train_job(str(folder), tiny, tracking_uri=mlflow_server))
+    assert third["self_serve"]["status"] == "served by the global model"
+    assert "champion, version 1, retired" in third["self_serve"]["reason"]
+    assert tracking.current_champion("lead-scoring-self-serve", mlflow_server) is None
     assert tracking.current_champion("lead-scoring-sales-led", mlflow_server) == "1"
-    assert tracking.current_champion("lead-scoring-self-serve", mlflow_server) == "1"
+    jobs.score_job(str(scoring), config, str(output), tracking_uri=mlflow_server)
+    again_scored = pd.read_parquet(output).merge(
+        leads[[schema.LEAD_ID, BUYER_TYPE]], on=schema.LEAD_ID
+    )
+    serve = again_scored[again_scored[BUYER_TYPE] == "self_serve"]
+    champion = tracking.current_champion("lead-scoring", mlflow_server)
+    assert set(serve[schema.SEGMENT]) == {""}
+    assert set(serve[schema.MODEL_VERSION]) == {f"lead-scoring/{champion}"}

@@ -76,8 +76,9 @@ def score_leads(
     if config.mql.capacity is None:
         yield from chunks
         return
-    everything = pd.concat(list(chunks), ignore_index=True)
-    yield apply_capacity(everything, config.mql.capacity)
+    parts = list(chunks)
+    if parts:  # no open lead, no rows: nothing to choose among
+        yield apply_capacity(pd.concat(parts, ignore_index=True), config.mql.capacity)
 
 
 def _features(

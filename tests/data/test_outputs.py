@@ -165,3 +165,38 @@ def test_flat_exports_are_replaced_as_rows_without_an_as_of(tmp_path: Path) -> N
     write_scores([flat], destination, None)
     write_scores([flat.head(2)], destination, None)
     assert len(read_scores(destination)) == 2
+
+
+@pytest.mark.parametrize(
+    "where",
+    ["scores.parquet", "scores.csv", "duckdb:///{}/scores.duckdb", "sqlite:///{}/s.sqlite#nightly"],
+)
+def test_outputs_written_before_the_segment_column_gain_it(where: str, tmp_path: Path) -> None:
+    """A destination of version 0.1 (no ``segment``) takes the new rows; its own rows read back
+    with an empty segment, and a segment that looks like a number stays text."""
+    first, second = pd.Timestamp("2025-01-01", tz="UTC"), pd.Timestamp("2025-01-02", tz="UTC")
+    old = _chunk(first, 4, "a")
+    text = where.format(tmp_path) if "://" in where else str(tmp_path / where)
+    if text.endswith(".parquet"):
+        old.to_parquet(text)
+    elif text.endswith(".csv"):
+        old.to_csv(text, index=False, date_format="%Y-%m-%dT%H:%M:%S.%fZ")
+    elif text.startswith("duckdb"):
+        import duckdb
+
+        with duckdb.connect(text.removeprefix("duckdb:///")) as con:
+            con.register("old", old)
+            con.execute("CREATE TABLE lead_scores AS SELECT * FROM old")
+    else:
+        import sqlalchemy as sa
+
+        engine = sa.create_engine(text.split("#")[0])
+        naive = old.assign(**{schema.AS_OF: old[schema.AS_OF].dt.tz_localize(None)})
+        naive.to_sql("nightly", engine, index=False)
+        engine.dispose()
+    destination = Destination.parse(text)
+    new = _chunk(second, 3, "b").assign(**{schema.SEGMENT: "007"})
+    assert write_scores([new], destination, second) == 3
+    stored = read_scores(destination).sort_values(schema.LEAD_ID)
+    assert stored[schema.SEGMENT].tolist() == ["", "", "", "", "007", "007", "007"]
+    assert stored.groupby(schema.AS_OF).size().tolist() == [4, 3]

@@ -83,6 +83,9 @@ def test_chained_comparisons_and_not_in() -> None:
         ({"filters": {"x": "buyer_type > 3"}}, ["segments.filters.x", "cannot be evaluated"]),
         ({"filters": {"x": "1000"}}, ["segments.filters.x", "must compare"]),
         ({"filters": {"A b": "company_size > 1", "a-b": "company_size < 1"}}, ["share"]),
+        ({"filters": {"x": "company_size"}}, ["segments.filters.x", "must compare"]),
+        ({"filters": {"x": "company_size > 1 and buyer_type"}}, ["cannot be evaluated"]),
+        ({"filters": {"x": "company_size == [1, 2]"}}, ["segments.filters.x", "after `in`"]),
     ],
 )
 def test_bad_segment_settings_name_their_key_and_value(
@@ -126,3 +129,14 @@ def test_sizes_count_leads_before_t_and_conversions_before_t_minus_h() -> None:
     assert part.leads[schema.LEAD_ID].tolist() == ["a", "e"]
     assert part.events["x"].tolist() == [1, 3]
     assert part.outcomes[schema.LEAD_ID].tolist() == ["a"]
+
+
+def test_whole_numbers_name_segments_without_a_fraction() -> None:
+    leads = _leads().assign(tier=[1.0, 2.0, None, 1.0, 2.5])
+    assert assign_segments(leads, _segments(column="tier")).tolist() == [
+        "1",
+        "2",
+        GLOBAL,
+        "1",
+        "2.5",
+    ]

@@ -103,3 +103,15 @@ def test_the_champion_is_met_on_its_own_rows_by_the_new_version_s_loss_there() -
     held = promotion_decision(0.070, 0.080, 0.060, 0.0, False, 0.065, basis)
     assert not held.promoted
     assert held.reason == f"log loss 0.0650 does not beat the champion (0.0600) by 0.0 {basis}"
+
+
+def test_a_segment_model_with_too_few_test_conversions_is_never_promoted() -> None:
+    small = promotion_decision(
+        0.05, 0.08, None, 0.0, False, test_conversions=12, min_test_conversions=30
+    )
+    assert not small.promoted and "12 conversions" in small.reason
+    assert "segments.min_test_conversions" in small.reason
+    enough = promotion_decision(
+        0.05, 0.08, None, 0.0, False, test_conversions=30, min_test_conversions=30
+    )
+    assert enough.promoted

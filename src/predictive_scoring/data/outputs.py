@@ -99,7 +99,8 @@ def _file_parts(path: Path, batch_rows: int | None = None) -> Iterator[pd.DataFr
             for batch in handle.iter_batches(batch_size=batch_rows):
                 yield batch.to_pandas()
         return
-    options: dict[str, Any] = {"dtype": {schema.LEAD_ID: str}, "keep_default_na": False}
+    text = {schema.LEAD_ID: str, schema.SEGMENT: str, schema.MODEL_VERSION: str}
+    options: dict[str, Any] = {"dtype": text, "keep_default_na": False}
     if batch_rows is None:
         yield _csv_scores(pd.read_csv(path, na_values=[""], **options))
         return
@@ -298,7 +299,7 @@ def _add_sql_columns(connection: Any, table: str) -> None:
             connection.execute(
                 sa.text(
                     f"ALTER TABLE {quote_identifier(table)} ADD COLUMN "
-                    f"{quote_identifier(column)} TEXT DEFAULT {_literal(value)}"
+                    f"{quote_identifier(column)} VARCHAR(255) DEFAULT {_literal(value)}"
                 )
             )
 

@@ -81,7 +81,7 @@ def assign_segments(leads: pd.DataFrame, config: SegmentsConfig) -> pd.Series:
     if config.column is not None:
         values = leads[_column(leads, config.column, "segments.column", config.column)]
         present = values.notna().to_numpy()
-        assigned[present] = values[present].astype(str).str.strip().to_numpy()
+        assigned[present] = _names(values[present])
         _unique_slugs(assigned[present].unique(), "segments.column", config.column)
         return assigned
     for name, text in config.filters.items():
@@ -89,6 +89,18 @@ def assign_segments(leads: pd.DataFrame, config: SegmentsConfig) -> pd.Series:
         assigned[matches & (assigned == GLOBAL).to_numpy()] = name
     _unique_slugs(config.filters, "segments.filters", ", ".join(config.filters))
     return assigned
+
+
+def _names(values: pd.Series) -> np.ndarray:
+    """Segment names of a column's values: text trimmed; whole numbers without a fraction
+    (validation reads numbers as floats: 1000 is segment ``1000``, not ``1000.0``)."""
+    if pd.api.types.is_float_dtype(values.dtype):
+        numbers = values.to_numpy(dtype=float)
+        whole = np.isfinite(numbers) & (numbers == np.round(numbers))
+        text = values.astype(str).to_numpy(dtype=object)
+        text[whole] = [str(int(v)) for v in numbers[whole]]
+        return text
+    return values.astype(str).str.strip().to_numpy(dtype=object)
 
 
 def check_segments(leads: pd.DataFrame, config: SegmentsConfig) -> None:
@@ -132,16 +144,12 @@ def segment_sizes(
         outcomes = data.outcomes
         won = outcomes.loc[outcomes[schema.CONVERTED_AT] < cutoff, schema.LEAD_ID]
         converted = leads[schema.LEAD_ID].isin(won).to_numpy() & labelled
-    names = segments.to_numpy()
-    found = sorted({str(n) for n in names[labelled]} - {GLOBAL})
+    names = pd.Series(segments.to_numpy(), dtype=object)
+    counts = pd.DataFrame({"name": names, "lead": labelled, "won": converted}).groupby("name").sum()
     return [
-        Segment(
-            name,
-            slug(name),
-            int(np.sum(labelled & (names == name))),
-            int(np.sum(converted & (names == name))),
-        )
-        for name in found
+        Segment(str(name), slug(str(name)), int(row["lead"]), int(row["won"]))
+        for name, row in counts.sort_index().iterrows()
+        if name != GLOBAL and row["lead"] > 0
     ]
 
 
@@ -181,11 +189,12 @@ def _evaluate_filter(leads: pd.DataFrame, key: str, text: str) -> np.ndarray:
         raise ConfigError(f"{key}: {text!r} does not parse as a filter") from None
     try:
         result = _Evaluator(leads, names, key, text).value(tree.body)
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
         raise ConfigError(f"{key}: {text!r} cannot be evaluated: {exc}") from None
-    if np.isscalar(result) or not isinstance(result, pd.Series):
+    if not _is_mask(result):
         raise ConfigError(f"{key}: {text!r} must compare a lead column, e.g. \"country == 'DE'\"")
-    return result.fillna(False).astype(bool).to_numpy()
+    selected: np.ndarray = result.fillna(False).astype(bool).to_numpy()
+    return selected
 
 
 class _Evaluator:
@@ -234,6 +243,8 @@ class _Evaluator:
                 part = left.isin(right)
                 part = ~part if isinstance(op, ast.NotIn) else part
             elif type(op) in _COMPARISONS:
+                if isinstance(left, list) or isinstance(right, list):
+                    raise ConfigError(f"{self.key}: {self.text!r}: a list belongs after `in`")
                 part = _COMPARISONS[type(op)](left, right)
             else:
                 raise ConfigError(f"{self.key}: {self.text!r}: {type(op).__name__} is not allowed")
@@ -255,8 +266,16 @@ def _unknown_where_missing(part: Any, left: Any, right: Any) -> Any:
     return mask
 
 
+def _is_mask(value: Any) -> bool:
+    """Whether ``value`` is the result of a comparison (a boolean mask), not a bare column."""
+    return isinstance(value, pd.Series) and (
+        pd.api.types.is_bool_dtype(value.dtype) or str(value.dtype) == "boolean"
+    )
+
+
 def _as_mask(value: Any) -> pd.Series:
     """A comparison's result as a three-valued (``boolean``) mask for and, or and not."""
-    if not isinstance(value, pd.Series):
-        raise TypeError("and/or/not combine comparisons of lead columns")
-    return value.astype("boolean")
+    if not _is_mask(value):
+        raise TypeError("and/or/not combine comparisons of lead columns, not bare columns")
+    mask: pd.Series = value.astype("boolean")
+    return mask

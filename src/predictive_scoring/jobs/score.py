@@ -103,6 +103,8 @@ def score_loaded(
     Destination.parse(output)  # a bad destination is a usage error before any model is loaded
     uri = tracking.tracking_uri(tracking_uri, config)
     model_uri = model or tracking.champion_uri(_model_name(config, target))
+    if model is not None and target is not None:
+        raise UsageError("give --model or --target, not both")
     with watch.time("load model"):
         served = tracking.load_served(model_uri, uri)
         routes = (
@@ -260,7 +262,9 @@ def _parts(
     routed = pd.concat([route.lead_ids for route in routes])
     rest = data.leads.loc[~data.leads[schema.LEAD_ID].isin(routed), schema.LEAD_ID]
     return [(GLOBAL, served, subset(data, rest))] + [
-        (route.segment, route.served, subset(data, route.lead_ids)) for route in routes
+        (route.segment, route.served, subset(data, route.lead_ids))
+        for route in routes
+        if len(route.lead_ids)
     ]
 
 

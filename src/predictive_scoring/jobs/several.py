@@ -18,6 +18,7 @@ import pandas as pd
 from predictive_scoring import schema, tracking
 from predictive_scoring.config import Config, SegmentsConfig
 from predictive_scoring.data.segments import (
+    GLOBAL,
     Segment,
     assign_segments,
     check_segments,
@@ -26,16 +27,28 @@ from predictive_scoring.data.segments import (
     slug,
     subset,
 )
+from predictive_scoring.data.tables import LeadData
 from predictive_scoring.data.validation import Validated
 from predictive_scoring.errors import ConfigError, DataError
 from predictive_scoring.jobs.common import Reporter, Silent, announcer, load, resolve_as_of
 from predictive_scoring.jobs.train import SEGMENT, TARGET, ModelRun, TrainRun, train_model
 from predictive_scoring.reports.html import write_page
-from predictive_scoring.reports.model_card import ModelSummary, with_models_summary
+from predictive_scoring.reports.model_card import (
+    MODEL_CARD_ARTIFACT,
+    ModelSummary,
+    with_models_summary,
+)
 from predictive_scoring.stopwatch import Stopwatch
-from predictive_scoring.timeline import Target
+from predictive_scoring.timeline import Target, visible_at
 
-__all__ = ["ModelRun", "check_targets", "target_model_name", "train_job", "train_validated"]
+__all__ = [
+    "ModelRun",
+    "check_models",
+    "check_targets",
+    "target_model_name",
+    "train_job",
+    "train_validated",
+]
 
 
 def target_model_name(base: str, target: str) -> str:
@@ -76,9 +89,8 @@ def train_validated(
     """:func:`train_job` on data already validated (each step timed on ``watch``): the global
     model, then one per qualifying segment (``segments``) and one per target (``targets``)."""
     watch = watch or Stopwatch(announcer(reporter))
-    if config.segments.active:
-        check_segments(validated.data.leads, config.segments)
-    check_targets(validated, config)
+    known = validated.data if as_of is None else visible_at(validated.data, as_of)
+    check_models(known, config)
     trained = train_model(validated, config, as_of, uri, reporter, watch)
     if not config.segments.active and not config.targets:
         return trained
@@ -89,19 +101,44 @@ def train_validated(
     ]  # fmt: skip
     run = replace(trained, others=others)
     with watch.time("model card"):
-        write_page(
-            with_models_summary(trained.model_card.read_text("utf-8"), _summary_rows(run)),
-            run.model_card,
-        )
+        document = with_models_summary(trained.model_card.read_text("utf-8"), _summary_rows(run))
+        write_page(document, run.model_card)
+        tracking.log_text_to(run.registration.run_id, uri, document, MODEL_CARD_ARTIFACT)
     return replace(run, timing=watch.breakdown())
 
 
-def check_targets(validated: Validated, config: Config) -> None:
-    """Raise :class:`ConfigError` (exit 2) for a target of a flat export, or whose event type
-    the events never hold."""
+def check_models(known: LeadData, config: Config) -> None:
+    """Raise :class:`ConfigError` (exit 2) for segments or targets the data as known at T cannot
+    have (see :func:`check_targets`, :func:`~predictive_scoring.data.segments.check_segments`),
+    or two models of the run with one registered name."""
+    check_targets(known, config)
+    if not config.segments.active:
+        return
+    check_segments(known.leads, config.segments)
+    segments = assign_segments(known.leads, config.segments)
+    taken = {slug(name): f"segment {name!r}" for name in set(segments) - {GLOBAL}}
+    for name in config.targets:
+        other = taken.get(slug(name))
+        if other is not None:
+            raise ConfigError(
+                f"targets.{name}: its model would be named like the model of {other} "
+                f"({target_model_name(config.tracking.model_name, name)}); rename the target"
+            )
+
+
+def check_targets(data: LeadData, config: Config) -> None:
+    """Raise :class:`ConfigError` (exit 2) for a target of a flat export, whose event type the
+    events (as known at T) never hold, or two targets with one registered name."""
     if not config.targets:
         return
-    data = validated.data
+    names: dict[str, str] = {}
+    for name in config.targets:
+        other = names.setdefault(slug(name), name)
+        if other != name:
+            raise ConfigError(
+                f"targets: {other!r} and {name!r} would share the model name "
+                f"{target_model_name(config.tracking.model_name, name)}"
+            )
     types = set(data.events[schema.EVENT_TYPE].astype(str)) if len(data.events) else set()
     for name, settings in config.targets.items():
         if data.flat:
@@ -138,13 +175,18 @@ def _train_segments(
     data, settings = validated.data, config.segments
     assigned = assign_segments(data.leads, settings)
     runs = []
-    for segment in segment_sizes(data, assigned, as_of, config.labels.horizon_days):
+    sizes_found = segment_sizes(data, assigned, as_of, config.labels.horizon_days)
+    found = {s.name for s in sizes_found}
+    empty = [Segment(n, slug(n), 0, 0) for n in settings.filters if n not in found]
+    for segment in [*sizes_found, *empty]:
         name = model_name(config.tracking.model_name, segment.name)
         sizes = {"leads": segment.leads, "conversions": segment.conversions}
         short = _shortfall(segment, settings)
         if short:
-            reporter.warn(f"Segment {segment.name!r}: {short}; served by the global model")
-            runs.append(ModelRun(SEGMENT, segment.name, name, None, short, sizes))
+            retired = tracking.retire_champion(name, uri)
+            was = f" (its champion, version {retired}, retired)" if retired else ""
+            reporter.warn(f"Segment {segment.name!r}: {short}; served by the global model{was}")
+            runs.append(ModelRun(SEGMENT, segment.name, name, None, short + was, sizes))
             continue
         reporter.say(f"\nSegment {segment.name!r} ({segment.leads:,} leads): model {name}")
         ids = data.leads.loc[(assigned == segment.name).to_numpy(), schema.LEAD_ID]

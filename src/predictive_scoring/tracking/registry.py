@@ -30,6 +30,7 @@ __all__ = [
     "log_served_model",
     "promote",
     "registered_version",
+    "retire_champion",
     "set_champion",
     "version_uri",
 ]
@@ -206,6 +207,22 @@ def set_champion(model_name: str, version: str, uri: str) -> None:
             raise RegistryError(
                 f"cannot move the champion of {model_name} at {uri}: {first_line(exc)}"
             ) from None
+
+
+def retire_champion(model_name: str, uri: str) -> str | None:
+    """Remove the ``champion`` alias of ``model_name`` (a segment that fell back: the global
+    model serves its leads from now on); the version it pointed at, ``None`` when it had none."""
+    version = current_champion(model_name, uri)
+    if version is None:
+        return None
+    with quiet_mlflow():
+        try:
+            _client(uri).delete_registered_model_alias(model_name, CHAMPION)
+        except Exception as exc:
+            raise RegistryError(
+                f"cannot retire the champion of {model_name} at {uri}: {first_line(exc)}"
+            ) from None
+    return version
 
 
 def promote(model_name: str, version: str, run_id: str, uri: str) -> None:

@@ -291,6 +291,19 @@ def log_text(mlflow: Any, content: str, artifact: str) -> None:
         mlflow.log_text(content, artifact)
 
 
+def log_text_to(run_id: str, uri: str, content: str, artifact: str) -> None:
+    """Attach ``content`` to the ended run ``run_id`` as ``artifact`` (replacing it)."""
+    with quiet_mlflow():
+        from mlflow import MlflowClient
+
+        try:
+            MlflowClient(tracking_uri=uri).log_text(run_id, content, artifact)
+        except Exception as exc:
+            raise RegistryError(
+                f"cannot attach {artifact} to run {run_id} at {uri}: {first_line(exc)}"
+            ) from None
+
+
 def _flatten(raw: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for key, value in raw.items():

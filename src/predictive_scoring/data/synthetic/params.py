@@ -43,30 +43,32 @@ PERSONAS: dict[str, float] = {"sales_led": 0.4, "self_serve": 0.4, "partner": 0.
 """Shares of the three buyer personas of a funnel with personas (``FunnelParams(personas=...)``)."""
 PERSONA_EFFECTS: dict[str, dict[str, float]] = {
     "sales_led": {
-        DEMO_REQUEST: 1.4,
-        FREE_TRIAL_SIGNUP: 0.1,
-        PRICING_PAGE_VIEW: 0.2,
-        EMAIL_CLICK: 8.0,
-        WEBINAR_ATTENDED: 4.0,
+        DEMO_REQUEST: 1.5,
+        FREE_TRIAL_SIGNUP: -0.4,
+        PRICING_PAGE_VIEW: 0.0,
+        PAGE_VIEW: 0.0,
+        EMAIL_CLICK: 10.0,
+        WEBINAR_ATTENDED: 5.0,
     },
     "self_serve": {
-        DEMO_REQUEST: 0.1,
-        FREE_TRIAL_SIGNUP: 1.4,
-        PRICING_PAGE_VIEW: 6.0,
-        PAGE_VIEW: 8.0,
-        EMAIL_CLICK: 0.0,
+        DEMO_REQUEST: 0.0,
+        FREE_TRIAL_SIGNUP: 1.5,
+        PRICING_PAGE_VIEW: 8.0,
+        PAGE_VIEW: 10.0,
+        EMAIL_CLICK: -5.0,
     },
     "partner": {
-        DEMO_REQUEST: 0.5,
-        FREE_TRIAL_SIGNUP: 0.5,
-        PRICING_PAGE_VIEW: 0.0,
+        DEMO_REQUEST: 0.3,
+        FREE_TRIAL_SIGNUP: 0.3,
+        PRICING_PAGE_VIEW: -2.0,
         WEBINAR_ATTENDED: 8.0,
-        CONTACT_PAGE_VIEW: 8.0,
+        CONTACT_PAGE_VIEW: 10.0,
     },
 }
-"""How each persona responds to behaviour: multipliers of ``event_effects`` (a sales-led buyer's
-demo request and email clicks mean a lot, a self-serve buyer's little, whose site and pricing
-visits count instead; partners come through webinars and the contact page)."""
+"""How each persona responds to behaviour: multipliers of ``event_effects``, some of opposite
+sign (a sales-led buyer's demo requests, email clicks and webinars mean a lot and a free trial
+counts against; a self-serve buyer's trial, site and pricing visits count instead and email
+clicks against; partners come through webinars and the contact page)."""
 
 _MISSING_RATES = {
     INDUSTRY: 0.04,
