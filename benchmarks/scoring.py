@@ -175,7 +175,7 @@ def segment_routes(data, served, segments: int) -> list:  # type: ignore[no-unty
     ]
 
 
-PARTS = ("rows", "features", "predict and shap", "reasons", "write", "drift")
+PARTS = ("route", "rows", "features", "predict and shap", "reasons", "write", "drift")
 """The scoring job's steps, as its ``timing`` names them."""
 
 STARTUP_LEADS = 3_000

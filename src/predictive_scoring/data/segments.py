@@ -24,6 +24,7 @@ import pandas as pd
 
 from predictive_scoring import schema
 from predictive_scoring.config import SegmentsConfig
+from predictive_scoring.data.arrow import among, arrow_text
 from predictive_scoring.data.tables import LeadData
 from predictive_scoring.errors import ConfigError
 
@@ -33,6 +34,7 @@ __all__ = [
     "assign_segments",
     "check_segments",
     "model_name",
+    "partition",
     "segment_sizes",
     "slug",
     "subset",
@@ -112,20 +114,47 @@ def check_segments(leads: pd.DataFrame, config: SegmentsConfig) -> None:
 
 def subset(data: LeadData, lead_ids: Iterable[str]) -> LeadData:
     """``data`` restricted to the leads ``lead_ids`` (their events and outcomes with them)."""
-    ids = pd.Index(pd.unique(np.asarray(list(lead_ids), dtype=object)))
+    ids = pd.Series(pd.unique(np.asarray(list(lead_ids), dtype=object)), dtype="string")
+    member = among(data.leads[schema.LEAD_ID], ids) if len(ids) else np.zeros(len(data.leads), bool)
+    return partition(data, np.where(member, 0, -1), 1)[0]
 
-    def kept(frame: pd.DataFrame) -> pd.DataFrame:
+
+def partition(data: LeadData, codes: np.ndarray, parts: int) -> list[LeadData]:
+    """``data`` split into ``parts`` by each lead's code (aligned with ``data.leads``; -1: in no
+    part), every event, outcome and display row with its lead: one hashed lookup of each table's
+    ids (Arrow), then a mask per part, rather than a membership test per part and table."""
+    import pyarrow.compute as pc
+
+    known = arrow_text(data.leads[schema.LEAD_ID])
+
+    def codes_of(frame: pd.DataFrame) -> np.ndarray:
         if schema.LEAD_ID not in frame or frame.empty:
-            return frame
-        return frame[frame[schema.LEAD_ID].isin(ids)].reset_index(drop=True)
+            return np.full(len(frame), -1)
+        found = pc.index_in(arrow_text(frame[schema.LEAD_ID]), value_set=known)
+        position = found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+        return np.where(position >= 0, codes[np.maximum(position, 0)], -1)
 
-    return LeadData(
-        leads=kept(data.leads),
-        events=kept(data.events),
-        outcomes=kept(data.outcomes),
-        flat=data.flat,
-        display=kept(data.display),
+    lead, event, outcome, shown = (
+        np.asarray(codes),
+        codes_of(data.events),
+        codes_of(data.outcomes),
+        codes_of(data.display),
     )
+
+    def part(frame: pd.DataFrame, of: np.ndarray, k: int) -> pd.DataFrame:
+        chosen: pd.DataFrame = frame[of == k].reset_index(drop=True)
+        return chosen
+
+    return [
+        LeadData(
+            leads=part(data.leads, lead, k),
+            events=part(data.events, event, k),
+            outcomes=part(data.outcomes, outcome, k),
+            flat=data.flat,
+            display=part(data.display, shown, k),
+        )
+        for k in range(parts)
+    ]
 
 
 def segment_sizes(

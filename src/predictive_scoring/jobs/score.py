@@ -7,12 +7,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from predictive_scoring import schema, tracking
 from predictive_scoring.config import Config
+from predictive_scoring.data.arrow import among
 from predictive_scoring.data.outputs import Destination, describe_output, write_scores
-from predictive_scoring.data.segments import GLOBAL, assign_segments, model_name, slug, subset
+from predictive_scoring.data.segments import GLOBAL, assign_segments, model_name, partition, slug
 from predictive_scoring.data.tables import LeadData
 from predictive_scoring.data.validation import Validated
 from predictive_scoring.errors import UsageError
@@ -187,7 +189,8 @@ def score_validated(
     if unseen:
         reporter.say(f"Event types unknown to the model, ignored: {unseen}")
     scoring = config.scoring
-    parts = _parts(data, served, routes or [])
+    with watch.time("route"):  # each segment's leads with their events, one pass per table
+        parts = _parts(data, served, routes or [])
     monitors = {segment: DriftMonitor(model.reference_shares) for segment, model, _ in parts}
     counts: dict[str, int] = {}
     rows: dict[str, int] = {}
@@ -259,12 +262,14 @@ def _parts(
     """The global model with the leads no route takes, then each route with its own leads."""
     if not routes:
         return [(GLOBAL, served, data)]
-    routed = pd.concat([route.lead_ids for route in routes])
-    rest = data.leads.loc[~data.leads[schema.LEAD_ID].isin(routed), schema.LEAD_ID]
-    return [(GLOBAL, served, subset(data, rest))] + [
-        (route.segment, route.served, subset(data, route.lead_ids))
-        for route in routes
-        if len(route.lead_ids)
+    codes = np.zeros(len(data.leads), dtype=np.int64)
+    for k, route in enumerate(routes, start=1):
+        codes[among(data.leads[schema.LEAD_ID], route.lead_ids.astype("string"))] = k
+    split = partition(data, codes, len(routes) + 1)
+    return [(GLOBAL, served, split[0])] + [
+        (route.segment, route.served, part)
+        for route, part in zip(routes, split[1:], strict=True)
+        if len(part.leads)
     ]
 
 
