@@ -37,7 +37,7 @@ def test_segments_train_fall_back_route_and_keep_their_own_champions(
 ) -> None:
     folder = tmp_path / "data"
     params = FunnelParams(personas=PERSONAS, persona_effects=PERSONA_EFFECTS)
-    generate_funnel(4000, seed=3, params=params).write(folder)
+    generate_funnel(2500, seed=3, params=params).write(folder)
     config = load_config().with_overrides(
         {**SEGMENTED, "reports.model_card": str(tmp_path / "card.html")}
     )
