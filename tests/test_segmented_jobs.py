@@ -15,6 +15,8 @@ from predictive_scoring.config import load_config
 from predictive_scoring.data.synthetic import generate_funnel
 from predictive_scoring.data.synthetic.params import PERSONA_EFFECTS, PERSONAS, FunnelParams
 from predictive_scoring.data.synthetic.vocabulary import BUYER_TYPE
+from predictive_scoring.jobs.several import _train_segments
+from predictive_scoring.stopwatch import Stopwatch
 from tests.mlflow_server import mlflow_server  # noqa: F401  (the module's fixture)
 
 SEGMENTED = {
@@ -101,9 +103,12 @@ def test_segments_train_fall_back_route_and_keep_their_own_champions(
             "reports.model_card": str(tmp_path / "card.html"),
         }
     )
-    third = _models(jobs.train_job(str(folder), tiny, tracking_uri=mlflow_server))
-    assert third["self_serve"]["status"] == "served by the global model"
-    assert "champion, version 1, retired" in third["self_serve"]["reason"]
+    # (the segments' step of train alone: retraining the global model adds nothing here)
+    validated = jobs.load(str(folder), tiny)
+    when = jobs.resolve_as_of(None, validated.data)
+    (third,) = _train_segments(validated, tiny, when, mlflow_server, jobs.Silent(), Stopwatch())
+    assert third.trained is None and third.name == "self_serve"
+    assert "champion, version 1, retired" in third.reason
     assert tracking.current_champion("lead-scoring-self-serve", mlflow_server) is None
     assert tracking.current_champion("lead-scoring-sales-led", mlflow_server) == "1"
     jobs.score_job(str(scoring), config, str(output), tracking_uri=mlflow_server)
