@@ -247,8 +247,9 @@ def _say_scored(
     rows: dict[str, int],
     counts: dict[str, int],
 ) -> None:
+    who = "customers" if parts[0][1].target.population == "customers" else "open leads"
     reporter.say(
-        f"Scored {written:,} open leads as of {as_of or 'a flat export'} with {parts[0][1].version} "
+        f"Scored {written:,} {who} as of {as_of or 'a flat export'} with {parts[0][1].version} "
         f"-> {output}"
     )
     for segment, model, _ in parts[1:]:
