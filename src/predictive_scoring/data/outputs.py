@@ -112,7 +112,7 @@ def _file_parts(path: Path, batch_rows: int | None = None) -> Iterator[pd.DataFr
 def _csv_scores(frame: pd.DataFrame) -> pd.DataFrame:
     """Scores read from CSV with ``as_of`` as UTC instants."""
     frame[schema.AS_OF] = pd.to_datetime(frame[schema.AS_OF], utc=True, format="ISO8601")
-    return conformed(frame)
+    return frame
 
 
 ADDED_COLUMNS: dict[str, str] = {schema.SEGMENT: ""}

@@ -51,6 +51,7 @@ _COMPARISONS: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
     ast.Gt: operator.gt,
     ast.GtE: operator.ge,
 }
+_NOT_ATTRIBUTES = (schema.LEAD_ID, schema.CREATED_AT, schema.CONVERTED)
 _BACKTICKED = re.compile(r"`([^`]+)`")
 
 
@@ -194,13 +195,15 @@ def _unique_slugs(names: Iterable[str], key: str, value: str) -> None:
 
 
 def _column(leads: pd.DataFrame, name: str, key: str, value: str) -> str:
+    """The lead attribute ``name`` names (never the id, the creation time or a flat export's
+    label: a segment is who the lead is, known at scoring too)."""
     wanted = name.strip().lower()
-    for column in leads.columns:
-        if str(column).strip().lower() == wanted and column != schema.LEAD_ID:
+    known = [c for c in leads.columns if c not in _NOT_ATTRIBUTES]
+    for column in known:
+        if str(column).strip().lower() == wanted:
             return str(column)
-    known = [c for c in leads.columns if c not in (schema.LEAD_ID, schema.CREATED_AT)]
     raise ConfigError(
-        f"{key}: {value!r}: the leads have no column {name!r} (lead columns: {known[:12]})"
+        f"{key}: {value!r}: the leads have no attribute {name!r} (lead columns: {known[:12]})"
     )
 
 

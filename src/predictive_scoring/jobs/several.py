@@ -21,7 +21,6 @@ from predictive_scoring.data.segments import (
     GLOBAL,
     Segment,
     assign_segments,
-    check_segments,
     model_name,
     segment_sizes,
     slug,
@@ -114,8 +113,7 @@ def check_models(known: LeadData, config: Config) -> None:
     check_targets(known, config)
     if not config.segments.active:
         return
-    check_segments(known.leads, config.segments)
-    segments = assign_segments(known.leads, config.segments)
+    segments = assign_segments(known.leads, config.segments)  # raises what check_segments does
     taken = {slug(name): f"segment {name!r}" for name in set(segments) - {GLOBAL}}
     for name in config.targets:
         other = taken.get(slug(name))

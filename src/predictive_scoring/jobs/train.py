@@ -28,7 +28,7 @@ from predictive_scoring.reports.model_card import (
 from predictive_scoring.scoring import champion_bout
 from predictive_scoring.serving import input_example
 from predictive_scoring.stopwatch import Stopwatch, step
-from predictive_scoring.timeline import Target
+from predictive_scoring.timeline import CONVERSION, Target
 from predictive_scoring.training import POINTS, TrainingResult, train_models
 
 __all__ = ["SEGMENT", "TARGET", "ModelRun", "Registration", "TrainRun", "train_model"]
@@ -136,7 +136,7 @@ def train_model(
     reporter.say(f"\nTraining as of {as_of or 'flat export'} (horizon {horizon} days) ...")
     with watch.use():
         result = train_models(
-            validated.data, config, as_of, *([] if target is None else [target[1]])
+            validated.data, config, as_of, CONVERSION if target is None else target[1]
         )
     if result.serving is not None:
         result.serving.segment = segment
