@@ -131,7 +131,8 @@ def synthetic(seed: int, leads: int, work: Path, config: Config, messy: bool, lo
 def segmented(seed: int, leads: int, work: Path, config: Config) -> None:
     """A funnel whose buyer personas respond to different behaviours: the global model beside a
     model per persona (``segments.column: buyer_type``, every model through ``train`` and
-    ``score``), overall and within each persona, against the exact true probability."""
+    ``score``: a persona whose model was not promoted is scored by the global model, as ``score``
+    does), overall and within each persona, against the exact true probability."""
     from predictive_scoring.data.synthetic.params import PERSONA_EFFECTS, PERSONAS
     from predictive_scoring.data.synthetic.vocabulary import BUYER_TYPE
     from predictive_scoring.jobs.score import Route
@@ -159,8 +160,10 @@ def segmented(seed: int, leads: int, work: Path, config: Config) -> None:
     assert run.result.serving is not None
     routes = []
     for other in run.others:
-        print(f"   segment {other.name}: {other.reason}")
-        if other.trained is not None and other.trained.result.serving is not None:
+        promoted = other.trained is not None and other.trained.registration.promoted
+        said = other.reason if other.trained is None else other.trained.registration.reason
+        print(f"   segment {other.name}: {'promoted' if promoted else 'not promoted'}: {said}")
+        if promoted and other.trained is not None and other.trained.result.serving is not None:
             ids = validated.data.leads.loc[
                 validated.data.leads[BUYER_TYPE] == other.name, schema.LEAD_ID
             ]

@@ -15,7 +15,7 @@ from predictive_scoring.data.tables import LeadData
 from predictive_scoring.evaluation import METRICS
 from predictive_scoring.features.snapshots import scoring_rows
 from predictive_scoring.features.spec import build_features
-from predictive_scoring.scoring import ServedModel, champion_bout, score_leads
+from predictive_scoring.scoring import ServedModel, champion_bout, score_leads, shared_rows_bout
 from predictive_scoring.timeline import open_leads_at
 from tests.conftest import Funnels
 from tests.features.helpers import THREADS, truncated
@@ -233,3 +233,30 @@ def test_the_champion_is_judged_on_rows_whose_outcomes_neither_model_learned(
 
 def _probabilities(served: ServedModel, data: LeadData, rows: pd.DataFrame) -> np.ndarray:
     return served.probabilities(build_features(data, rows, served.spec, THREADS))
+
+
+def test_two_window_fits_meet_on_the_test_rows_both_hold_by_lead_and_snapshot() -> None:
+    day = pd.Timestamp("2025-06-01", tz="UTC")
+    rows = pd.DataFrame(
+        {
+            schema.LEAD_ID: ["a", "b", "c", "a"],
+            schema.SNAPSHOT_AT: [day, day, day, day + pd.Timedelta(days=14)],
+        }
+    )
+    labels = np.array([1, 0, 0, 1])
+    mine = np.array([0.8, 0.1, 0.3, 0.6])
+    # the other window holds b, c and a's first snapshot (in another order) and a lead of its own
+    other_rows = pd.DataFrame(
+        {schema.LEAD_ID: ["z", "c", "a", "b"], schema.SNAPSHOT_AT: [day, day, day, day]}
+    )
+    theirs = np.array([0.5, 0.4, 0.5, 0.2])
+    bout = shared_rows_bout(rows, labels, mine, other_rows, theirs, "the global model")
+    y = np.array([1, 0, 0])
+    assert bout.conversions == 1
+    assert bout.challenger == pytest.approx(METRICS["log_loss"](y, np.array([0.8, 0.1, 0.3])))
+    assert bout.champion == pytest.approx(METRICS["log_loss"](y, np.array([0.5, 0.2, 0.4])))
+    assert bout.basis == "on the 3 test rows (1 conversions) it shares with the global model"
+    alone = shared_rows_bout(
+        rows, labels, mine, other_rows.iloc[:1], theirs[:1], "the global model"
+    )
+    assert alone.conversions == 0 and np.isnan(alone.challenger)

@@ -24,6 +24,7 @@ SEGMENTED = {
     "segments.min_leads": 500,
     "segments.min_conversions": 100,
     "segments.min_test_conversions": 10,
+    "segments.versus_global": False,  # 2,500 leads: the global model is the better one here
     "models.candidates": ["lightgbm"],  # the logistic adds time, not coverage, here
 }
 
@@ -92,23 +93,32 @@ def test_segments_train_fall_back_route_and_keep_their_own_champions(
         routed[schema.PROBABILITY], own.loc[routed.index, schema.PROBABILITY]
     )
 
-    # a segment that falls back loses its champion, the global model serves its leads again,
-    # and the other segment's champion does not move
+    # a segment that falls back loses its champion, the global model serves its leads again;
+    # a segment model that loses to the global model on their shared test rows is not promoted,
+    # and its champion does not move
     tiny = load_config().with_overrides(
         {
             **{k: v for k, v in SEGMENTED.items() if k != "segments.column"},
+            "segments.versus_global": True,
             "segments.filters": {
-                "self_serve": f"{BUYER_TYPE} == 'self_serve' and company_size < 2"
+                "self_serve": f"{BUYER_TYPE} == 'self_serve' and company_size < 2",
+                "sales_led": f"{BUYER_TYPE} == 'sales_led'",
             },
             "reports.model_card": str(tmp_path / "card.html"),
         }
     )
-    # (the segments' step of train alone: retraining the global model adds nothing here)
+    # (the segments' step of train alone: retraining the global model adds nothing here; the
+    # filter that matches nobody comes after those that match)
     validated = jobs.load(str(folder), tiny)
     when = jobs.resolve_as_of(None, validated.data)
-    (third,) = _train_segments(validated, tiny, when, mlflow_server, jobs.Silent(), Stopwatch())
+    beaten, third = _train_segments(
+        validated, tiny, when, mlflow_server, jobs.Silent(), Stopwatch(), run.result
+    )
     assert third.trained is None and third.name == "self_serve"
     assert "champion, version 1, retired" in third.reason
+    assert beaten.trained is not None and not beaten.trained.registration.promoted
+    assert beaten.trained.registration.version == "2"
+    assert "does not beat the global model" in beaten.trained.registration.reason
     assert tracking.current_champion("lead-scoring-self-serve", mlflow_server) is None
     assert tracking.current_champion("lead-scoring-sales-led", mlflow_server) == "1"
     jobs.score_job(str(scoring), config, str(output), tracking_uri=mlflow_server)

@@ -167,6 +167,8 @@ class SegmentsConfig(_Section):
     min_leads: int = Field(ge=1)
     min_conversions: int = Field(ge=1)
     min_test_conversions: int = Field(ge=1)
+    versus_global: bool
+    """Promote a segment model only when it beats the global model on the test rows both hold."""
 
     @model_validator(mode="after")
     def _one_kind(self) -> SegmentsConfig:

@@ -24,6 +24,7 @@ from predictive_scoring.data.tables import LeadData
 from predictive_scoring.evaluation import METRICS
 from predictive_scoring.features.snapshots import scoring_rows
 from predictive_scoring.features.spec import build_features, event_keys
+from predictive_scoring.models.policy import Bout
 
 # Version 0.1 pickled served models as ``predictive_scoring.scoring.ServedModel``: the name stays
 # importable here so that champions registered then still load.
@@ -43,6 +44,7 @@ __all__ = [
     "population_stability",
     "score_leads",
     "served_log_loss",
+    "shared_rows_bout",
 ]
 
 MQL = "mql"
@@ -118,15 +120,6 @@ def count_tiers(scores: pd.DataFrame, counts: dict[str, int] | None = None) -> d
 
 MIN_UNSEEN_CLASS_ROWS = 10
 """Rows of each class needed to judge the champion on a part of the test window."""
-
-
-@dataclass(frozen=True)
-class Bout:
-    """The challenger's and the champion's log loss on the same rows, and which rows."""
-
-    challenger: float
-    champion: float
-    basis: str
 
 
 def champion_bout(
@@ -208,6 +201,35 @@ def served_log_loss(
     its features built by its own spec."""
     features = build_features(data, rows, served.spec, threads)
     return METRICS["log_loss"](labels, served.probabilities(features))
+
+
+def shared_rows_bout(
+    rows: pd.DataFrame,
+    labels: np.ndarray,
+    predictions: np.ndarray,
+    other_rows: pd.DataFrame,
+    other_predictions: np.ndarray,
+    other: str,
+) -> Bout:
+    """Two window fits on the test rows both hold (``lead_id``, ``snapshot_at``), neither having
+    learned from them: this model's ``predictions`` of ``rows`` (the challenger) against the
+    ``other`` model's ``other_predictions`` of ``other_rows`` (the champion of the bout)."""
+    keys = [c for c in (schema.LEAD_ID, schema.SNAPSHOT_AT) if c in rows and c in other_rows]
+    mine = rows[keys].assign(_mine=np.arange(len(rows)))
+    theirs = other_rows[keys].assign(_theirs=np.arange(len(other_rows)))
+    shared = mine.merge(theirs, on=keys, how="inner", validate="one_to_one")
+    i, j = shared["_mine"].to_numpy(), shared["_theirs"].to_numpy()
+    y = labels[i]
+    conversions = int(y.sum())
+    if conversions == 0 or conversions == len(y):
+        basis = f"no test rows of both classes shared with {other}"
+        return Bout(float("nan"), float("nan"), basis, conversions)
+    return Bout(
+        METRICS["log_loss"](y, predictions[i]),
+        METRICS["log_loss"](y, other_predictions[j]),
+        f"on the {len(y):,} test rows ({conversions:,} conversions) it shares with {other}",
+        conversions,
+    )
 
 
 # ---- drift ---------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from predictive_scoring.evaluation import Evaluation
 from predictive_scoring.models.policy import (
+    Bout,
     Promotion,
     beats,
     choose_served,
@@ -115,3 +116,30 @@ def test_a_segment_model_with_too_few_test_conversions_is_never_promoted() -> No
         0.05, 0.08, None, 0.0, False, test_conversions=30, min_test_conversions=30
     )
     assert enough.promoted
+
+
+def test_a_segment_model_must_beat_the_global_model_on_the_rows_both_hold() -> None:
+    basis = "on the 900 test rows (40 conversions) it shares with the global model"
+    loses = promotion_decision(
+        0.05, 0.08, None, 0.0, False, test_conversions=45, min_test_conversions=30,
+        versus_global=Bout(0.061, 0.060, basis, 40),
+    )  # fmt: skip
+    assert not loses.promoted
+    assert loses.reason == (
+        f"log loss 0.0610 does not beat the global model (0.0600) by 0.0 {basis}: the global "
+        "model keeps serving this segment"
+    )
+    few = promotion_decision(
+        0.05, 0.08, None, 0.0, False, test_conversions=45, min_test_conversions=30,
+        versus_global=Bout(0.050, 0.060, basis, 29),
+    )  # fmt: skip
+    assert not few.promoted and "29 conversions" in few.reason
+    wins = promotion_decision(
+        0.05, 0.08, 0.07, 0.0, False, test_conversions=45, min_test_conversions=30,
+        versus_global=Bout(0.055, 0.060, basis, 40),
+    )  # fmt: skip
+    assert wins.promoted  # it then still meets its own champion: 0.05 < 0.07
+    margin = promotion_decision(
+        0.05, 0.08, None, 0.01, False, versus_global=Bout(0.055, 0.060, basis, 40)
+    )
+    assert not margin.promoted and "does not beat the global model" in margin.reason

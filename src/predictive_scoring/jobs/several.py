@@ -39,6 +39,7 @@ from predictive_scoring.reports.model_card import (
 )
 from predictive_scoring.stopwatch import Stopwatch
 from predictive_scoring.timeline import Target, visible_at
+from predictive_scoring.training import TrainingResult
 
 __all__ = [
     "ModelRun",
@@ -94,7 +95,7 @@ def train_validated(
     if not config.segments.active and not config.targets:
         return trained
     others = [
-        *(_train_segments(validated, config, as_of, uri, reporter, watch)
+        *(_train_segments(validated, config, as_of, uri, reporter, watch, trained.result)
           if config.segments.active else []),
         *_train_targets(validated, config, as_of, uri, reporter, watch),
     ]  # fmt: skip
@@ -166,10 +167,12 @@ def _train_segments(
     uri: str,
     reporter: Reporter,
     watch: Stopwatch,
+    global_result: TrainingResult | None = None,
 ) -> list[ModelRun]:
     """A model per segment with at least ``segments.min_leads`` leads and
     ``segments.min_conversions`` conversions to learn from; the others are served by the global
-    model, and the run says so."""
+    model, and the run says so.  A segment model is promoted only when it also beats the global
+    model (``global_result``, when given) on the test rows both hold."""
     data, settings = validated.data, config.segments
     assigned = assign_segments(data.leads, settings)
     runs = []
@@ -192,7 +195,17 @@ def _train_segments(
         own = _own_config(config, name, segment.slug)
         with watch.time(f"segment {segment.slug}"):
             trained, reason = _attempt(
-                partial(train_model, part, own, as_of, uri, reporter, watch, segment.name),
+                partial(
+                    train_model,
+                    part,
+                    own,
+                    as_of,
+                    uri,
+                    reporter,
+                    watch,
+                    segment.name,
+                    versus=global_result if settings.versus_global else None,
+                ),
                 f"Segment {segment.name!r}",
                 reporter,
             )

@@ -18,14 +18,14 @@ from predictive_scoring.data.tables import LeadData
 from predictive_scoring.data.validation import Validated
 from predictive_scoring.evaluation import format_comparison
 from predictive_scoring.jobs.common import Reporter
-from predictive_scoring.models.policy import Promotion, promotion_decision
+from predictive_scoring.models.policy import Bout, Promotion, promotion_decision
 from predictive_scoring.reports.figures import RunCharts, run_charts
 from predictive_scoring.reports.html import write_page
 from predictive_scoring.reports.model_card import (
     MODEL_CARD_ARTIFACT,
     model_card,
 )
-from predictive_scoring.scoring import champion_bout
+from predictive_scoring.scoring import champion_bout, shared_rows_bout
 from predictive_scoring.serving import input_example
 from predictive_scoring.stopwatch import Stopwatch, step
 from predictive_scoring.timeline import CONVERSION, Target
@@ -129,9 +129,11 @@ def train_model(
     watch: Stopwatch,
     segment: str = GLOBAL,
     target: tuple[str, Target] | None = None,
+    versus: TrainingResult | None = None,
 ) -> TrainRun:
     """One model: train, log, register, promote when earned, write its model card.  It serves
-    ``segment`` (its data already restricted to it), or predicts ``target`` (name, target)."""
+    ``segment`` (its data already restricted to it, promoted only over the global model's
+    ``versus``), or predicts ``target`` (name, target)."""
     horizon = config.labels.horizon_days
     reporter.say(f"\nTraining as of {as_of or 'flat export'} (horizon {horizon} days) ...")
     with watch.use():
@@ -145,8 +147,9 @@ def train_model(
     reporter.say(f"\nServed: {result.served}: {result.decision}")
     with watch.use():
         registration, document = _log_and_register(
-            validated, config, result, as_of, uri, segment, "" if target is None else target[0]
-        )
+            validated, config, result, as_of, uri, segment, "" if target is None else target[0],
+            versus,
+        )  # fmt: skip
     name = config.tracking.model_name
     reporter.say(f"MLflow run {registration.run_id} in {uri}")
     verdict = "promoted to champion" if registration.promoted else "not promoted"
@@ -174,6 +177,7 @@ def _log_and_register(
     uri: str,
     segment: str = GLOBAL,
     target: str = "",
+    versus: TrainingResult | None = None,
 ) -> tuple[Registration, str]:
     """Log the run, register the served model as a new version, apply the promotion gate and
     return the registration with the model card (logged to the run).
@@ -202,7 +206,7 @@ def _log_and_register(
             version = tracking.log_served_model(mlflow, result.serving, example, name, uri)
         with step("promotion gate"):
             champion = tracking.current_champion(name, uri)
-            promotion = _promotion(validated.data, config, result, champion, uri, segment)
+            promotion = _promotion(validated.data, config, result, champion, uri, segment, versus)
         registration = Registration(run_id, version, promotion.promoted, promotion.reason)
         with step("mlflow logging"):
             tracking.log_candidates(mlflow, result)
@@ -222,6 +226,7 @@ def _promotion(
     champion: str | None,
     uri: str,
     segment: str = GLOBAL,
+    versus: TrainingResult | None = None,
 ) -> Promotion:
     bout = None
     if champion is not None:
@@ -249,4 +254,17 @@ def _promotion(
         "on this window" if bout is None else bout.basis,
         test_conversions=None if segment == GLOBAL else int(result.test_labels.sum()),
         min_test_conversions=config.segments.min_test_conversions,
+        versus_global=None if versus is None else _versus_global(result, versus),
+    )
+
+
+def _versus_global(result: TrainingResult, versus: TrainingResult) -> Bout:
+    """The segment model's window fit against the global model's, on the test rows both hold."""
+    return shared_rows_bout(
+        result.test_rows,
+        result.test_labels,
+        result.test_predictions[result.served],
+        versus.test_rows,
+        versus.test_predictions[versus.served],
+        "the global model",
     )

@@ -27,6 +27,7 @@ from predictive_scoring.models.ml import LOGISTIC
 
 __all__ = [
     "NOT_MONOTONE_IN_TIME",
+    "Bout",
     "Promotion",
     "beats",
     "choose_served",
@@ -36,6 +37,17 @@ __all__ = [
 
 NOT_MONOTONE_IN_TIME: frozenset[str] = frozenset({LOGISTIC})
 """Candidates whose intent part may warm up as time passes without events."""
+
+
+@dataclass(frozen=True)
+class Bout:
+    """The challenger's and the champion's log loss on the same rows, and which rows."""
+
+    challenger: float
+    champion: float
+    basis: str
+    conversions: int | None = None
+    """Conversions among those rows, where the bout counts them (:func:`shared_rows_bout`)."""
 
 
 @dataclass(frozen=True)
@@ -96,6 +108,7 @@ def promotion_decision(
     basis: str = "on this window",
     test_conversions: int | None = None,
     min_test_conversions: int = 0,
+    versus_global: Bout | None = None,
 ) -> Promotion:
     """Move ``champion`` only when the new version earns it (log losses on one window).
 
@@ -104,7 +117,9 @@ def promotion_decision(
     ``basis``, where the new version's is ``against_champion`` (default ``challenger``), or
     ``None`` when there is no champion yet.  A test window with fewer than
     ``min_test_conversions`` conversions (a segment model's: ``test_conversions``) is too small
-    to judge on, so nothing is promoted on its noise.
+    to judge on, so nothing is promoted on its noise.  A segment model must also beat the global
+    model (``versus_global``: both window fits on the test rows they share, whose conversions
+    must be as many), or the global model keeps serving its segment.
     """
     if test_conversions is not None and test_conversions < min_test_conversions:
         return Promotion(
@@ -112,6 +127,10 @@ def promotion_decision(
             f"its test window holds {test_conversions} conversions, fewer than the "
             f"{min_test_conversions} needed to judge it (segments.min_test_conversions)",
         )
+    if versus_global is not None:
+        refused = _versus_global(versus_global, margin, min_test_conversions)
+        if refused is not None:
+            return refused
     if champion is None:
         return Promotion(True, "no champion yet: the new version becomes champion")
     if not is_baseline and not beats(challenger, baseline, margin):
@@ -131,3 +150,21 @@ def promotion_decision(
     return Promotion(
         True, f"log loss {mine:.4f} beats the champion ({champion:.4f}) {basis}{against_baseline}"
     )
+
+
+def _versus_global(bout: Bout, margin: float, min_conversions: int) -> Promotion | None:
+    """Why a segment model is not promoted over the global model (``None``: it beats it)."""
+    shared = bout.conversions or 0
+    if shared < min_conversions:
+        return Promotion(
+            False,
+            f"the test rows it shares with the global model hold {shared} conversions, fewer "
+            f"than the {min_conversions} needed to compare them (segments.min_test_conversions)",
+        )
+    if not beats(bout.challenger, bout.champion, margin):
+        return Promotion(
+            False,
+            f"log loss {bout.challenger:.4f} does not beat the global model ({bout.champion:.4f}) "
+            f"by {margin} {bout.basis}: the global model keeps serving this segment",
+        )
+    return None
