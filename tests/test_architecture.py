@@ -30,7 +30,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("models", "evaluation", "treeshap"),
     ("explain",),
     ("serving",),
-    ("training", "scoring"),
+    ("training", "scoring", "rules_scoring"),
     ("tracking", "reports"),
     ("jobs",),
     ("cli", "console"),

@@ -158,12 +158,20 @@ def score(
             "--target", help="Score a target of the config (its population, its champion)."
         ),
     ] = None,
+    rules: Annotated[
+        Path | None,
+        typer.Option(
+            "--rules",
+            help="Score with this points rules file alone (no model; CONTRACT section 7).",
+        ),
+    ] = None,
     config: ConfigOption = None,
     quarantine_dir: QuarantineOption = None,
     report_path: ReportOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Score every open lead as of T with the champion model; write the scores atomically."""
+    """Score every open lead as of T with the champion model (or a rules file); write the scores
+    atomically."""
     from predictive_scoring import jobs
 
     settings = _settings(config, {"scoring.top_reasons": top_reasons})
@@ -180,6 +188,7 @@ def score(
         report=report_path,
         reporter=console.Terminal(),
         target=target,
+        rules=rules,
     )
     if as_json:
         _emit_json(run.to_dict())

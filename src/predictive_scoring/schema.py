@@ -35,6 +35,7 @@ __all__ = [
     "OCCURRED_AT",
     "OUTCOMES",
     "OUTCOMES_CONTRACT",
+    "POINTS",
     "PROBABILITY",
     "QUARANTINE_REASON",
     "QUARANTINE_ROW",
@@ -98,6 +99,8 @@ REASONS = "reasons"
 MODEL_VERSION = "model_version"
 SEGMENT = "segment"
 """The segment whose model scored the row (CONTRACT section 6); empty for the global model."""
+POINTS = "points"
+"""A rules file's raw points total (CONTRACT section 7): a column of ``score --rules`` rows only."""
 SCORE_COLUMNS: tuple[str, ...] = (
     LEAD_ID,
     AS_OF,

@@ -9,12 +9,14 @@ neutralised.  Rows arrive in chunks, so memory is bounded by the chunk, not by t
 
 from __future__ import annotations
 
+import csv
 import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from predictive_scoring import schema
@@ -130,8 +132,44 @@ def conformed(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
+def _file_columns(path: Path) -> list[str]:
+    """The columns of the scores file at ``path`` (none when there is no file yet)."""
+    if not path.exists():
+        return []
+    if path.suffix.lower() == ".parquet":
+        import pyarrow.parquet as pq
+
+        return list(pq.read_schema(path).names)
+    with open(path, encoding="utf-8", newline="") as handle:
+        return next(csv.reader(handle), [])
+
+
+def _file_layout(
+    chunks: Iterable[pd.DataFrame], path: Path
+) -> tuple[Iterator[pd.DataFrame], list[str]]:
+    """The run's chunks and the columns every row of the file gets: the contract's, and
+    ``points`` when this run (a rules file's) or an earlier one wrote it."""
+    stream = iter(chunks)
+    first = next(stream, None)
+    chunked = stream if first is None else itertools.chain([first], stream)
+    has_points = (first is not None and schema.POINTS in first) or (
+        schema.POINTS in _file_columns(path)
+    )
+    return chunked, [*schema.SCORE_COLUMNS, *([schema.POINTS] if has_points else [])]
+
+
+def _laid_out(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """``frame`` with exactly ``columns`` (``points`` null where a model wrote the row)."""
+    if list(frame.columns) == columns:
+        return frame
+    if schema.POINTS in columns and schema.POINTS not in frame:
+        frame = frame.assign(**{schema.POINTS: np.nan})
+    return frame[columns]
+
+
 def _write_file(chunks: Iterable[pd.DataFrame], path: Path, as_of: pd.Timestamp | None) -> int:
     kept = 0
+    chunks, columns = _file_layout(chunks, path)
 
     def earlier_runs() -> Iterator[pd.DataFrame]:
         """The file's rows of other as-of dates, batch by batch."""
@@ -140,13 +178,13 @@ def _write_file(chunks: Iterable[pd.DataFrame], path: Path, as_of: pd.Timestamp 
             other = conformed(part[~same_as_of(part[schema.AS_OF], as_of)])
             kept += len(other)
             if len(other):
-                yield other
+                yield _laid_out(other, columns)
 
     written = 0
 
     def write(temporary: Path) -> None:
         nonlocal written
-        parts = itertools.chain(earlier_runs(), chunks)
+        parts = itertools.chain(earlier_runs(), (_laid_out(c, columns) for c in chunks))
         if path.suffix.lower() == ".parquet":
             written = _stream_parquet(parts, temporary) - kept
         else:
@@ -218,6 +256,9 @@ def _write_duckdb(
                 if written == 0:
                     _add_duckdb_columns(con, table, name)
                     _delete_duckdb(con, name, as_of)
+                if schema.POINTS in chunk:
+                    column = quote_identifier(schema.POINTS)
+                    con.execute(f"ALTER TABLE {name} ADD COLUMN IF NOT EXISTS {column} DOUBLE")
                 con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM chunk")
                 con.unregister("chunk")
                 written += len(chunk)
@@ -270,7 +311,7 @@ def _write_sqlalchemy(
         for chunk in chunks:
             naive = _naive_utc(chunk)
             if written == 0 and sa.inspect(connection).has_table(table):
-                _add_sql_columns(connection, table)
+                _add_sql_columns(connection, table, points=schema.POINTS in chunk)
                 target = sa.Table(table, sa.MetaData(), autoload_with=connection)
                 stamp = (
                     None
@@ -288,12 +329,20 @@ def _write_sqlalchemy(
     return written
 
 
-def _add_sql_columns(connection: Any, table: str) -> None:
+def _add_sql_columns(connection: Any, table: str, points: bool = False) -> None:
     """A table written before a column of :data:`ADDED_COLUMNS` existed gains it (its earlier
-    rows hold the column's value for them)."""
+    rows hold the column's value for them); with ``points`` (a rules file's rows), the table
+    gains ``points`` too (null in the models' rows)."""
     import sqlalchemy as sa
 
     present = {c["name"] for c in sa.inspect(connection).get_columns(table)}
+    if points and schema.POINTS not in present:
+        connection.execute(
+            sa.text(
+                f"ALTER TABLE {quote_identifier(table)} ADD COLUMN "
+                f"{quote_identifier(schema.POINTS)} DOUBLE PRECISION"
+            )
+        )
     for column, value in ADDED_COLUMNS.items():
         if column not in present:
             connection.execute(

@@ -22,6 +22,8 @@ from predictive_scoring.features.spec import unseen_event_types
 from predictive_scoring.jobs.common import Reporter, Silent, announcer, load, resolve_as_of
 from predictive_scoring.jobs.read import report_job
 from predictive_scoring.jobs.several import target_model_name
+from predictive_scoring.models.points_rules import check_rules, read_rules
+from predictive_scoring.rules_scoring import score_with_rules
 from predictive_scoring.scoring import (
     BatchSummary,
     DriftMonitor,
@@ -32,7 +34,15 @@ from predictive_scoring.scoring import (
 from predictive_scoring.serving import ServedModel
 from predictive_scoring.stopwatch import Stopwatch
 
-__all__ = ["Route", "ScoreRun", "score_job", "score_loaded", "score_validated", "segment_routes"]
+__all__ = [
+    "Route",
+    "ScoreRun",
+    "score_job",
+    "score_loaded",
+    "score_validated",
+    "score_with_rules_file",
+    "segment_routes",
+]
 
 
 @dataclass(frozen=True)
@@ -63,10 +73,12 @@ def score_job(
     report: Path | None = None,
     reporter: Reporter | None = None,
     target: str | None = None,
+    rules: Path | None = None,
 ) -> ScoreRun:
     """Score every lead open at ``as_of`` with ``model`` (default: the champion, each lead its
     segment's) into ``output`` atomically; also write the lead board to ``report`` when given.
-    With ``target``, the members of that target's population with its champion."""
+    With ``target``, the members of that target's population with its champion; with ``rules``,
+    every open lead with that rules file alone (CONTRACT section 7)."""
     reporter = reporter or Silent()
     watch = Stopwatch(announcer(reporter))
     with watch.time("read and validate"):
@@ -82,6 +94,7 @@ def score_job(
         reporter=reporter,
         watch=watch,
         target=target,
+        rules=rules,
     )
 
 
@@ -97,6 +110,7 @@ def score_loaded(
     reporter: Reporter | None = None,
     watch: Stopwatch | None = None,
     target: str | None = None,
+    rules: Path | None = None,
 ) -> ScoreRun:
     """:func:`score_job` on data already validated (each step timed on ``watch``)."""
     reporter = reporter or Silent()
@@ -104,6 +118,13 @@ def score_loaded(
     when = resolve_as_of(as_of, validated.data)
     Destination.parse(output)  # a bad destination is a usage error before any model is loaded
     uri = tracking.tracking_uri(tracking_uri, config)
+    if rules is not None:
+        if model is not None or target is not None:
+            raise UsageError(
+                "give --rules alone: it scores without a model (not with --model or --target)"
+            )
+        batch = score_with_rules_file(validated.data, rules, config, when, output, reporter, watch)
+        return _finish(batch, validated, config, output, uri, report, reporter, watch)
     model_uri = model or tracking.champion_uri(_model_name(config, target))
     if model is not None and target is not None:
         raise UsageError("give --model or --target, not both")
@@ -117,6 +138,20 @@ def score_loaded(
     batch = score_validated(
         validated.data, served, config, when, output, model_uri, reporter, watch, routes
     )
+    return _finish(batch, validated, config, output, uri, report, reporter, watch)
+
+
+def _finish(
+    batch: BatchSummary,
+    validated: Validated,
+    config: Config,
+    output: str,
+    uri: str,
+    report: Path | None,
+    reporter: Reporter,
+    watch: Stopwatch,
+) -> ScoreRun:
+    """Log the batch to MLflow, write the lead board when asked, and say how long it all took."""
     with watch.time("mlflow logging"):
         run_id = tracking.log_scoring(batch, uri, config.tracking.scoring_experiment)
     board = None
@@ -282,3 +317,57 @@ def _drift(monitors: dict[str, DriftMonitor]) -> dict[str, float]:
         suffix = "" if segment == GLOBAL else f".{slug(segment)}"
         drift.update({f"{k}{suffix}": v for k, v in monitor.report().items()})
     return drift
+
+
+def score_with_rules_file(
+    data: LeadData,
+    path: Path,
+    config: Config,
+    as_of: pd.Timestamp | None,
+    output: str,
+    reporter: Reporter,
+    watch: Stopwatch | None = None,
+) -> BatchSummary:
+    """Score the leads of ``data`` open at ``as_of`` with the rules file at ``path`` alone and
+    write them to ``output`` (one atomic write, like a model's)."""
+    watch = watch or Stopwatch(announcer(reporter))
+    rules = read_rules(path)
+    types = set(data.events[schema.EVENT_TYPE].astype(str)) if len(data.events) else set()
+    never = check_rules(rules, data.leads, types, config.data.pii_columns)
+    if never:
+        reporter.warn(
+            f"Rules {rules.name!r}: no event of type {never} in the events; those rules never fire"
+        )
+    counts: dict[str, int] = {}
+    with (
+        reporter.counter(" leads") as advance,
+        watch.use(),
+        watch.time("write", own=True, shown=False),
+    ):
+
+        def counted() -> Iterator[pd.DataFrame]:
+            nonlocal counts
+            for frame in score_with_rules(data, rules, as_of, config.scoring):
+                advance(len(frame))
+                counts = count_tiers(frame, counts)
+                yield frame
+
+        written = write_scores(counted(), Destination.parse(output), as_of)
+    reporter.say(
+        f"Scored {written:,} open leads as of {as_of or 'a flat export'} with {rules.model_version} "
+        f"(rules file {path}) -> {output}"
+    )
+    reporter.say("Tiers: " + ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items())))
+    return BatchSummary(
+        as_of=as_of,
+        model_version=rules.model_version,
+        model_uri=str(path),
+        rows=written,
+        counts=counts,
+        unseen_event_types={},
+        output=describe_output(output),
+        drift={},
+        drift_warning=False,
+        timing=watch.breakdown(),
+        models={GLOBAL: {"model_version": rules.model_version, "rows": written}},
+    )

@@ -1,0 +1,297 @@
+"""Your own points rules (CONTRACT section 7): the points system marketing already runs.
+
+A rules file (YAML) gives points per lead attribute (``equals`` a value or a list, case-insensitive
+and trimmed; ``between`` ``[lo, hi)``), per behaviour occurrence before T (optionally only within
+the last ``within_days``, decayed with ``half_life_days``, at most the most recent ``max_times``),
+and for inactivity (at least one event, none in the last ``after_days``).  :func:`read_rules`
+checks the file (exit 2 naming the rule and key); :func:`rule_points` applies it at T, one column
+of points per rule, so the points, the sub-totals and the reasons all come from one matrix.
+Nothing at or after T ever counts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from predictive_scoring import schema
+from predictive_scoring.errors import ConfigError, UsageError
+
+__all__ = [
+    "AttributeRule",
+    "BehaviourRule",
+    "Inactivity",
+    "RulePoints",
+    "RulesFile",
+    "check_rules",
+    "read_rules",
+    "rule_points",
+]
+
+Scalar = str | int | float | bool
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AttributeRule(_Strict):
+    """Points when the lead's ``column`` equals one of ``equals``, or lies in ``between``."""
+
+    column: str = Field(min_length=1)
+    equals: list[Scalar] | Scalar | None = None
+    between: tuple[float | None, float | None] | None = None
+    points: float
+
+    @model_validator(mode="after")
+    def _one_test(self) -> AttributeRule:
+        if (self.equals is None) == (self.between is None):
+            raise ValueError("give equals or between (one of them)")
+        if self.between is not None:
+            lo, hi = self.between
+            if lo is None and hi is None:
+                raise ValueError("between needs a lower or an upper bound")
+            if lo is not None and hi is not None and not lo < hi:
+                raise ValueError(f"between [{lo}, {hi}): the lower bound must be below the upper")
+        return self
+
+    @property
+    def values(self) -> list[Scalar]:
+        """``equals`` as a list."""
+        if self.equals is None:
+            return []
+        return list(self.equals) if isinstance(self.equals, list) else [self.equals]
+
+
+class BehaviourRule(_Strict):
+    """Points per occurrence of ``event_type`` before T, as limited."""
+
+    event_type: str = Field(min_length=1)
+    points: float
+    max_times: int | None = Field(default=None, ge=1)
+    within_days: float | None = Field(default=None, gt=0)
+    half_life_days: float | None = Field(default=None, gt=0)
+
+
+class Inactivity(_Strict):
+    """Points for a lead with at least one event and none in ``(T - after_days, T)``."""
+
+    after_days: float = Field(gt=0)
+    points: float
+
+
+class RulesFile(_Strict):
+    """A whole rules file."""
+
+    name: str = Field(min_length=1)
+    threshold: float
+    max_points: float = Field(gt=0)
+    attributes: list[AttributeRule] = Field(default_factory=list)
+    behaviours: list[BehaviourRule] = Field(default_factory=list)
+    inactivity: Inactivity | None = None
+
+    @property
+    def model_version(self) -> str:
+        """What its rows carry as ``model_version``: ``rules:<name>``."""
+        return f"rules:{self.name}"
+
+
+def _where(location: tuple[int | str, ...]) -> str:
+    """``('behaviours', 1, 'max_times')`` → ``behaviours[1].max_times``."""
+    text = ""
+    for part in location:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text or "(the file)"
+
+
+def read_rules(path: Path) -> RulesFile:
+    """The rules file at ``path``; :class:`ConfigError` (exit 2) naming the rule and key of the
+    first thing wrong with it."""
+    if not path.is_file():
+        raise UsageError(f"rules file {path}: no such file")
+    try:
+        raw = yaml.safe_load(path.read_text("utf-8"))
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"rules file {path}: not valid YAML ({exc})") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"rules file {path}: expected a mapping with name, threshold, ...")
+    try:
+        return RulesFile.model_validate(raw)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = _where(tuple(error["loc"]))
+        given = error.get("input")
+        shown = "" if isinstance(given, dict) else f" (given: {given!r})"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        raise ConfigError(f"rules file {path}: {where}: {message}{shown}") from None
+
+
+def check_rules(
+    rules: RulesFile, leads: pd.DataFrame, event_types: set[str], pii_columns: list[str]
+) -> list[str]:
+    """Raise :class:`ConfigError` for an attribute rule on a column the leads lack or on a PII
+    column (its value would reach the reasons); return the behaviour rules' event types the
+    events never hold (those rules never fire)."""
+    pii = {c.strip().lower() for c in pii_columns}
+    for k, rule in enumerate(rules.attributes):
+        column = rule.column.strip().lower()
+        if column in pii:
+            raise ConfigError(
+                f"rules {rules.name!r}: attributes[{k}].column: {rule.column!r} is a PII column "
+                "(data.pii_columns); rules never read personal data"
+            )
+        if column not in leads.columns:
+            shown = sorted(c for c in leads.columns if c.lower() not in pii)[:15]
+            raise ConfigError(
+                f"rules {rules.name!r}: attributes[{k}].column: {rule.column!r} is not a column "
+                f"of leads (they have {shown})"
+            )
+    return sorted({b.event_type for b in rules.behaviours} - event_types)
+
+
+@dataclass(frozen=True)
+class RulePoints:
+    """Each lead's points from each rule (one column per rule: attributes, behaviours, then
+    inactivity), and what each rule saw (the attribute's value, the counted occurrences)."""
+
+    points: np.ndarray
+    seen: list[np.ndarray]
+    kinds: list[str]
+
+    @property
+    def total(self) -> np.ndarray:
+        total: np.ndarray = self.points.sum(axis=1)
+        return total
+
+    def of(self, kind: str) -> np.ndarray:
+        """The sum over the rules of ``kind`` (``attribute``, ``behaviour``, ``inactivity``)."""
+        columns = [j for j, k in enumerate(self.kinds) if k == kind]
+        part: np.ndarray = self.points[:, columns].sum(axis=1)
+        return part
+
+
+ATTRIBUTE, BEHAVIOUR, INACTIVITY = "attribute", "behaviour", "inactivity"
+
+
+def rule_points(
+    rules: RulesFile, leads: pd.DataFrame, events: pd.DataFrame, as_of: pd.Timestamp | None
+) -> RulePoints:
+    """Every rule applied to ``leads`` (one row each) at ``as_of`` with their ``events``
+    (``lead_id``, ``event_type``, ``occurred_at``); events at or after ``as_of`` never count (a
+    flat export, ``as_of`` ``None``, has none)."""
+    columns: list[np.ndarray] = []
+    seen: list[np.ndarray] = []
+    kinds: list[str] = []
+    for rule in rules.attributes:
+        values = leads[rule.column.strip().lower()]
+        hit = _matches(rule, values)
+        columns.append(np.where(hit, rule.points, 0.0))
+        seen.append(values.to_numpy(dtype=object))
+        kinds.append(ATTRIBUTE)
+    before = _events_before(events, as_of)
+    ids = pd.Index(leads[schema.LEAD_ID].astype("string"))
+    positions = ids.get_indexer(pd.Index(before[schema.LEAD_ID].astype("string")))
+    kept = positions >= 0
+    before, positions = before[kept], positions[kept]
+    age = _age_days(before, as_of)
+    for behaviour in rules.behaviours:
+        weight, count = _occurrences(behaviour, before, positions, age, len(ids))
+        columns.append(behaviour.points * weight)
+        seen.append(count)
+        kinds.append(BEHAVIOUR)
+    if rules.inactivity is not None:
+        idle = _inactive(rules.inactivity, positions, age, len(ids))
+        columns.append(np.where(idle, rules.inactivity.points, 0.0))
+        seen.append(idle)
+        kinds.append(INACTIVITY)
+    matrix = np.column_stack(columns) if columns else np.zeros((len(ids), 0))
+    return RulePoints(matrix.astype(float), seen, kinds)
+
+
+def _text(value: Any) -> str:
+    return str(value).strip().casefold()
+
+
+def _matches(rule: AttributeRule, values: pd.Series) -> np.ndarray:
+    """Whether each value passes the rule; a missing value passes none."""
+    present = values.notna().to_numpy()
+    if rule.between is not None:
+        numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        lo, hi = rule.between
+        hit: np.ndarray = ~np.isnan(numbers)
+        if lo is not None:
+            hit = hit & (numbers >= lo)
+        if hi is not None:
+            hit = hit & (numbers < hi)
+        return hit
+    wanted = {_text(v) for v in rule.values}
+    numbers_wanted = {float(v) for v in rule.values if _is_number(v)}
+    text = values.astype("string").str.strip().str.casefold()
+    hit = text.isin(wanted).fillna(False).to_numpy(dtype=bool)
+    if numbers_wanted and pd.api.types.is_numeric_dtype(values.dtype):
+        numbers = values.to_numpy(dtype=float, na_value=np.nan)
+        hit = hit | np.isin(numbers, list(numbers_wanted))
+    return hit & present
+
+
+def _is_number(value: Scalar) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int | float):
+        return True
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _events_before(events: pd.DataFrame, as_of: pd.Timestamp | None) -> pd.DataFrame:
+    if as_of is None or events.empty:
+        return events.iloc[:0]
+    return events[(events[schema.OCCURRED_AT] < as_of).to_numpy()]
+
+
+def _age_days(events: pd.DataFrame, as_of: pd.Timestamp | None) -> np.ndarray:
+    """``(T - occurred_at)`` in fractional days."""
+    if as_of is None or events.empty:
+        return np.zeros(len(events))
+    delta = (as_of - events[schema.OCCURRED_AT]).to_numpy()
+    days: np.ndarray = delta / np.timedelta64(1, "D")
+    return days.astype(float)
+
+
+def _occurrences(
+    rule: BehaviourRule, events: pd.DataFrame, positions: np.ndarray, age: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each lead's counted weight (decayed occurrences) and count of ``rule``'s events."""
+    mine = (events[schema.EVENT_TYPE].astype("string") == rule.event_type).to_numpy(
+        dtype=bool, na_value=False
+    )
+    if rule.within_days is not None:
+        mine &= age < rule.within_days
+    rows, days = positions[mine], age[mine]
+    if rule.max_times is not None and len(rows):
+        order = np.lexsort((days, rows))  # by lead, most recent (youngest) first
+        rows, days = rows[order], days[order]
+        starts = np.r_[0, np.flatnonzero(np.diff(rows)) + 1]
+        rank = np.arange(len(rows)) - np.repeat(starts, np.diff(np.r_[starts, len(rows)]))
+        rows, days = rows[rank < rule.max_times], days[rank < rule.max_times]
+    weights = (
+        np.ones(len(rows)) if rule.half_life_days is None else 0.5 ** (days / rule.half_life_days)
+    )
+    return np.bincount(rows, weights, minlength=n), np.bincount(rows, minlength=n)
+
+
+def _inactive(rule: Inactivity, positions: np.ndarray, age: np.ndarray, n: int) -> np.ndarray:
+    """Leads with an event before T and none in ``(T - after_days, T)``."""
+    youngest = np.full(n, np.inf)
+    np.minimum.at(youngest, positions, age)
+    idle: np.ndarray = np.isfinite(youngest) & (youngest >= rule.after_days)
+    return idle
