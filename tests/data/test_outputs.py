@@ -200,3 +200,47 @@ def test_outputs_written_before_the_segment_column_gain_it(where: str, tmp_path:
     stored = read_scores(destination).sort_values(schema.LEAD_ID)
     assert stored[schema.SEGMENT].tolist() == ["", "", "", "", "007", "007", "007"]
     assert stored.groupby(schema.AS_OF).size().tolist() == [4, 3]
+
+
+@pytest.mark.parametrize(
+    "where",
+    ["scores.parquet", "scores.csv", "duckdb:///{}/scores.duckdb", "sqlite:///{}/s.sqlite#nightly"],
+)
+@pytest.mark.parametrize("rules_first", [False, True])
+def test_a_rules_file_s_rows_add_points_beside_a_model_s(
+    where: str, rules_first: bool, tmp_path: Path
+) -> None:
+    """``score --rules`` rows carry ``points``; a model's rows in the same destination hold it
+    null, whichever came first, and the next run keeps both."""
+    days = [pd.Timestamp(f"2025-01-0{d}", tz="UTC") for d in (1, 2, 3)]
+    text = where.format(tmp_path) if "://" in where else str(tmp_path / where)
+    destination = Destination.parse(text)
+
+    def model(day: pd.Timestamp) -> pd.DataFrame:
+        return _chunk(day, 3, "m").assign(**{schema.SEGMENT: ""})
+
+    def rules(day: pd.Timestamp) -> pd.DataFrame:
+        return _chunk(day, 2, "r").assign(
+            **{
+                schema.PROBABILITY: np.nan,
+                schema.MODEL_VERSION: "rules:current",
+                schema.POINTS: [12.5, -3.0],
+            }
+        )
+
+    runs = [rules, model, rules] if rules_first else [model, rules, model]
+    for day, run in zip(days, runs, strict=True):
+        write_scores([run(day)], destination, day)
+    stored = read_scores(destination).sort_values([schema.AS_OF, schema.LEAD_ID])
+    by_run = stored.groupby(schema.AS_OF)[schema.POINTS].apply(lambda p: p.tolist()).tolist()
+    model_points = [np.nan] * 3
+    expected = (
+        [[12.5, -3.0], model_points, [12.5, -3.0]]
+        if rules_first
+        else [model_points, [12.5, -3.0], model_points]
+    )
+    for got, want in zip(by_run, expected, strict=True):
+        np.testing.assert_array_equal(np.asarray(got, dtype=float), np.asarray(want, dtype=float))
+    assert stored.loc[stored[schema.POINTS].notna(), schema.MODEL_VERSION].unique().tolist() == [
+        "rules:current"
+    ]

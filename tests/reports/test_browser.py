@@ -123,3 +123,46 @@ def test_a_board_of_100k_leads_pages_through_them(tmp_path: Path, page: Any) -> 
     page.fill("#search", "L099999")
     assert page.locator("tr.lead-row").count() == 1
     assert not page.errors
+
+
+def test_a_rules_file_s_board_shows_points_where_models_show_a_chance(
+    tmp_path: Path, page: Any
+) -> None:
+    scores = pd.DataFrame(
+        {
+            schema.LEAD_ID: ["r1", "r2"],
+            schema.AS_OF: pd.Timestamp("2024-02-01", tz="UTC"),
+            schema.PROBABILITY: [float("nan")] * 2,
+            schema.SCORE: [88, 15],
+            schema.FIT_SCORE: [25, 15],
+            schema.INTENT_SCORE: [62, 0],
+            schema.TIER: ["hot", "cold"],
+            schema.IS_MQL: [True, False],
+            schema.REASONS: [
+                json.dumps(
+                    [
+                        {
+                            "feature": "demo_request",
+                            "value": 1,
+                            "impact": 30.0,
+                            "text": "Requested a demo in the last 30 days: +30",
+                        }
+                    ]
+                ),
+                "[]",
+            ],
+            schema.MODEL_VERSION: "rules:current-rules",
+            schema.SEGMENT: "",
+            schema.POINTS: [87.5, 15.0],
+        }
+    )
+    path = write_page(lead_board(scores), tmp_path / "rules.html")
+    page.goto(path.as_uri())
+    first = page.locator("tr.lead-row").nth(0)
+    assert "87.5 pts" in first.inner_text()
+    first.click()
+    detail = page.inner_text("#detail")
+    assert "87.5 points (a rules file: no probability)" in detail and "NaN" not in detail
+    assert "Requested a demo in the last 30 days: +30" in detail
+    assert "Scored by rules:current-rules" in detail
+    assert not page.errors

@@ -80,7 +80,10 @@ def board_payload(
             "id": ids.tolist(),
             "rank": list(range(1, len(ranked) + 1)),
             "score": ranked[schema.SCORE].astype(int).tolist(),
-            "probability": np.round(ranked[schema.PROBABILITY].astype(float), 5).tolist(),
+            "probability": _numbers(ranked[schema.PROBABILITY], 5),
+            "points": _numbers(ranked[schema.POINTS], 1)
+            if schema.POINTS in ranked
+            else [None] * len(ranked),
             "fit": ranked[schema.FIT_SCORE].astype(int).tolist(),
             "intent": ranked[schema.INTENT_SCORE].astype(int).tolist(),
             "tier": [tier_codes.get(str(t), len(TIERS) - 1) for t in ranked[schema.TIER]],
@@ -93,6 +96,12 @@ def board_payload(
             "model": [versions.index(v) for v in models],
         },
     }
+
+
+def _numbers(values: pd.Series, decimals: int) -> list[float | None]:
+    """Rounded numbers, ``None`` where missing (a rules file's rows have no probability)."""
+    rounded = np.round(values.astype(float).to_numpy(), decimals)
+    return [None if np.isnan(v) else float(v) for v in rounded]
 
 
 def lead_board(

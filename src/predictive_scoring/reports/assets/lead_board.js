@@ -57,7 +57,7 @@
       const tierCell = el("td", "tier"); tierCell.appendChild(badge); row.appendChild(tierCell);
       const fit = el("td"); fit.appendChild(bar(L.fit[i], "fit")); row.appendChild(fit);
       const intent = el("td"); intent.appendChild(bar(L.intent[i], "intent")); row.appendChild(intent);
-      row.appendChild(el("td", "num", (100 * L.probability[i]).toFixed(1) + "%"));
+      row.appendChild(el("td", "num", chance(i)));
       row.appendChild(el("td", "mql", L.mql[i] ? "MQL" : ""));
       row.addEventListener("click", function () { show(i); });
       row.addEventListener("keydown", function (e) { if (e.key === "Enter") show(i); });
@@ -68,6 +68,10 @@
       view.length.toLocaleString("en") + " of " + n.toLocaleString("en") + " leads";
     document.getElementById("prev").disabled = pageNo === 0;
     document.getElementById("next").disabled = pageNo >= pages - 1;
+  }
+  function chance(i) {  // a rules file's rows have points and no probability
+    if (L.probability[i] === null) return L.points[i] === null ? "" : L.points[i].toLocaleString("en") + " pts";
+    return (100 * L.probability[i]).toFixed(1) + "%";
   }
   function show(i) {
     selected = i;
@@ -81,8 +85,10 @@
     const head = el("div");
     head.append(el("span", "big", L.score[i]), el("span", "muted", " / 100  "),
                 el("span", "badge " + D.tiers[L.tier[i]], D.tiers[L.tier[i]]),
-                el("span", "muted", "  " + (100 * L.probability[i]).toFixed(1) +
-                   "% chance to convert within the horizon" + (L.mql[i] ? " \u00b7 MQL" : "")));
+                el("span", "muted", "  " + (L.probability[i] === null
+                  ? L.points[i].toLocaleString("en") + " points (a rules file: no probability)"
+                  : chance(i) + " chance to convert within the horizon") +
+                  (L.mql[i] ? " \u00b7 MQL" : "")));
     detail.appendChild(head);
     const seg = D.segments[L.segment[i]];
     detail.appendChild(el("div", "muted detail-model", "Scored by " + D.versions[L.model[i]] +
