@@ -108,6 +108,13 @@ def train(
         Path | None,
         typer.Option("--model-card", help="Where to write the HTML model card (default: config)."),
     ] = None,
+    rules: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--rules",
+            help="A points rules file to compare beside the candidates (repeatable).",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Train the points baseline and calibrated candidates, compare them on a later window."""
@@ -129,6 +136,7 @@ def train(
         tracking_uri=tracking_uri,
         quarantine_dir=quarantine_dir,
         reporter=console.Terminal(),
+        rules=rules or [],
     )
     if as_json:
         _emit_json(run.to_dict())

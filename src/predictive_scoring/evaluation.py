@@ -32,6 +32,7 @@ __all__ = [
     "expected_calibration_error",
     "format_comparison",
     "gains_curve",
+    "handoff_table",
     "lift_at",
     "top_share_mask",
 ]
@@ -58,6 +59,34 @@ def top_share_mask(p: np.ndarray, share: float) -> np.ndarray:
     mask = np.zeros(len(p), dtype=bool)
     mask[order[:n]] = True
     return mask
+
+
+def _handed_off(y: np.ndarray, mask: np.ndarray) -> dict[str, float]:
+    """Leads handed off by ``mask``: their share, precision, recall and leads per conversion."""
+    n, won, total = int(mask.sum()), float(y[mask].sum()), float(y.sum())
+    return {
+        "leads": float(n),
+        "share": n / len(y) if len(y) else float("nan"),
+        "precision": won / n if n else float("nan"),
+        "recall": won / total if total else float("nan"),
+        "leads_per_conversion": n / won if won else float("nan"),
+    }
+
+
+def handoff_table(
+    y: np.ndarray, points: np.ndarray, threshold: float, served: np.ndarray
+) -> dict[str, dict[str, float]]:
+    """A rules file's hand-off at its ``threshold`` (``points >= threshold``) against the
+    served model's probabilities ``served`` handing off as many leads (its top ones, ties by
+    position), on the same rows; ``model_cut`` is the lowest probability the model hands off."""
+    y = np.asarray(y, dtype=float)
+    rules = np.asarray(points) >= threshold
+    n = int(rules.sum())
+    order = np.argsort(-np.asarray(served), kind="stable")
+    model = np.zeros(len(y), dtype=bool)
+    model[order[:n]] = True
+    cut = float(np.asarray(served)[order[n - 1]]) if n else float("nan")
+    return {"rules": _handed_off(y, rules), "model": {**_handed_off(y, model), "model_cut": cut}}
 
 
 def capture_at(y: np.ndarray, p: np.ndarray, share: float) -> float:

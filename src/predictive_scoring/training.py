@@ -9,6 +9,7 @@ findings, what the data said about the half-life and the points scorecard.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,7 +21,7 @@ from sklearn.frozen import FrozenEstimator
 from predictive_scoring import schema
 from predictive_scoring.config import Config
 from predictive_scoring.data.tables import LeadData
-from predictive_scoring.evaluation import Evaluation, evaluate_all
+from predictive_scoring.evaluation import Evaluation, evaluate_all, handoff_table
 from predictive_scoring.features.snapshots import training_snapshots
 from predictive_scoring.features.spec import (
     FIT,
@@ -42,6 +43,7 @@ from predictive_scoring.models.ml import (
     logistic_model,
 )
 from predictive_scoring.models.on_columns import OnColumns
+from predictive_scoring.models.points_rules import RulesCandidate, RulesFile, rules_candidate
 from predictive_scoring.models.policy import choose_served, servable
 from predictive_scoring.models.refit import (
     CROSS_FIT_FOLDS,
@@ -55,6 +57,7 @@ from predictive_scoring.models.windows import Windows, comparison_windows
 from predictive_scoring.serving import (
     ServedModel,
     build_served_model,
+    percentile_score,
     reference_positions,
     spread_sample,
 )
@@ -124,6 +127,9 @@ class TrainingResult:
     scorecard: pd.DataFrame = field(repr=False, default_factory=pd.DataFrame)
     evaluation: dict[str, str] = field(default_factory=dict)
     refit: dict[str, Any] = field(default_factory=dict)
+    rules: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Each rules file's hand-off table on the test window (``rules:<name>``: see
+    :func:`_handoff`)."""
 
     @property
     def served_model(self) -> Any:
@@ -142,10 +148,14 @@ class _Fitted:
 
 
 def train_models(
-    data: LeadData, config: Config, as_of: pd.Timestamp | None, target: Target = CONVERSION
+    data: LeadData,
+    config: Config,
+    as_of: pd.Timestamp | None,
+    target: Target = CONVERSION,
+    rules: Sequence[RulesFile] = (),
 ) -> TrainingResult:
     """Train every candidate of ``target`` (default: conversion) as of ``as_of`` and compare them
-    on the latest window."""
+    on the latest window, with each of ``rules`` (the team's own points) beside them."""
     known = data if data.flat else visible_at(data, as_of)  # type: ignore[arg-type]
     training, spec, leakage, excluded = _training_set(data, known, config, as_of, target)
     data_says = _half_life_evidence(known, spec)
@@ -154,6 +164,9 @@ def train_models(
     X_test, y_test = training.part("test")
     with step("test predictions"):
         predictions = {n: m.predict_proba(X_test)[:, 1] for n, m in fitted.models.items()}
+    with step("rules files"):
+        teams = [_rules_candidate(r, known, training) for r in rules]
+    predictions.update({c.name: c.test_probabilities for c in teams})
     with step("bootstrap intervals"):
         evaluations = evaluate_all(y_test, predictions, seed=config.models.seed)
     has_behaviour = not spec.flat and bool(spec.event_types)
@@ -174,6 +187,7 @@ def train_models(
             labels_until=as_of,
         )
         serving.target = target
+    handoffs = {c.name: _handoff(c, y_test, predictions[served], serving) for c in teams}
     return TrainingResult(
         as_of=as_of,
         horizon_days=config.labels.horizon_days,
@@ -199,7 +213,40 @@ def train_models(
         scorecard=fitted.scorecard,
         evaluation=training.evaluation,
         refit=refit.facts,
+        rules=handoffs,
     )
+
+
+def _rules_candidate(rules: RulesFile, known: LeadData, training: TrainingSet) -> RulesCandidate:
+    """``rules`` on the calibration and test windows' rows, each at its own snapshot time."""
+    windows = training.windows
+    return rules_candidate(
+        rules,
+        known.leads,
+        known.events,
+        (training.rows.loc[windows.calibrate], training.rows.loc[windows.test]),
+        training.y[windows.calibrate],
+    )
+
+
+def _handoff(
+    candidate: RulesCandidate, y: np.ndarray, served: np.ndarray, serving: ServedModel
+) -> dict[str, Any]:
+    """The rules file's hand-off table on the test window (:func:`handoff_table`), the served
+    score that hands off as many leads, and the file's own threshold and scale."""
+    table = handoff_table(y, candidate.test_points, candidate.rules.threshold, served)
+    cut = table["model"]["model_cut"]
+    score = (
+        None
+        if np.isnan(cut)
+        else int(percentile_score(np.array([cut]), serving.probability_quantiles)[0])
+    )
+    return {
+        **table,
+        "threshold": candidate.rules.threshold,
+        "max_points": candidate.rules.max_points,
+        "model_score_cut": score,
+    }
 
 
 def _refit_served(

@@ -8,6 +8,7 @@ global model's card starts with a table of every model of the run.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
@@ -31,6 +32,7 @@ from predictive_scoring.data.validation import Validated
 from predictive_scoring.errors import ConfigError, DataError
 from predictive_scoring.jobs.common import Reporter, Silent, announcer, load, resolve_as_of
 from predictive_scoring.jobs.train import SEGMENT, TARGET, ModelRun, TrainRun, train_model
+from predictive_scoring.models.points_rules import RulesFile, check_rules, read_rules
 from predictive_scoring.reports.html import write_page
 from predictive_scoring.reports.model_card import (
     MODEL_CARD_ARTIFACT,
@@ -64,18 +66,37 @@ def train_job(
     tracking_uri: str | None = None,
     quarantine_dir: Path | None = None,
     reporter: Reporter | None = None,
+    rules: Sequence[Path] = (),
 ) -> TrainRun:
     """Validate ``source``, train as of ``as_of``, log to MLflow, register the served model,
     promote it when it earns it and write the model card (``reports.model_card``); the same for
-    every segment and target the config asks for."""
+    every segment and target the config asks for.  Each of ``rules`` (a points rules file) is
+    compared beside the global model's candidates as ``rules:<name>``."""
     reporter = reporter or Silent()
     watch = Stopwatch(announcer(reporter))
+    files = [read_rules(path) for path in rules]  # a bad file stops the run before any reading
     with watch.time("read and validate"):
         validated = load(source, config, require_labels=True, quarantine_dir=quarantine_dir)
     reporter.say(validated.report.render())
+    _check_rules_files(files, validated.data, config, reporter)
     uri = tracking.tracking_uri(tracking_uri, config)
     when = resolve_as_of(as_of, validated.data)
-    return train_validated(validated, config, when, uri, reporter, watch)
+    return train_validated(validated, config, when, uri, reporter, watch, files)
+
+
+def _check_rules_files(
+    files: list[RulesFile], data: LeadData, config: Config, reporter: Reporter
+) -> None:
+    """Exit 2 for a rules file the data cannot score, or two files with one name."""
+    types = set(data.events[schema.EVENT_TYPE].astype(str)) if len(data.events) else set()
+    names: set[str] = set()
+    for rules in files:
+        if rules.name in names:
+            raise ConfigError(f"rules files: two files are named {rules.name!r}; rename one")
+        names.add(rules.name)
+        never = check_rules(rules, data.leads, types, config.data.pii_columns)
+        if never:
+            reporter.warn(f"Rules {rules.name!r}: no event of type {never}; those rules never fire")
 
 
 def train_validated(
@@ -85,13 +106,15 @@ def train_validated(
     uri: str,
     reporter: Reporter,
     watch: Stopwatch | None = None,
+    rules: Sequence[RulesFile] = (),
 ) -> TrainRun:
     """:func:`train_job` on data already validated (each step timed on ``watch``): the global
-    model, then one per qualifying segment (``segments``) and one per target (``targets``)."""
+    model (with ``rules`` beside its candidates), then one per qualifying segment
+    (``segments``) and one per target (``targets``)."""
     watch = watch or Stopwatch(announcer(reporter))
     known = validated.data if as_of is None else visible_at(validated.data, as_of)
     check_models(known, config)
-    trained = train_model(validated, config, as_of, uri, reporter, watch)
+    trained = train_model(validated, config, as_of, uri, reporter, watch, rules=rules)
     if not config.segments.active and not config.targets:
         return trained
     others = [

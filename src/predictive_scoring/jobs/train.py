@@ -3,6 +3,7 @@ write its model card.  :mod:`.several` strings the models of a run together."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from predictive_scoring.data.tables import LeadData
 from predictive_scoring.data.validation import Validated
 from predictive_scoring.evaluation import format_comparison
 from predictive_scoring.jobs.common import Reporter
+from predictive_scoring.models.points_rules import RulesFile
 from predictive_scoring.models.policy import Bout, Promotion, promotion_decision
 from predictive_scoring.reports.figures import RunCharts, run_charts
 from predictive_scoring.reports.html import write_page
@@ -87,6 +89,7 @@ class TrainRun:
             "tracking_uri": self.tracking_uri,
             "model_card": str(self.model_card),
             "metrics": {n: e.metrics for n, e in result.evaluations.items()},
+            **({"rules": result.rules} if result.rules else {}),
         }
 
 
@@ -130,6 +133,7 @@ def train_model(
     segment: str = GLOBAL,
     target: tuple[str, Target] | None = None,
     versus: TrainingResult | None = None,
+    rules: Sequence[RulesFile] = (),
 ) -> TrainRun:
     """One model: train, log, register, promote when earned, write its model card.  It serves
     ``segment`` (its data already restricted to it, promoted only over the global model's
@@ -138,7 +142,7 @@ def train_model(
     reporter.say(f"\nTraining as of {as_of or 'flat export'} (horizon {horizon} days) ...")
     with watch.use():
         result = train_models(
-            validated.data, config, as_of, CONVERSION if target is None else target[1]
+            validated.data, config, as_of, CONVERSION if target is None else target[1], rules
         )
     if result.serving is not None:
         result.serving.segment = segment

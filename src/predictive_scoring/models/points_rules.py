@@ -28,10 +28,12 @@ __all__ = [
     "BehaviourRule",
     "Inactivity",
     "RulePoints",
+    "RulesCandidate",
     "RulesFile",
     "check_rules",
     "read_rules",
     "rule_points",
+    "rules_candidate",
 ]
 
 Scalar = str | int | float | bool
@@ -180,11 +182,15 @@ ATTRIBUTE, BEHAVIOUR, INACTIVITY = "attribute", "behaviour", "inactivity"
 
 
 def rule_points(
-    rules: RulesFile, leads: pd.DataFrame, events: pd.DataFrame, as_of: pd.Timestamp | None
+    rules: RulesFile,
+    leads: pd.DataFrame,
+    events: pd.DataFrame,
+    as_of: pd.Timestamp | pd.Series | None,
 ) -> RulePoints:
-    """Every rule applied to ``leads`` (one row each) at ``as_of`` with their ``events``
-    (``lead_id``, ``event_type``, ``occurred_at``); events at or after ``as_of`` never count (a
-    flat export, ``as_of`` ``None``, has none)."""
+    """Every rule applied to ``leads`` (one row per lead, or per snapshot of a lead) at
+    ``as_of`` (one time for all, or each row's own: a Series aligned with ``leads``) with their
+    ``events`` (``lead_id``, ``event_type``, ``occurred_at``); events at or after a row's time
+    never count (a flat export, ``as_of`` ``None``, has none)."""
     columns: list[np.ndarray] = []
     seen: list[np.ndarray] = []
     kinds: list[str] = []
@@ -194,24 +200,57 @@ def rule_points(
         columns.append(np.where(hit, rule.points, 0.0))
         seen.append(values.to_numpy(dtype=object))
         kinds.append(ATTRIBUTE)
-    before = _events_before(events, as_of)
-    ids = pd.Index(leads[schema.LEAD_ID].astype("string"))
-    positions = ids.get_indexer(pd.Index(before[schema.LEAD_ID].astype("string")))
-    kept = positions >= 0
-    before, positions = before[kept], positions[kept]
-    age = _age_days(before, as_of)
+    n = len(leads)
+    positions, age, types = _occurrences_before(leads[schema.LEAD_ID], events, as_of)
     for behaviour in rules.behaviours:
-        weight, count = _occurrences(behaviour, before, positions, age, len(ids))
+        weight, count = _occurrences(behaviour, types, positions, age, n)
         columns.append(behaviour.points * weight)
         seen.append(count)
         kinds.append(BEHAVIOUR)
     if rules.inactivity is not None:
-        idle = _inactive(rules.inactivity, positions, age, len(ids))
+        idle = _inactive(rules.inactivity, positions, age, n)
         columns.append(np.where(idle, rules.inactivity.points, 0.0))
         seen.append(idle)
         kinds.append(INACTIVITY)
-    matrix = np.column_stack(columns) if columns else np.zeros((len(ids), 0))
+    matrix = np.column_stack(columns) if columns else np.zeros((n, 0))
     return RulePoints(matrix.astype(float), seen, kinds)
+
+
+def _occurrences_before(
+    lead_ids: pd.Series, events: pd.DataFrame, as_of: pd.Timestamp | pd.Series | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For every event of a row's lead before that row's time: the row's position, the event's
+    age in fractional days and its type."""
+    nothing = (np.zeros(0, np.int64), np.zeros(0), np.zeros(0, dtype=object))
+    if as_of is None or events.empty or lead_ids.empty:
+        return nothing
+    ids = lead_ids.astype("string").reset_index(drop=True)
+    if isinstance(as_of, pd.Series):  # each row its own time: rows x their lead's events
+        rows = pd.DataFrame({"_row": np.arange(len(ids)), schema.LEAD_ID: ids.to_numpy(),
+                             "_at": as_of.to_numpy()})  # fmt: skip
+        pairs = rows.merge(
+            events[[schema.LEAD_ID, schema.EVENT_TYPE, schema.OCCURRED_AT]].astype(
+                {schema.LEAD_ID: "string"}
+            ),
+            on=schema.LEAD_ID,
+        )
+        pairs = pairs[(pairs[schema.OCCURRED_AT] < pairs["_at"]).to_numpy()]
+        delta = (pairs["_at"] - pairs[schema.OCCURRED_AT]).to_numpy()
+        return (
+            pairs["_row"].to_numpy(np.int64),
+            (delta / np.timedelta64(1, "D")).astype(float),
+            pairs[schema.EVENT_TYPE].astype("string").to_numpy(dtype=object, na_value=""),
+        )
+    before = events[(events[schema.OCCURRED_AT] < as_of).to_numpy()]
+    positions = pd.Index(ids).get_indexer(pd.Index(before[schema.LEAD_ID].astype("string")))
+    kept = positions >= 0
+    before = before[kept]
+    delta = (as_of - before[schema.OCCURRED_AT]).to_numpy()
+    return (
+        positions[kept].astype(np.int64),
+        (delta / np.timedelta64(1, "D")).astype(float),
+        before[schema.EVENT_TYPE].astype("string").to_numpy(dtype=object, na_value=""),
+    )
 
 
 def _text(value: Any) -> str:
@@ -252,28 +291,11 @@ def _is_number(value: Scalar) -> bool:
     return True
 
 
-def _events_before(events: pd.DataFrame, as_of: pd.Timestamp | None) -> pd.DataFrame:
-    if as_of is None or events.empty:
-        return events.iloc[:0]
-    return events[(events[schema.OCCURRED_AT] < as_of).to_numpy()]
-
-
-def _age_days(events: pd.DataFrame, as_of: pd.Timestamp | None) -> np.ndarray:
-    """``(T - occurred_at)`` in fractional days."""
-    if as_of is None or events.empty:
-        return np.zeros(len(events))
-    delta = (as_of - events[schema.OCCURRED_AT]).to_numpy()
-    days: np.ndarray = delta / np.timedelta64(1, "D")
-    return days.astype(float)
-
-
 def _occurrences(
-    rule: BehaviourRule, events: pd.DataFrame, positions: np.ndarray, age: np.ndarray, n: int
+    rule: BehaviourRule, types: np.ndarray, positions: np.ndarray, age: np.ndarray, n: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Each lead's counted weight (decayed occurrences) and count of ``rule``'s events."""
-    mine = (events[schema.EVENT_TYPE].astype("string") == rule.event_type).to_numpy(
-        dtype=bool, na_value=False
-    )
+    """Each row's counted weight (decayed occurrences) and count of ``rule``'s events."""
+    mine = types == rule.event_type
     if rule.within_days is not None:
         mine &= age < rule.within_days
     rows, days = positions[mine], age[mine]
@@ -295,3 +317,45 @@ def _inactive(rule: Inactivity, positions: np.ndarray, age: np.ndarray, n: int) 
     np.minimum.at(youngest, positions, age)
     idle: np.ndarray = np.isfinite(youngest) & (youngest >= rule.after_days)
     return idle
+
+
+@dataclass(frozen=True)
+class RulesCandidate:
+    """A rules file as a candidate (``rules:<name>``): its points on the calibration and test
+    rows, probabilities from a monotone map of the points fitted on the calibration window, and
+    those probabilities on the test window."""
+
+    rules: RulesFile
+    calibration_points: np.ndarray
+    test_points: np.ndarray
+    mapping: Any
+    test_probabilities: np.ndarray
+
+    @property
+    def name(self) -> str:
+        return self.rules.model_version
+
+
+def rules_candidate(
+    rules: RulesFile,
+    leads: pd.DataFrame,
+    events: pd.DataFrame,
+    rows: tuple[pd.DataFrame, pd.DataFrame],
+    calibration_labels: np.ndarray,
+) -> RulesCandidate:
+    """``rules`` on the calibration and test ``rows`` (``lead_id``, ``snapshot_at``: each row
+    at its own time; a flat export's rows have none), mapped to probabilities by an isotonic fit
+    on the calibration window (more points never means a lower probability)."""
+    from sklearn.isotonic import IsotonicRegression
+
+    attributes = leads.drop_duplicates(schema.LEAD_ID).set_index(schema.LEAD_ID, drop=False)
+    points = []
+    for part in rows:
+        at = part[schema.SNAPSHOT_AT]
+        aligned = attributes.loc[part[schema.LEAD_ID].to_numpy()].reset_index(drop=True)
+        times = None if at.isna().all() else at.reset_index(drop=True)
+        points.append(rule_points(rules, aligned, events, times).total)
+    mapping = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0, increasing=True)
+    mapping.fit(points[0], calibration_labels)
+    probabilities = np.clip(mapping.predict(points[1]), 1e-6, 1 - 1e-6)
+    return RulesCandidate(rules, points[0], points[1], mapping, probabilities)

@@ -76,6 +76,8 @@ class TrainingFacts(Protocol):
     def refit(self) -> dict[str, Any]: ...
     @property
     def scorecard(self) -> pd.DataFrame: ...
+    @property
+    def rules(self) -> dict[str, dict[str, Any]]: ...
 
 
 class RegistrationFacts(Protocol):
@@ -119,6 +121,7 @@ def model_card(
             _data(report, fingerprint, result),
             _leakage(result),
             _comparison(result),
+            _rules(result),
             _charts(images),
             _importance(importance, images.get("shap_summary.png")),
             _scorecard(result),
@@ -322,6 +325,8 @@ def _comparison(result: TrainingFacts) -> str:
 def _role(name: str, result: TrainingFacts) -> str:
     if name == result.served:
         return "served"
+    if name in result.rules:
+        return "your rules file (compared, never served)"
     if name in (POINTS, CRM_BAYES):
         return "baseline"
     if result.servable and name not in result.servable:
@@ -392,4 +397,54 @@ def _scorecard(result: TrainingFacts) -> str:
             rows, ["kind", "attribute", "value", "points", "support", "conversion rate"], {3, 4, 5}
         )
         + "</div></section>"
+    )
+
+
+def _handoff_cells(figures: dict[str, float]) -> tuple[str, str, str, str, str]:
+    def share(v: float) -> str:
+        return "–" if v != v else f"{v:.1%}"
+
+    per = figures["leads_per_conversion"]
+    return (
+        f"{figures['leads']:,.0f}",
+        share(figures["share"]),
+        share(figures["precision"]),
+        share(figures["recall"]),
+        "–" if per != per else f"{per:.1f}",
+    )
+
+
+def _rules(result: TrainingFacts) -> str:
+    """Each rules file's hand-off on the test window against the served model's (CONTRACT 7)."""
+    if not result.rules:
+        return ""
+    parts = []
+    for name, figures in result.rules.items():
+        cut, score = figures["model"]["model_cut"], figures["model_score_cut"]
+        said = (
+            "hands off no lead"
+            if score is None
+            else f"probability ≥ {cut:.4f}, about score ≥ {score} on the served scale"
+        )
+        rows = [
+            (f"{name} at ≥ {figures['threshold']:g} points", *_handoff_cells(figures["rules"])),
+            (f"served model ({result.served}), as many leads: {said}",
+             *_handoff_cells(figures["model"])),
+        ]  # fmt: skip
+        parts.append(
+            f"<h3>{text(name)}</h3>"
+            + table(
+                rows,
+                ["hand-off", "leads", "share", "precision", "recall", "leads per conversion"],
+                {1, 2, 3, 4, 5},
+            )
+        )
+    return (
+        '<section id="rules"><h2>Your rules and the model</h2>'
+        '<p class="note">On the test window\'s rows: the leads each rules file hands to sales at '
+        "its threshold, and the served candidate (its test-window fit) handing off the same "
+        "number of leads, its best ones; precision is the share of those that converted within "
+        "the horizon, recall the share of all conversions they hold. The rules' probabilities in "
+        "the comparison come from a monotone map of their points fitted on the calibration "
+        "window.</p>" + "".join(parts) + "</section>"
     )

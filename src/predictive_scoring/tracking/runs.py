@@ -223,6 +223,8 @@ def log_training(
         mlflow.log_table(table, "comparison.json")
         mlflow.log_text(table.to_csv(index=False), "comparison.csv")
         mlflow.log_text(result.scorecard.to_csv(index=False), "points_scorecard.csv")
+        if result.rules:
+            mlflow.log_dict(result.rules, "rules_handoff.json")
         if importance is not None:
             mlflow.log_text(importance.to_csv(index=False), "shap_importance.csv")
         with tempfile.TemporaryDirectory() as folder:
