@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
+from mlflow import MlflowClient
 
 from predictive_scoring import jobs, schema
 from predictive_scoring.config import load_config
@@ -22,6 +24,25 @@ SCORE_KEYS = {
     "as_of", "model_version", "model_uri", "rows", "counts", "unseen_event_types", "output",
     "drift", "drift_warning", "run_id", "timing", "models",
 }  # fmt: skip
+
+
+RULES_FILE = """\
+name: demo-rules
+threshold: 40
+max_points: 100
+attributes:
+  - {column: industry, equals: [Software, Finance], points: 10}
+behaviours:
+  - {event_type: demo_request, points: 30, within_days: 30}
+  - {event_type: pricing_page_view, points: 5, max_times: 4, half_life_days: 14}
+inactivity: {after_days: 30, points: -10}
+"""
+
+
+def _experiment_id(uri: str, config: Any) -> str:
+    found = MlflowClient(uri).get_experiment_by_name(config.tracking.experiment)
+    assert found is not None
+    return str(found.experiment_id)
 
 
 class Recorder:
@@ -64,8 +85,25 @@ def test_train_then_score_return_what_they_wrote(funnels: Funnels, tmp_path: Pat
     )
     source = str(funnels.folder(2000, 2))
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    trained = jobs.train_job(source, config, tracking_uri=uri, quarantine_dir=tmp_path / "q")
-    assert set(trained.to_dict()) == TRAIN_KEYS
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(RULES_FILE, "utf-8")
+    trained = jobs.train_job(
+        source, config, tracking_uri=uri, quarantine_dir=tmp_path / "q", rules=[rules]
+    )
+    assert set(trained.to_dict()) == TRAIN_KEYS | {"rules"}
+    # the rules file beside the candidates: compared on the same window, never served
+    assert "rules:demo-rules" in trained.to_dict()["metrics"]
+    assert trained.result.served != "rules:demo-rules"
+    handoff = trained.to_dict()["rules"]["rules:demo-rules"]
+    assert handoff["rules"]["leads"] == handoff["model"]["leads"] > 0
+    assert handoff["threshold"] == 40 and 0 <= handoff["model_score_cut"] <= 100
+    card = trained.model_card.read_text()
+    assert "Your rules and the model" in card and "rules:demo-rules at ≥ 40 points" in card
+    child = MlflowClient(uri).search_runs(
+        [_experiment_id(uri, config)],
+        "tags.candidate = 'rules:demo-rules'",
+    )
+    assert len(child) == 1 and "roc_auc" in child[0].data.metrics
     trained_steps = {
         "read and validate", "feature spec", "snapshots", "windows", "features", "leakage audit",
         "candidates", "candidates/points_baseline", "candidates/crm_naive_bayes", "candidates/lightgbm",

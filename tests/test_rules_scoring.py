@@ -106,3 +106,19 @@ def test_a_bad_rules_file_exits_2_naming_the_rule_and_writes_nothing(
     both = cli("score", "--data", data, "--rules", _rules(tmp_path), "--model", "models:/x/1",
                "--output", output)  # fmt: skip
     assert both.code == 2 and "--rules alone" in both.err and not output.exists()
+
+
+def test_train_refuses_a_bad_rules_file_or_two_files_with_one_name(
+    tables: Tables, tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
+    data = tables.write(tmp_path / "data")
+    bad = _rules(tmp_path, RULES.replace("max_points: 60", "max_points: -1"))
+    result = cli("train", "--data", data, "--rules", bad, "--tracking-uri", "sqlite:///x.db")
+    assert result.code == 2 and "max_points: Input should be greater than 0" in result.err
+    first = _rules(tmp_path)
+    second = tmp_path / "again.yaml"
+    second.write_text(RULES, "utf-8")
+    twice = cli("train", "--data", data, "--rules", first, "--rules", second,
+                "--tracking-uri", f"sqlite:///{tmp_path / 'm.db'}")  # fmt: skip
+    assert twice.code == 2 and "two files are named 'current-rules'" in twice.err
+    assert "Traceback" not in result.err + twice.err

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from predictive_scoring import schema
 from predictive_scoring.config import load_config
 from predictive_scoring.errors import ConfigError
+from predictive_scoring.evaluation import handoff_table
 from predictive_scoring.models.points_rules import (
     RulesFile,
     check_rules,
@@ -248,3 +249,31 @@ def test_rules_on_unknown_or_personal_columns_are_refused() -> None:
         check_rules(personal, leads, set(), ["email"])
     never = check_rules(RULES, leads, {"demo_request", "webinar_attended"}, [])
     assert never == ["email_click", "pricing_page_view"]
+
+
+def test_each_row_at_its_own_time_equals_each_time_alone() -> None:
+    """Training rows are snapshots at many times: the points of a row are those of its lead at
+    its time, exactly as scoring at that time would give them."""
+    leads = pd.concat([_leads(), _leads()], ignore_index=True)
+    times = pd.Series([T] * 4 + [T - 9 * DAY] * 4)
+    together = rule_points(RULES, leads, _events(), times).total
+    alone = [rule_points(RULES, _leads(), _events(), t).total for t in (T, T - 9 * DAY)]
+    np.testing.assert_allclose(together, np.concatenate(alone))
+    assert together[4] != together[0]  # nine days earlier, A's first demo was not there yet
+
+
+def test_the_hand_off_table_counts_the_rules_leads_and_the_model_s_as_many() -> None:
+    y = np.array([1, 0, 1, 0, 0, 1, 0, 0])
+    points = np.array([70, 65, 10, 80, 0, 30, 64.9, 5])  # threshold 65: rows 0, 1, 3
+    served = np.array([0.9, 0.1, 0.8, 0.2, 0.05, 0.7, 0.3, 0.01])  # its top 3: rows 0, 2, 5
+    table = handoff_table(y, points, 65, served)
+    assert table["rules"] == {
+        "leads": 3.0, "share": 3 / 8, "precision": 1 / 3, "recall": 1 / 3,
+        "leads_per_conversion": 3.0,
+    }  # fmt: skip
+    assert table["model"] == {
+        "leads": 3.0, "share": 3 / 8, "precision": 1.0, "recall": 1.0,
+        "leads_per_conversion": 1.0, "model_cut": 0.7,
+    }  # fmt: skip
+    none = handoff_table(y, points, 1000, served)
+    assert none["rules"]["leads"] == 0 and np.isnan(none["model"]["model_cut"])
