@@ -277,3 +277,20 @@ def test_the_hand_off_table_counts_the_rules_leads_and_the_model_s_as_many() -> 
     }  # fmt: skip
     none = handoff_table(y, points, 1000, served)
     assert none["rules"]["leads"] == 0 and np.isnan(none["model"]["model_cut"])
+
+
+def test_the_worked_example_and_the_contract_s_example_are_valid_for_the_demo_funnel(
+    tmp_path: Path,
+) -> None:
+    from predictive_scoring.data.synthetic import generate_funnel
+
+    root = Path(__file__).parents[2]
+    funnel = generate_funnel(300, seed=0)
+    leads, events = funnel.clean_tables["leads"], funnel.clean_tables["events"]
+    types = set(events[schema.EVENT_TYPE].astype(str))
+    example = read_rules(root / "configs" / "rules-demo.yaml")
+    assert check_rules(example, leads, types, ["email"]) == []
+    section = (root / "docs" / "CONTRACT.md").read_text("utf-8").split("## 7.")[1]
+    block = section.split("```yaml\n")[1].split("```")[0]
+    (tmp_path / "contract.yaml").write_text(block, "utf-8")
+    assert read_rules(tmp_path / "contract.yaml").name == "current-rules"
