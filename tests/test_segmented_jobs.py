@@ -93,39 +93,41 @@ def test_segments_train_fall_back_route_and_keep_their_own_champions(
         routed[schema.PROBABILITY], own.loc[routed.index, schema.PROBABILITY]
     )
 
-    # a segment that falls back loses its champion, the global model serves its leads again;
-    # a segment model that loses to the global model on their shared test rows is not promoted,
-    # and its champion does not move
-    tiny = load_config().with_overrides(
-        {
-            **{k: v for k, v in SEGMENTED.items() if k != "segments.column"},
-            "segments.versus_global": True,
-            "segments.filters": {
-                "self_serve": f"{BUYER_TYPE} == 'self_serve' and company_size < 2",
-                "sales_led": f"{BUYER_TYPE} == 'sales_led'",
-            },
-            "reports.model_card": str(tmp_path / "card.html"),
-        }
-    )
-    # (the segments' step of train alone: retraining the global model adds nothing here; the
-    # filter that matches nobody comes after those that match)
-    validated = jobs.load(str(folder), tiny)
-    when = jobs.resolve_as_of(None, validated.data)
-    beaten, third = _train_segments(
-        validated, tiny, when, mlflow_server, jobs.Silent(), Stopwatch(), run.result
-    )
+    # a segment model that loses to the global model on their shared test rows is not promoted
+    # and its champion retires; a segment that falls back loses its champion too; the segment a
+    # run does not name keeps its own
+    def segments_step(filters: dict[str, str]) -> list[Any]:
+        # (the segments' step of train alone: retraining the global model adds nothing here)
+        settings = load_config().with_overrides(
+            {
+                **{k: v for k, v in SEGMENTED.items() if k != "segments.column"},
+                "segments.versus_global": True,
+                "segments.filters": filters,
+                "reports.model_card": str(tmp_path / "card.html"),
+            }
+        )
+        validated = jobs.load(str(folder), settings)
+        when = jobs.resolve_as_of(None, validated.data)
+        return _train_segments(
+            validated, settings, when, mlflow_server, jobs.Silent(), Stopwatch(), run.result
+        )
+
+    (beaten,) = segments_step({"sales_led": f"{BUYER_TYPE} == 'sales_led'"})
+    assert beaten.trained is not None and beaten.trained.registration.version == "2"
+    assert not beaten.trained.registration.promoted
+    reason = beaten.trained.registration.reason
+    assert "does not beat the global model" in reason and "version 1, retired" in reason
+    assert tracking.current_champion("lead-scoring-sales-led", mlflow_server) is None
+    assert tracking.current_champion("lead-scoring-self-serve", mlflow_server) == "1"
+    (third,) = segments_step({"self_serve": f"{BUYER_TYPE} == 'self_serve' and company_size < 2"})
     assert third.trained is None and third.name == "self_serve"
     assert "champion, version 1, retired" in third.reason
-    assert beaten.trained is not None and not beaten.trained.registration.promoted
-    assert beaten.trained.registration.version == "2"
-    assert "does not beat the global model" in beaten.trained.registration.reason
     assert tracking.current_champion("lead-scoring-self-serve", mlflow_server) is None
-    assert tracking.current_champion("lead-scoring-sales-led", mlflow_server) == "1"
     jobs.score_job(str(scoring), config, str(output), tracking_uri=mlflow_server)
     again_scored = pd.read_parquet(output).merge(
         leads[[schema.LEAD_ID, BUYER_TYPE]], on=schema.LEAD_ID
     )
-    serve = again_scored[again_scored[BUYER_TYPE] == "self_serve"]
+    serve = again_scored[again_scored[BUYER_TYPE].isin(["self_serve", "sales_led"])]
     champion = tracking.current_champion("lead-scoring", mlflow_server)
     assert set(serve[schema.SEGMENT]) == {""}
     assert set(serve[schema.MODEL_VERSION]) == {f"lead-scoring/{champion}"}

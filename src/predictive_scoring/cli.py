@@ -110,10 +110,7 @@ def train(
     ] = None,
     rules: Annotated[
         list[Path] | None,
-        typer.Option(
-            "--rules",
-            help="A points rules file to compare beside the candidates (repeatable).",
-        ),
+        typer.Option("--rules", help="A points rules file to compare (repeatable)."),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:

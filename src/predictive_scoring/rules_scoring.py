@@ -116,7 +116,7 @@ def _attribute_words(rule: AttributeRule, value: Any) -> str:
 
 
 def _behaviour_words(rule: BehaviourRule, count: int) -> str:
-    words = EVENT_PHRASES.get(rule.event_type, (humanise(rule.event_type), ""))[0]
+    words = EVENT_PHRASES.get(rule.kind, (humanise(rule.kind), ""))[0]
     if count > 1:
         words += f" {count} times"
     if rule.max_times is not None and count == rule.max_times:
@@ -160,7 +160,7 @@ def _items(rules: RulesFile, points: RulePoints, j: int, rows: np.ndarray) -> np
             feature, words = rule.column.strip().lower(), _attribute_words(rule, value)
         elif kind == BEHAVIOUR:
             rule = rules.behaviours[j - len(rules.attributes)]
-            feature, words = rule.event_type, _behaviour_words(rule, int(value))
+            feature, words = rule.kind, _behaviour_words(rule, int(value))
         else:
             assert rules.inactivity is not None
             feature, words = "inactivity", _inactivity_words(rules.inactivity)

@@ -32,6 +32,7 @@ __all__ = [
     "LEADS_CONTRACT",
     "LEAD_ID",
     "MODEL_VERSION",
+    "NOT_ATTRIBUTES",
     "OCCURRED_AT",
     "OUTCOMES",
     "OUTCOMES_CONTRACT",
@@ -99,6 +100,9 @@ REASONS = "reasons"
 MODEL_VERSION = "model_version"
 SEGMENT = "segment"
 """The segment whose model scored the row (CONTRACT section 6); empty for the global model."""
+NOT_ATTRIBUTES: tuple[str, ...] = (LEAD_ID, CREATED_AT, CONVERTED)
+"""Leads columns that say nothing about who the lead is (identity, time, a flat export's label):
+never a segment's attribute, never a rules file's."""
 POINTS = "points"
 """A rules file's raw points total (CONTRACT section 7): a column of ``score --rules`` rows only."""
 SCORE_COLUMNS: tuple[str, ...] = (

@@ -241,8 +241,12 @@ def _handoff(
         if np.isnan(cut)
         else int(percentile_score(np.array([cut]), serving.probability_quantiles)[0])
     )
+    finite = {
+        side: {k: v if np.isfinite(v) else None for k, v in figures.items()}
+        for side, figures in table.items()
+    }  # JSON has no NaN: a figure that cannot be computed (no lead handed off) is null
     return {
-        **table,
+        **finite,
         "threshold": candidate.rules.threshold,
         "max_points": candidate.rules.max_points,
         "model_score_cut": score,

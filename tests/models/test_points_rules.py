@@ -294,3 +294,41 @@ def test_the_worked_example_and_the_contract_s_example_are_valid_for_the_demo_fu
     block = section.split("```yaml\n")[1].split("```")[0]
     (tmp_path / "contract.yaml").write_text(block, "utf-8")
     assert read_rules(tmp_path / "contract.yaml").name == "current-rules"
+
+
+def test_country_codes_stay_text_event_types_match_as_validation_stores_them(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "rules.yaml"
+    path.write_text(
+        "name: nordics\nthreshold: 10\nmax_points: 100\nattributes:\n"
+        "  - {column: country, equals: [NO, SE, on], points: 10}\n"
+        "  - {column: company_size, equals: 50, points: 1}\n"
+        "behaviours:\n  - {event_type: ' Demo_Request ', points: 30}\n",
+        "utf-8",
+    )
+    rules = read_rules(path)
+    assert rules.attributes[0].values == ["NO", "SE", "on"]  # not YAML 1.1's booleans
+    leads = pd.DataFrame(
+        {
+            schema.LEAD_ID: ["a", "b", "c"],
+            "country": pd.Categorical(["no", "SE", "DK"]),
+            "company_size": pd.Categorical([50.0, 7.0, np.nan]),  # a numeric category
+        }
+    )
+    events = pd.DataFrame(
+        {schema.LEAD_ID: ["a"], schema.EVENT_TYPE: ["demo_request"], schema.OCCURRED_AT: [T - DAY]}
+    )
+    assert check_rules(rules, leads, {"demo_request"}, []) == []
+    np.testing.assert_allclose(rule_points(rules, leads, events, T).total, [41, 10, 0])
+
+
+def test_a_lead_s_repeated_rows_each_get_its_points_and_labels_are_never_attributes() -> None:
+    twice = pd.concat([_leads().iloc[:1]] * 2, ignore_index=True)
+    points = rule_points(RULES, twice, _events(), T).total
+    np.testing.assert_allclose(points, [87.5, 87.5])
+    label = RULES.model_copy(
+        update={"attributes": [RULES.attributes[0].model_copy(update={"column": "converted"})]}
+    )
+    with pytest.raises(ConfigError, match="is not an attribute of the lead"):
+        check_rules(label, _leads().assign(converted=1), set(), [])

@@ -127,13 +127,14 @@ def test_a_segment_model_must_beat_the_global_model_on_the_rows_both_hold() -> N
     assert not loses.promoted
     assert loses.reason == (
         f"log loss 0.0610 does not beat the global model (0.0600) by 0.0 {basis}: the global "
-        "model keeps serving this segment"
+        "model serves this segment"
     )
+    assert loses.retire  # and the segment's champion, if any, loses its alias
     few = promotion_decision(
         0.05, 0.08, None, 0.0, False, test_conversions=45, min_test_conversions=30,
         versus_global=Bout(0.050, 0.060, basis, 29),
     )  # fmt: skip
-    assert not few.promoted and "29 conversions" in few.reason
+    assert not few.promoted and "29 conversions" in few.reason and not few.retire
     wins = promotion_decision(
         0.05, 0.08, 0.07, 0.0, False, test_conversions=45, min_test_conversions=30,
         versus_global=Bout(0.055, 0.060, basis, 40),

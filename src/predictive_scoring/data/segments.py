@@ -51,7 +51,6 @@ _COMPARISONS: dict[type[ast.cmpop], Callable[[Any, Any], Any]] = {
     ast.Gt: operator.gt,
     ast.GtE: operator.ge,
 }
-_NOT_ATTRIBUTES = (schema.LEAD_ID, schema.CREATED_AT, schema.CONVERTED)
 _BACKTICKED = re.compile(r"`([^`]+)`")
 
 
@@ -198,7 +197,7 @@ def _column(leads: pd.DataFrame, name: str, key: str, value: str) -> str:
     """The lead attribute ``name`` names (never the id, the creation time or a flat export's
     label: a segment is who the lead is, known at scoring too)."""
     wanted = name.strip().lower()
-    known = [c for c in leads.columns if c not in _NOT_ATTRIBUTES]
+    known = [c for c in leads.columns if c not in schema.NOT_ATTRIBUTES]
     for column in known:
         if str(column).strip().lower() == wanted:
             return str(column)

@@ -4,7 +4,7 @@ write its model card.  :mod:`.several` strings the models of a run together."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from predictive_scoring.evaluation import format_comparison
 from predictive_scoring.jobs.common import Reporter
 from predictive_scoring.models.points_rules import RulesFile
 from predictive_scoring.models.policy import Bout, Promotion, promotion_decision
+from predictive_scoring.models.windows import TIME_WINDOWS
 from predictive_scoring.reports.figures import RunCharts, run_charts
 from predictive_scoring.reports.html import write_page
 from predictive_scoring.reports.model_card import (
@@ -211,7 +212,9 @@ def _log_and_register(
         with step("promotion gate"):
             champion = tracking.current_champion(name, uri)
             promotion = _promotion(validated.data, config, result, champion, uri, segment, versus)
-        registration = Registration(run_id, version, promotion.promoted, promotion.reason)
+        retiring = promotion.retire and champion is not None
+        said = f"{promotion.reason} (its champion, version {champion}, retired)" if retiring else ""
+        registration = Registration(run_id, version, promotion.promoted, said or promotion.reason)
         with step("mlflow logging"):
             tracking.log_candidates(mlflow, result)
             document = model_card(result, validated.report, fingerprint, registration, name, charts)
@@ -220,6 +223,9 @@ def _log_and_register(
     if promotion.promoted:
         with step("promotion gate"):
             tracking.promote(name, version, run_id, uri)
+    elif retiring:
+        with step("promotion gate"):
+            tracking.retire_champion(name, uri)
     return registration, document
 
 
@@ -248,7 +254,8 @@ def _promotion(
             config.labels.horizon_days,
             config.models.num_threads,
         )
-    return promotion_decision(
+    against = None if versus is None else _versus_global(result, versus)
+    decision = promotion_decision(
         result.evaluations[result.served].metrics["log_loss"],
         result.evaluations[POINTS].metrics["log_loss"],
         None if bout is None else bout.champion,
@@ -258,12 +265,22 @@ def _promotion(
         "on this window" if bout is None else bout.basis,
         test_conversions=None if segment == GLOBAL else int(result.test_labels.sum()),
         min_test_conversions=config.segments.min_test_conversions,
-        versus_global=None if versus is None else _versus_global(result, versus),
+        versus_global=against,
     )
+    if versus is not None and against is None:
+        note = " (not compared with the global model: they were not tested on later time windows)"
+        return replace(decision, reason=decision.reason + note)
+    return decision
 
 
-def _versus_global(result: TrainingResult, versus: TrainingResult) -> Bout:
-    """The segment model's window fit against the global model's, on the test rows both hold."""
+def _versus_global(result: TrainingResult, versus: TrainingResult) -> Bout | None:
+    """The segment model's window fit against the global model's, on the test rows both hold;
+    ``None`` unless both were compared on later time windows (held-out leads and a flat export's
+    rows are drawn at random for each model, so their test rows are not the same rows, and a
+    held-out fit learned from the very period it is tested on)."""
+    plans = {result.evaluation.get("plan"), versus.evaluation.get("plan")}
+    if plans != {TIME_WINDOWS}:
+        return None
     return shared_rows_bout(
         result.test_rows,
         result.test_labels,

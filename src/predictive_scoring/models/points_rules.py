@@ -11,6 +11,7 @@ Nothing at or after T ever counts.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,11 @@ class BehaviourRule(_Strict):
     within_days: float | None = Field(default=None, gt=0)
     half_life_days: float | None = Field(default=None, gt=0)
 
+    @property
+    def kind(self) -> str:
+        """``event_type`` as validation stores event types (trimmed, lower case)."""
+        return self.event_type.strip().lower()
+
 
 class Inactivity(_Strict):
     """Points for a lead with at least one event and none in ``(T - after_days, T)``."""
@@ -112,13 +118,28 @@ def _where(location: tuple[int | str, ...]) -> str:
     return text or "(the file)"
 
 
+class _Loader(yaml.SafeLoader):
+    """YAML with YAML 1.2's booleans: only true and false, so a country code such as NO (Norway)
+    or ON (Ontario) stays text."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regex) for tag, regex in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+for _first in "tTfF":
+    _Loader.add_implicit_resolver(
+        "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), [_first]
+    )
+
+
 def read_rules(path: Path) -> RulesFile:
     """The rules file at ``path``; :class:`ConfigError` (exit 2) naming the rule and key of the
     first thing wrong with it."""
     if not path.is_file():
         raise UsageError(f"rules file {path}: no such file")
     try:
-        raw = yaml.safe_load(path.read_text("utf-8"))
+        raw = yaml.load(path.read_text("utf-8"), Loader=_Loader)  # a SafeLoader
     except yaml.YAMLError as exc:
         raise ConfigError(f"rules file {path}: not valid YAML ({exc})") from None
     if not isinstance(raw, dict):
@@ -148,13 +169,18 @@ def check_rules(
                 f"rules {rules.name!r}: attributes[{k}].column: {rule.column!r} is a PII column "
                 "(data.pii_columns); rules never read personal data"
             )
+        if column in schema.NOT_ATTRIBUTES:
+            raise ConfigError(
+                f"rules {rules.name!r}: attributes[{k}].column: {rule.column!r} is not an "
+                "attribute of the lead (its id, creation time or label)"
+            )
         if column not in leads.columns:
             shown = sorted(c for c in leads.columns if c.lower() not in pii)[:15]
             raise ConfigError(
                 f"rules {rules.name!r}: attributes[{k}].column: {rule.column!r} is not a column "
                 f"of leads (they have {shown})"
             )
-    return sorted({b.event_type for b in rules.behaviours} - event_types)
+    return sorted({b.kind for b in rules.behaviours} - {t.strip().lower() for t in event_types})
 
 
 @dataclass(frozen=True)
@@ -225,6 +251,8 @@ def _occurrences_before(
     if as_of is None or events.empty or lead_ids.empty:
         return nothing
     ids = lead_ids.astype("string").reset_index(drop=True)
+    if not isinstance(as_of, pd.Series) and not ids.is_unique:  # a lead's rows: each its own
+        as_of = pd.Series([as_of] * len(ids))
     if isinstance(as_of, pd.Series):  # each row its own time: rows x their lead's events
         rows = pd.DataFrame({"_row": np.arange(len(ids)), schema.LEAD_ID: ids.to_numpy(),
                              "_at": as_of.to_numpy()})  # fmt: skip
@@ -273,8 +301,11 @@ def _matches(rule: AttributeRule, values: pd.Series) -> np.ndarray:
     numbers_wanted = {float(v) for v in rule.values if _is_number(v)}
     text = values.astype("string").str.strip().str.casefold()
     hit = text.isin(wanted).fillna(False).to_numpy(dtype=bool)
-    if numbers_wanted and pd.api.types.is_numeric_dtype(values.dtype):
-        numbers = values.to_numpy(dtype=float, na_value=np.nan)
+    dtype = values.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        dtype = dtype.categories.dtype
+    if numbers_wanted and pd.api.types.is_numeric_dtype(dtype):
+        numbers = pd.to_numeric(values.astype(object), errors="coerce").to_numpy(dtype=float)
         hit = hit | np.isin(numbers, list(numbers_wanted))
     return hit & present
 
@@ -295,7 +326,7 @@ def _occurrences(
     rule: BehaviourRule, types: np.ndarray, positions: np.ndarray, age: np.ndarray, n: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each row's counted weight (decayed occurrences) and count of ``rule``'s events."""
-    mine = types == rule.event_type
+    mine = types == rule.kind
     if rule.within_days is not None:
         mine &= age < rule.within_days
     rows, days = positions[mine], age[mine]
@@ -317,6 +348,11 @@ def _inactive(rule: Inactivity, positions: np.ndarray, age: np.ndarray, n: int) 
     np.minimum.at(youngest, positions, age)
     idle: np.ndarray = np.isfinite(youngest) & (youngest >= rule.after_days)
     return idle
+
+
+CANDIDATE_ROWS = 100_000
+"""Snapshot rows whose points are computed at a time when a rules file is a candidate: each row
+meets every event of its lead, so memory grows with the rows times their leads' events."""
 
 
 @dataclass(frozen=True)
@@ -351,10 +387,14 @@ def rules_candidate(
     attributes = leads.drop_duplicates(schema.LEAD_ID).set_index(schema.LEAD_ID, drop=False)
     points = []
     for part in rows:
-        at = part[schema.SNAPSHOT_AT]
-        aligned = attributes.loc[part[schema.LEAD_ID].to_numpy()].reset_index(drop=True)
-        times = None if at.isna().all() else at.reset_index(drop=True)
-        points.append(rule_points(rules, aligned, events, times).total)
+        totals = []
+        for start in range(0, len(part), CANDIDATE_ROWS):  # memory: rows x their lead's events
+            chunk = part.iloc[start : start + CANDIDATE_ROWS]
+            at = chunk[schema.SNAPSHOT_AT]
+            aligned = attributes.loc[chunk[schema.LEAD_ID].to_numpy()].reset_index(drop=True)
+            times = None if at.isna().all() else at.reset_index(drop=True)
+            totals.append(rule_points(rules, aligned, events, times).total)
+        points.append(np.concatenate(totals) if totals else np.zeros(0))
     mapping = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0, increasing=True)
     mapping.fit(points[0], calibration_labels)
     probabilities = np.clip(mapping.predict(points[1]), 1e-6, 1 - 1e-6)

@@ -56,6 +56,9 @@ class Promotion:
 
     promoted: bool
     reason: str
+    retire: bool = False
+    """Whether the current champion loses its alias too (a segment model that loses to the
+    global model: the global model serves the segment from now on)."""
 
 
 def beats(loss: float, other: float, margin: float) -> bool:
@@ -165,6 +168,7 @@ def _versus_global(bout: Bout, margin: float, min_conversions: int) -> Promotion
         return Promotion(
             False,
             f"log loss {bout.challenger:.4f} does not beat the global model ({bout.champion:.4f}) "
-            f"by {margin} {bout.basis}: the global model keeps serving this segment",
+            f"by {margin} {bout.basis}: the global model serves this segment",
+            retire=True,
         )
     return None

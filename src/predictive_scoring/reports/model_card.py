@@ -400,17 +400,16 @@ def _scorecard(result: TrainingFacts) -> str:
     )
 
 
-def _handoff_cells(figures: dict[str, float]) -> tuple[str, str, str, str, str]:
-    def share(v: float) -> str:
-        return "–" if v != v else f"{v:.1%}"
+def _handoff_cells(figures: dict[str, float | None]) -> tuple[str, str, str, str, str]:
+    def shown(v: float | None, form: str) -> str:
+        return "–" if v is None or v != v else format(v, form)
 
-    per = figures["leads_per_conversion"]
     return (
-        f"{figures['leads']:,.0f}",
-        share(figures["share"]),
-        share(figures["precision"]),
-        share(figures["recall"]),
-        "–" if per != per else f"{per:.1f}",
+        shown(figures["leads"], ",.0f"),
+        shown(figures["share"], ".1%"),
+        shown(figures["precision"], ".1%"),
+        shown(figures["recall"], ".1%"),
+        shown(figures["leads_per_conversion"], ".1f"),
     )
 
 
