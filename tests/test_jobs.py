@@ -97,6 +97,9 @@ def test_train_then_score_return_what_they_wrote(funnels: Funnels, tmp_path: Pat
     handoff = trained.to_dict()["rules"]["rules:demo-rules"]
     assert handoff["rules"]["leads"] == handoff["model"]["leads"] > 0
     assert handoff["threshold"] == 40 and 0 <= handoff["model_score_cut"] <= 100
+    assert handoff["file"]["behaviours"][1] == {
+        "event_type": "pricing_page_view", "points": 5.0, "max_times": 4, "half_life_days": 14.0
+    }  # fmt: skip
     card = trained.model_card.read_text()
     assert "Your rules and the model" in card and "rules:demo-rules at ≥ 40 points" in card
     child = MlflowClient(uri).search_runs(

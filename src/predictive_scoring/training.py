@@ -250,6 +250,7 @@ def _handoff(
         "threshold": candidate.rules.threshold,
         "max_points": candidate.rules.max_points,
         "model_score_cut": score,
+        "file": candidate.rules.model_dump(exclude_none=True),
     }
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["among", "arrow_text"]
+__all__ = ["among", "arrow_text", "positions_in"]
 
 
 def arrow_text(values: pd.Series) -> Any:
@@ -37,3 +37,15 @@ def among(values: pd.Series, allowed: Iterable[str]) -> np.ndarray:
     found = pc.is_in(held, value_set=pa.array(list(allowed), type=held.type))
     flags: np.ndarray = found.fill_null(False).to_numpy(zero_copy_only=False)
     return flags
+
+
+def positions_in(values: pd.Series, keys: Iterable[str]) -> np.ndarray:
+    """Each value's position among ``keys`` (``-1`` where it is absent or missing), hashed by
+    Arrow; a key that repeats gives its first position."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    held = arrow_text(values)
+    found = pc.index_in(held, value_set=pa.array(list(keys), type=held.type))
+    positions: np.ndarray = found.fill_null(-1).to_numpy(zero_copy_only=False).astype(np.int64)
+    return positions

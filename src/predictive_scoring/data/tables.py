@@ -63,8 +63,13 @@ class LeadData:
     @property
     def fit_columns(self) -> list[str]:
         """The fit attributes: every lead column but the contract's own."""
-        reserved = {schema.LEAD_ID, schema.CREATED_AT, schema.CONVERTED}
-        return [c for c in self.leads.columns if c not in reserved]
+        return [c for c in self.leads.columns if c not in schema.NOT_ATTRIBUTES]
+
+    def event_type_names(self) -> set[str]:
+        """The event types the events hold (each distinct value once, not each row)."""
+        if schema.EVENT_TYPE not in self.events or self.events.empty:
+            return set()
+        return {str(t) for t in self.events[schema.EVENT_TYPE].dropna().unique()}
 
     def latest_timestamp(self) -> pd.Timestamp | None:
         """The latest timestamp present in any table: the default ``--as-of``."""

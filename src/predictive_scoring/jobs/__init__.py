@@ -20,7 +20,13 @@ from predictive_scoring.jobs.common import (
 )
 from predictive_scoring.jobs.demo import DemoRun, demo_job
 from predictive_scoring.jobs.read import lead_row, report_job
-from predictive_scoring.jobs.score import ScoreRun, score_job, score_loaded, score_validated
+from predictive_scoring.jobs.score import (
+    ScoreRun,
+    score_job,
+    score_loaded,
+    score_validated,
+    score_with_rules_file,
+)
 from predictive_scoring.jobs.several import ModelRun, train_job, train_validated
 from predictive_scoring.jobs.train import Registration, TrainRun
 
@@ -42,6 +48,7 @@ __all__ = [
     "score_job",
     "score_loaded",
     "score_validated",
+    "score_with_rules_file",
     "train_job",
     "train_validated",
 ]

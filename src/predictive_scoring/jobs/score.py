@@ -332,7 +332,7 @@ def score_with_rules_file(
     write them to ``output`` (one atomic write, like a model's)."""
     watch = watch or Stopwatch(announcer(reporter))
     rules = read_rules(path)
-    types = set(data.events[schema.EVENT_TYPE].astype(str)) if len(data.events) else set()
+    types = data.event_type_names()
     never = check_rules(rules, data.leads, types, config.data.pii_columns)
     if never:
         reporter.warn(

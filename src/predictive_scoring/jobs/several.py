@@ -88,7 +88,7 @@ def _check_rules_files(
     files: list[RulesFile], data: LeadData, config: Config, reporter: Reporter
 ) -> None:
     """Exit 2 for a rules file the data cannot score, or two files with one name."""
-    types = set(data.events[schema.EVENT_TYPE].astype(str)) if len(data.events) else set()
+    types = data.event_type_names()
     names: set[str] = set()
     for rules in files:
         if rules.name in names:
@@ -161,7 +161,7 @@ def check_targets(data: LeadData, config: Config) -> None:
                 f"targets: {other!r} and {name!r} would share the model name "
                 f"{target_model_name(config.tracking.model_name, name)}"
             )
-    types = set(data.events[schema.EVENT_TYPE].astype(str)) if len(data.events) else set()
+    types = data.event_type_names()
     for name, settings in config.targets.items():
         if data.flat:
             raise ConfigError(f"targets.{name}: a flat export has no time line for other targets")

@@ -22,6 +22,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from predictive_scoring import schema
+from predictive_scoring.data.arrow import positions_in
 from predictive_scoring.errors import ConfigError, UsageError
 
 __all__ = [
@@ -227,9 +228,11 @@ def rule_points(
         seen.append(values.to_numpy(dtype=object))
         kinds.append(ATTRIBUTE)
     n = len(leads)
-    positions, age, types = _occurrences_before(leads[schema.LEAD_ID], events, as_of)
+    types = sorted({b.kind for b in rules.behaviours})
+    positions, age, codes = _occurrences_before(leads[schema.LEAD_ID], events, as_of, types)
     for behaviour in rules.behaviours:
-        weight, count = _occurrences(behaviour, types, positions, age, n)
+        mine = codes == types.index(behaviour.kind)
+        weight, count = _occurrences(behaviour, mine, positions, age, n)
         columns.append(behaviour.points * weight)
         seen.append(count)
         kinds.append(BEHAVIOUR)
@@ -242,12 +245,24 @@ def rule_points(
     return RulePoints(matrix.astype(float), seen, kinds)
 
 
+_MICROSECONDS_PER_DAY = 86_400_000_000
+_EPOCH = pd.Timestamp(0, tz="UTC")
+
+
+def _microseconds(stamps: pd.Series | pd.Timestamp) -> Any:
+    """UTC instants as whole microseconds since 1970: ages are then exact differences."""
+    return (stamps - _EPOCH) // pd.Timedelta(microseconds=1)
+
+
 def _occurrences_before(
-    lead_ids: pd.Series, events: pd.DataFrame, as_of: pd.Timestamp | pd.Series | None
+    lead_ids: pd.Series,
+    events: pd.DataFrame,
+    as_of: pd.Timestamp | pd.Series | None,
+    types: list[str],
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For every event of a row's lead before that row's time: the row's position, the event's
-    age in fractional days and its type."""
-    nothing = (np.zeros(0, np.int64), np.zeros(0), np.zeros(0, dtype=object))
+    age in fractional days and its type's position in ``types`` (``-1``: another type)."""
+    nothing = (np.zeros(0, np.int64), np.zeros(0), np.zeros(0, np.int64))
     if as_of is None or events.empty or lead_ids.empty:
         return nothing
     ids = lead_ids.astype("string").reset_index(drop=True)
@@ -255,29 +270,28 @@ def _occurrences_before(
         as_of = pd.Series([as_of] * len(ids))
     if isinstance(as_of, pd.Series):  # each row its own time: rows x their lead's events
         rows = pd.DataFrame({"_row": np.arange(len(ids)), schema.LEAD_ID: ids.to_numpy(),
-                             "_at": as_of.to_numpy()})  # fmt: skip
+                             "_at": _microseconds(as_of).to_numpy()})  # fmt: skip
+        occurred = _microseconds(events[schema.OCCURRED_AT])
         pairs = rows.merge(
-            events[[schema.LEAD_ID, schema.EVENT_TYPE, schema.OCCURRED_AT]].astype(
-                {schema.LEAD_ID: "string"}
-            ),
+            pd.DataFrame({schema.LEAD_ID: events[schema.LEAD_ID].astype("string").to_numpy(),
+                          "_type": positions_in(events[schema.EVENT_TYPE], types),
+                          "_us": occurred.to_numpy()}),
             on=schema.LEAD_ID,
-        )
-        pairs = pairs[(pairs[schema.OCCURRED_AT] < pairs["_at"]).to_numpy()]
-        delta = (pairs["_at"] - pairs[schema.OCCURRED_AT]).to_numpy()
+        )  # fmt: skip
+        elapsed = pairs["_at"].to_numpy() - pairs["_us"].to_numpy()
+        before = elapsed > 0
         return (
-            pairs["_row"].to_numpy(np.int64),
-            (delta / np.timedelta64(1, "D")).astype(float),
-            pairs[schema.EVENT_TYPE].astype("string").to_numpy(dtype=object, na_value=""),
+            pairs["_row"].to_numpy(np.int64)[before],
+            elapsed[before] / _MICROSECONDS_PER_DAY,
+            pairs["_type"].to_numpy(np.int64)[before],
         )
-    before = events[(events[schema.OCCURRED_AT] < as_of).to_numpy()]
-    positions = pd.Index(ids).get_indexer(pd.Index(before[schema.LEAD_ID].astype("string")))
-    kept = positions >= 0
-    before = before[kept]
-    delta = (as_of - before[schema.OCCURRED_AT]).to_numpy()
+    positions = positions_in(events[schema.LEAD_ID], ids)
+    elapsed = _microseconds(as_of) - _microseconds(events[schema.OCCURRED_AT]).to_numpy()
+    keep = (positions >= 0) & (elapsed > 0)
     return (
-        positions[kept].astype(np.int64),
-        (delta / np.timedelta64(1, "D")).astype(float),
-        before[schema.EVENT_TYPE].astype("string").to_numpy(dtype=object, na_value=""),
+        positions[keep],
+        elapsed[keep] / _MICROSECONDS_PER_DAY,
+        positions_in(events[schema.EVENT_TYPE], types)[keep],
     )
 
 
@@ -323,10 +337,10 @@ def _is_number(value: Scalar) -> bool:
 
 
 def _occurrences(
-    rule: BehaviourRule, types: np.ndarray, positions: np.ndarray, age: np.ndarray, n: int
+    rule: BehaviourRule, mine: np.ndarray, positions: np.ndarray, age: np.ndarray, n: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's counted weight (decayed occurrences) and count of ``rule``'s events."""
-    mine = types == rule.kind
+    """Each row's counted weight (decayed occurrences) and count of ``rule``'s events (``mine``:
+    which of the occurrences are of its type)."""
     if rule.within_days is not None:
         mine &= age < rule.within_days
     rows, days = positions[mine], age[mine]
