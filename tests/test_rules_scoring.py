@@ -68,6 +68,12 @@ def test_score_with_rules_writes_contract_rows_with_points_and_needs_no_model(
     np.testing.assert_allclose(impacts, scores[schema.POINTS], atol=1e-3)
     fired = scores[schema.REASONS].str.contains("Industry is")
     assert fired.any() and not scores[schema.REASONS].str.contains("@").any()  # no e-mail
+    # one lead's card says its points where a model's says its chance
+    top = scores.sort_values(schema.POINTS).iloc[-1]
+    card = cli("explain", top[schema.LEAD_ID], "--scores", output)
+    assert card.code == 0
+    assert f"{top[schema.POINTS]:,.1f} points (a rules file: no probability)" in card.out
+    assert "model rules:current-rules" in card.out and "nan" not in card.out.lower()
 
 
 def test_rules_points_are_the_same_on_the_history_known_at_t(

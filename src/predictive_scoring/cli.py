@@ -225,24 +225,11 @@ def explain(
     as_of: AsOfOption = None,
 ) -> None:
     """Print one lead's card: score, tier, fit vs intent, reasons with signs, as-of, model version."""
-    from predictive_scoring import jobs, schema
+    from predictive_scoring import jobs
 
     row = jobs.lead_row(lead_id, scores, as_of)
-    mql = "yes" if row[schema.IS_MQL] else "no"
-    typer.echo(
-        f"Lead {row[schema.LEAD_ID]}  score {row[schema.SCORE]}/100  tier {row[schema.TIER]}  "
-        f"MQL: {mql}"
-    )
-    typer.echo(f"probability {row[schema.PROBABILITY]:.1%} of converting within the horizon")
-    typer.echo(f"fit {row[schema.FIT_SCORE]}/100   intent {row[schema.INTENT_SCORE]}/100")
-    segment = row.get(schema.SEGMENT) or ""
-    typer.echo(
-        f"as of {row[schema.AS_OF]}   model {row[schema.MODEL_VERSION]}"
-        + (f" (segment {segment})" if segment else "")
-    )
-    for reason in json.loads(row[schema.REASONS]):
-        sign = "+" if reason["impact"] > 0 else "-"
-        typer.echo(f"  {sign} {reason['text']}  ({reason['impact']:+.2f})")
+    for line in console.lead_card(row):
+        typer.echo(line)
 
 
 @app.command()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import signal
@@ -10,6 +11,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import typer
 
@@ -22,6 +24,7 @@ __all__ = [
     "configure_logging",
     "end_process",
     "exit_code",
+    "lead_card",
     "quiet_libraries",
     "stop_on_sigterm",
 ]
@@ -196,3 +199,32 @@ def _unexpected(exc: Exception) -> int:
         err=True,
     )
     return 1
+
+
+def lead_card(row: Any) -> list[str]:
+    """One scored lead as ``explain`` prints it: score, tier, MQL, its chance (a rules file's
+    row: its points), fit and intent, as-of and model, and its reasons with their signs."""
+    import pandas as pd
+
+    from predictive_scoring import schema
+
+    mql = "yes" if row[schema.IS_MQL] else "no"
+    probability = row[schema.PROBABILITY]
+    chance = (
+        f"{row.get(schema.POINTS, float('nan')):,.1f} points (a rules file: no probability)"
+        if pd.isna(probability)
+        else f"probability {probability:.1%} of converting within the horizon"
+    )
+    segment = row.get(schema.SEGMENT) or ""
+    lines = [
+        f"Lead {row[schema.LEAD_ID]}  score {row[schema.SCORE]}/100  tier {row[schema.TIER]}  "
+        f"MQL: {mql}",
+        chance,
+        f"fit {row[schema.FIT_SCORE]}/100   intent {row[schema.INTENT_SCORE]}/100",
+        f"as of {row[schema.AS_OF]}   model {row[schema.MODEL_VERSION]}"
+        + (f" (segment {segment})" if segment else ""),
+    ]
+    for reason in json.loads(row[schema.REASONS]):
+        sign = "+" if reason["impact"] > 0 else "-"
+        lines.append(f"  {sign} {reason['text']}  ({reason['impact']:+.2f})")
+    return lines
