@@ -95,7 +95,7 @@ def test_train_then_score_return_what_they_wrote(funnels: Funnels, tmp_path: Pat
     assert "rules:demo-rules" in trained.to_dict()["metrics"]
     assert trained.result.served != "rules:demo-rules"
     handoff = trained.to_dict()["rules"]["rules:demo-rules"]
-    assert handoff["rules"]["leads"] == handoff["model"]["leads"] > 0
+    assert handoff["rules"]["rows"] == handoff["model"]["rows"] > 0
     assert handoff["threshold"] == 40 and 0 <= handoff["model_score_cut"] <= 100
     assert handoff["file"]["behaviours"][1] == {
         "event_type": "pricing_page_view", "points": 5.0, "max_times": 4, "half_life_days": 14.0

@@ -221,10 +221,10 @@ def lead_card(row: Any) -> list[str]:
         f"MQL: {mql}",
         chance,
         f"fit {row[schema.FIT_SCORE]}/100   intent {row[schema.INTENT_SCORE]}/100",
-        f"as of {row[schema.AS_OF]}   model {row[schema.MODEL_VERSION]}"
-        + (f" (segment {segment})" if segment else ""),
+        f"as of {'a flat export' if pd.isna(row[schema.AS_OF]) else row[schema.AS_OF]}   "
+        f"model {row[schema.MODEL_VERSION]}" + (f" (segment {segment})" if segment else ""),
     ]
     for reason in json.loads(row[schema.REASONS]):
-        sign = "+" if reason["impact"] > 0 else "-"
+        sign = "-" if reason["impact"] < 0 else "+"
         lines.append(f"  {sign} {reason['text']}  ({reason['impact']:+.2f})")
     return lines

@@ -62,10 +62,11 @@ def top_share_mask(p: np.ndarray, share: float) -> np.ndarray:
 
 
 def _handed_off(y: np.ndarray, mask: np.ndarray) -> dict[str, float]:
-    """Leads handed off by ``mask``: their share, precision, recall and leads per conversion."""
+    """Rows handed off by ``mask`` (a lead's snapshot rows each count): their count and share,
+    precision, recall and rows per conversion (``leads_per_conversion``)."""
     n, won, total = int(mask.sum()), float(y[mask].sum()), float(y.sum())
     return {
-        "leads": float(n),
+        "rows": n,
         "share": n / len(y) if len(y) else float("nan"),
         "precision": won / n if n else float("nan"),
         "recall": won / total if total else float("nan"),

@@ -92,8 +92,9 @@ def rules_rows(
 
 
 def _signed(points: float) -> str:
-    """``+30``, ``-10``, ``+12.3``: points as the reasons say them."""
-    return f"{round(points, 1):+g}"
+    """``+30``, ``-10``, ``+12.3`` (``+0.012`` when smaller than a tenth): points as the reasons
+    say them."""
+    return f"{points:+.2g}" if abs(points) < 0.05 else f"{round(points, 1):+g}"
 
 
 def _shown(value: Any) -> str:
@@ -178,7 +179,7 @@ def _items(rules: RulesFile, points: RulePoints, j: int, rows: np.ndarray) -> np
 def rule_reasons(rules: RulesFile, points: RulePoints) -> list[str]:
     """Every rule that fired for each lead, the largest |points| first (ties in file order),
     as JSON text per row."""
-    matrix = points.points
+    matrix = np.round(points.points, 4)  # as the reasons' impacts hold them
     n, k = matrix.shape
     if n == 0 or k == 0:
         return ["[]"] * n

@@ -208,6 +208,19 @@ def test_points_equal_a_brute_force_reading_of_the_contract(
     ("text", "message"),
     [
         ("name: x\nthreshold: 1\nmax_points: 0\n", "max_points: Input should be greater than 0"),
+        ("name: x\nthreshold: 1\nmax_point: 100\n", "max_point: Extra inputs are not permitted"),
+        ("name: x\nthreshold: .nan\nmax_points: 10\n", "threshold: Input should be a finite"),
+        (
+            "name: x\nthreshold: 1\nmax_points: 10\nbehaviours:\n"
+            "  - {event_type: demo_request, points: '10'}\n",
+            "behaviours[0].points: Input should be a valid number (given: '10')",
+        ),
+        ("name: x\nthreshold: 1\nmax_points: 10\nname: y\n", "the key 'name' is given twice"),
+        (
+            "name: x\nthreshold: 1\nmax_points: 10\nattributes:\n"
+            "  - {column: country, equals: [], points: 5}\n",
+            "attributes[0].equals: an empty list matches nothing",
+        ),
         ("name: x\nthreshold: 1\nmax_points: 10\nscale: 3\n", "scale: Extra inputs"),
         (
             "name: x\nthreshold: 1\nmax_points: 10\nbehaviours:\n"
@@ -217,7 +230,7 @@ def test_points_equal_a_brute_force_reading_of_the_contract(
         (
             "name: x\nthreshold: 1\nmax_points: 10\nattributes:\n"
             "  - {column: company_size, between: [100, 10], points: 5}\n",
-            "attributes[0]: between [100.0, 10.0): the lower bound must be below the upper",
+            "attributes[0].between: [100, 10): the lower bound must be below the upper",
         ),
         (
             "name: x\nthreshold: 1\nmax_points: 10\nattributes:\n  - {column: industry, points: 5}\n",
@@ -247,8 +260,23 @@ def test_rules_on_unknown_or_personal_columns_are_refused() -> None:
     )
     with pytest.raises(ConfigError, match="is a PII column"):
         check_rules(personal, leads, set(), ["email"])
-    never = check_rules(RULES, leads, {"demo_request", "webinar_attended"}, [])
-    assert never == ["email_click", "pricing_page_view"]
+    warned = check_rules(RULES, leads, {"demo_request", "webinar_attended"}, [], "r.yaml")
+    assert warned == [
+        "rules file r.yaml: no event of type ['email_click', 'pricing_page_view'] in the events; "
+        "those rules never fire"
+    ]
+    flat = check_rules(RULES, leads, None, [])
+    assert flat == [
+        "rules file 'current-rules': a flat export has no events: behaviour and inactivity rules "
+        "never fire"
+    ]
+    nobody = RULES.model_copy(
+        update={"attributes": [RULES.attributes[4].model_copy(update={"equals": ["Norway"]})]}
+    )
+    assert check_rules(nobody, leads, None, [])[0] == (
+        "rules file 'current-rules': attributes[0] (country) matches no lead; the column holds "
+        "'IN', 'br', 'US'"
+    )
 
 
 def test_each_row_at_its_own_time_equals_each_time_alone() -> None:
@@ -268,15 +296,15 @@ def test_the_hand_off_table_counts_the_rules_leads_and_the_model_s_as_many() -> 
     served = np.array([0.9, 0.1, 0.8, 0.2, 0.05, 0.7, 0.3, 0.01])  # its top 3: rows 0, 2, 5
     table = handoff_table(y, points, 65, served)
     assert table["rules"] == {
-        "leads": 3.0, "share": 3 / 8, "precision": 1 / 3, "recall": 1 / 3,
+        "rows": 3, "share": 3 / 8, "precision": 1 / 3, "recall": 1 / 3,
         "leads_per_conversion": 3.0,
     }  # fmt: skip
     assert table["model"] == {
-        "leads": 3.0, "share": 3 / 8, "precision": 1.0, "recall": 1.0,
+        "rows": 3, "share": 3 / 8, "precision": 1.0, "recall": 1.0,
         "leads_per_conversion": 1.0, "model_cut": 0.7,
     }  # fmt: skip
     none = handoff_table(y, points, 1000, served)
-    assert none["rules"]["leads"] == 0 and np.isnan(none["model"]["model_cut"])
+    assert none["rules"]["rows"] == 0 and np.isnan(none["model"]["model_cut"])
 
 
 def test_the_worked_example_and_the_contract_s_example_are_valid_for_the_demo_funnel(
@@ -289,7 +317,7 @@ def test_the_worked_example_and_the_contract_s_example_are_valid_for_the_demo_fu
     leads, events = funnel.clean_tables["leads"], funnel.clean_tables["events"]
     types = set(events[schema.EVENT_TYPE].astype(str))
     example = read_rules(root / "configs" / "rules-demo.yaml")
-    assert check_rules(example, leads, types, ["email"]) == []
+    assert check_rules(example, leads, types, ["email"]) == []  # every rule can fire
     section = (root / "docs" / "CONTRACT.md").read_text("utf-8").split("## 7.")[1]
     block = section.split("```yaml\n")[1].split("```")[0]
     (tmp_path / "contract.yaml").write_text(block, "utf-8")

@@ -332,12 +332,9 @@ def score_with_rules_file(
     write them to ``output`` (one atomic write, like a model's)."""
     watch = watch or Stopwatch(announcer(reporter))
     rules = read_rules(path)
-    types = data.event_type_names()
-    never = check_rules(rules, data.leads, types, config.data.pii_columns)
-    if never:
-        reporter.warn(
-            f"Rules {rules.name!r}: no event of type {never} in the events; those rules never fire"
-        )
+    types = None if data.flat else data.event_type_names()
+    for warning in check_rules(rules, data.leads, types, config.data.pii_columns, str(path)):
+        reporter.warn(warning)
     counts: dict[str, int] = {}
     with (
         reporter.counter(" leads") as advance,

@@ -78,25 +78,29 @@ def train_job(
     with watch.time("read and validate"):
         validated = load(source, config, require_labels=True, quarantine_dir=quarantine_dir)
     reporter.say(validated.report.render())
-    _check_rules_files(files, validated.data, config, reporter)
+    _check_rules_files(files, rules, validated.data, config, reporter)
     uri = tracking.tracking_uri(tracking_uri, config)
     when = resolve_as_of(as_of, validated.data)
     return train_validated(validated, config, when, uri, reporter, watch, files)
 
 
 def _check_rules_files(
-    files: list[RulesFile], data: LeadData, config: Config, reporter: Reporter
+    files: list[RulesFile],
+    paths: Sequence[Path],
+    data: LeadData,
+    config: Config,
+    reporter: Reporter,
 ) -> None:
-    """Exit 2 for a rules file the data cannot score, or two files with one name."""
-    types = data.event_type_names()
+    """Exit 2 for a rules file the data cannot score, or two files with one name; warn about
+    rules that can never fire on this data."""
+    types = None if data.flat else data.event_type_names()
     names: set[str] = set()
-    for rules in files:
+    for rules, path in zip(files, paths, strict=True):
         if rules.name in names:
             raise ConfigError(f"rules files: two files are named {rules.name!r}; rename one")
         names.add(rules.name)
-        never = check_rules(rules, data.leads, types, config.data.pii_columns)
-        if never:
-            reporter.warn(f"Rules {rules.name!r}: no event of type {never}; those rules never fire")
+        for warning in check_rules(rules, data.leads, types, config.data.pii_columns, str(path)):
+            reporter.warn(warning)
 
 
 def train_validated(

@@ -14,12 +14,20 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from predictive_scoring import schema
 from predictive_scoring.data.arrow import positions_in
@@ -42,7 +50,11 @@ Scalar = str | int | float | bool
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+Number = Annotated[float, Strict()]
+"""A finite number written as one (``10``, ``2.5``; not ``"10"``, ``.nan`` or ``.inf``)."""
 
 
 class AttributeRule(_Strict):
@@ -50,19 +62,34 @@ class AttributeRule(_Strict):
 
     column: str = Field(min_length=1)
     equals: list[Scalar] | Scalar | None = None
-    between: tuple[float | None, float | None] | None = None
-    points: float
+    between: tuple[Number | None, Number | None] | None = None
+    points: Number
+
+    @field_validator("equals")
+    @classmethod
+    def _some_value(cls, equals: list[Scalar] | Scalar | None) -> list[Scalar] | Scalar | None:
+        if isinstance(equals, list) and not equals:
+            raise ValueError("an empty list matches nothing: give at least one value")
+        return equals
+
+    @field_validator("between")
+    @classmethod
+    def _bounds(
+        cls, between: tuple[float | None, float | None] | None
+    ) -> tuple[float | None, float | None] | None:
+        if between is None:
+            return None
+        lo, hi = between
+        if lo is None and hi is None:
+            raise ValueError("needs a lower or an upper bound")
+        if lo is not None and hi is not None and not lo < hi:
+            raise ValueError(f"[{lo:g}, {hi:g}): the lower bound must be below the upper")
+        return between
 
     @model_validator(mode="after")
     def _one_test(self) -> AttributeRule:
         if (self.equals is None) == (self.between is None):
             raise ValueError("give equals or between (one of them)")
-        if self.between is not None:
-            lo, hi = self.between
-            if lo is None and hi is None:
-                raise ValueError("between needs a lower or an upper bound")
-            if lo is not None and hi is not None and not lo < hi:
-                raise ValueError(f"between [{lo}, {hi}): the lower bound must be below the upper")
         return self
 
     @property
@@ -77,10 +104,10 @@ class BehaviourRule(_Strict):
     """Points per occurrence of ``event_type`` before T, as limited."""
 
     event_type: str = Field(min_length=1)
-    points: float
-    max_times: int | None = Field(default=None, ge=1)
-    within_days: float | None = Field(default=None, gt=0)
-    half_life_days: float | None = Field(default=None, gt=0)
+    points: Number
+    max_times: int | None = Field(default=None, ge=1, strict=True)
+    within_days: Number | None = Field(default=None, gt=0)
+    half_life_days: Number | None = Field(default=None, gt=0)
 
     @property
     def kind(self) -> str:
@@ -91,16 +118,16 @@ class BehaviourRule(_Strict):
 class Inactivity(_Strict):
     """Points for a lead with at least one event and none in ``(T - after_days, T)``."""
 
-    after_days: float = Field(gt=0)
-    points: float
+    after_days: Number = Field(gt=0)
+    points: Number
 
 
 class RulesFile(_Strict):
     """A whole rules file."""
 
     name: str = Field(min_length=1)
-    threshold: float
-    max_points: float = Field(gt=0)
+    threshold: Number
+    max_points: Number = Field(gt=0)
     attributes: list[AttributeRule] = Field(default_factory=list)
     behaviours: list[BehaviourRule] = Field(default_factory=list)
     inactivity: Inactivity | None = None
@@ -121,7 +148,18 @@ def _where(location: tuple[int | str, ...]) -> str:
 
 class _Loader(yaml.SafeLoader):
     """YAML with YAML 1.2's booleans: only true and false, so a country code such as NO (Norway)
-    or ON (Ontario) stays text."""
+    or ON (Ontario) stays text; a key given twice in one mapping is an error, not the last one."""
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {key!r} is given twice", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -148,7 +186,8 @@ def read_rules(path: Path) -> RulesFile:
     try:
         return RulesFile.model_validate(raw)
     except ValidationError as exc:
-        error = exc.errors()[0]
+        errors = exc.errors()
+        error = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
         where = _where(tuple(error["loc"]))
         given = error.get("input")
         shown = "" if isinstance(given, dict) else f" (given: {given!r})"
@@ -157,31 +196,65 @@ def read_rules(path: Path) -> RulesFile:
 
 
 def check_rules(
-    rules: RulesFile, leads: pd.DataFrame, event_types: set[str], pii_columns: list[str]
+    rules: RulesFile,
+    leads: pd.DataFrame,
+    event_types: set[str] | None,
+    pii_columns: list[str],
+    source: str = "",
 ) -> list[str]:
-    """Raise :class:`ConfigError` for an attribute rule on a column the leads lack or on a PII
-    column (its value would reach the reasons); return the behaviour rules' event types the
-    events never hold (those rules never fire)."""
+    """Raise :class:`ConfigError` for an attribute rule on a column the leads lack, on a PII
+    column (its value would reach the reasons) or on the lead's id, creation time or label;
+    return warnings for rules that can never fire here: an attribute rule no lead matches (with
+    the values the column holds), a behaviour whose event type the events never hold, behaviour
+    and inactivity rules of a flat export (``event_types`` ``None``: no events at all)."""
+    where = f"rules file {source or repr(rules.name)}"
     pii = {c.strip().lower() for c in pii_columns}
     for k, rule in enumerate(rules.attributes):
         column = rule.column.strip().lower()
         if column in pii:
             raise ConfigError(
-                f"rules {rules.name!r}: attributes[{k}].column: {rule.column!r} is a PII column "
+                f"{where}: attributes[{k}].column: {rule.column!r} is a PII column "
                 "(data.pii_columns); rules never read personal data"
             )
         if column in schema.NOT_ATTRIBUTES:
             raise ConfigError(
-                f"rules {rules.name!r}: attributes[{k}].column: {rule.column!r} is not an "
-                "attribute of the lead (its id, creation time or label)"
+                f"{where}: attributes[{k}].column: {rule.column!r} is not an attribute of the "
+                "lead (its id, creation time or label)"
             )
         if column not in leads.columns:
             shown = sorted(c for c in leads.columns if c.lower() not in pii)[:15]
             raise ConfigError(
-                f"rules {rules.name!r}: attributes[{k}].column: {rule.column!r} is not a column "
-                f"of leads (they have {shown})"
+                f"{where}: attributes[{k}].column: {rule.column!r} is not a column of leads "
+                f"(they have {shown})"
             )
-    return sorted({b.kind for b in rules.behaviours} - {t.strip().lower() for t in event_types})
+    warnings = [
+        f"{where}: attributes[{k}] ({rule.column}) matches no lead; the column holds "
+        f"{_common_values(leads[rule.column.strip().lower()])}"
+        for k, rule in enumerate(rules.attributes)
+        if len(leads) and not _matches(rule, leads[rule.column.strip().lower()]).any()
+    ]
+    timed = [*rules.behaviours, *([rules.inactivity] if rules.inactivity else [])]
+    if event_types is None and timed:
+        warnings.append(
+            f"{where}: a flat export has no events: behaviour and inactivity rules never fire"
+        )
+    elif event_types is not None:
+        known = {t.strip().lower() for t in event_types}
+        never = sorted({b.kind for b in rules.behaviours} - known)
+        if never:
+            warnings.append(
+                f"{where}: no event of type {never} in the events; those rules never fire"
+            )
+    return warnings
+
+
+def _common_values(values: pd.Series, shown: int = 6) -> str:
+    """The column's most common values, as the warning about a rule matching nobody shows them."""
+    counts = values.dropna().astype(str).value_counts()
+    if counts.empty:
+        return "no value"
+    listed = ", ".join(repr(v) for v in counts.index[:shown])
+    return f"{listed}{', ...' if len(counts) > shown else ''}"
 
 
 @dataclass(frozen=True)

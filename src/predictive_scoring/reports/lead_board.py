@@ -104,6 +104,20 @@ def _numbers(values: pd.Series, decimals: int) -> list[float | None]:
     return [None if np.isnan(v) else float(v) for v in rounded]
 
 
+def _wording(versions: list[str]) -> tuple[str, str]:
+    """The chance column's header and what a score means: a model's percentile, or a rules
+    file's points on its own scale when only rules files scored the board's leads."""
+    if versions and all(v.startswith("rules:") for v in versions):
+        return "Points", (
+            "Score: the rules file's points on its scale (100 × points / max_points, rounded, "
+            "0 to 100)."
+        )
+    return "Chance", (
+        "Score: the lead's percentile among the leads the model was trained on (stable from run "
+        "to run)."
+    )
+
+
 def lead_board(
     scores: pd.DataFrame,
     display: pd.DataFrame | None = None,
@@ -149,6 +163,7 @@ def lead_board(
     extra = "".join(
         f"<th>{text(c.replace('_', ' ').capitalize())}</th>" for c in payload["columns"]
     )
+    header, meaning = _wording(versions)
     body = (
         '<div class="layout"><section>'
         f'<div class="toolbar" role="toolbar">{buttons}{choose}'
@@ -156,12 +171,12 @@ def lead_board(
         'aria-label="Search leads"></div>'
         '<table id="board"><thead><tr><th class="num">#</th><th>Lead</th>'
         f'{extra}<th class="num">Score</th><th>Tier</th><th>Fit</th><th>Intent</th>'
-        '<th class="num">Chance</th><th>MQL</th></tr></thead><tbody id="lead-rows"></tbody>'
+        f'<th class="num">{header}</th><th>MQL</th></tr></thead><tbody id="lead-rows"></tbody>'
         "</table>"
         '<div class="pager"><button id="prev" type="button">Previous</button>'
         '<span id="page-info"></span><button id="next" type="button">Next</button></div>'
-        '<p class="note">Score: the lead\'s percentile among the leads the model was trained on '
-        "(stable from run to run). Fit: who the lead is; intent: what the lead has done lately. "
+        f'<p class="note">{text(meaning)} Fit: who the lead is; intent: what the lead has done '
+        "lately. "
         "Click a lead for the reasons behind its score.</p></section>"
         '<section id="detail"><h2>Select a lead</h2><p class="muted">Its score, fit and intent, '
         "and the reasons behind them appear here.</p></section></div>"

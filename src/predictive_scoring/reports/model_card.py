@@ -405,7 +405,7 @@ def _handoff_cells(figures: dict[str, float | None]) -> tuple[str, str, str, str
         return "–" if v is None or v != v else format(v, form)
 
     return (
-        shown(figures["leads"], ",.0f"),
+        shown(figures["rows"], ",.0f"),
         shown(figures["share"], ".1%"),
         shown(figures["precision"], ".1%"),
         shown(figures["recall"], ".1%"),
@@ -427,22 +427,23 @@ def _rules(result: TrainingFacts) -> str:
         )
         rows = [
             (f"{name} at ≥ {figures['threshold']:g} points", *_handoff_cells(figures["rules"])),
-            (f"served model ({result.served}), as many leads: {said}",
+            (f"served model ({result.served}), as many rows: {said}",
              *_handoff_cells(figures["model"])),
         ]  # fmt: skip
         parts.append(
             f"<h3>{text(name)}</h3>"
             + table(
                 rows,
-                ["hand-off", "leads", "share", "precision", "recall", "leads per conversion"],
+                ["hand-off", "rows", "share", "precision", "recall", "rows per conversion"],
                 {1, 2, 3, 4, 5},
             )
         )
     return (
         '<section id="rules"><h2>Your rules and the model</h2>'
-        '<p class="note">On the test window\'s rows: the leads each rules file hands to sales at '
-        "its threshold, and the served candidate (its test-window fit) handing off the same "
-        "number of leads, its best ones; precision is the share of those that converted within "
+        '<p class="note">On the test window\'s snapshot rows (a lead looked at on several dates '
+        "counts once per date): the rows each rules file hands to sales at its threshold, and the "
+        "served candidate (its test-window fit) handing off the same number of rows, its best "
+        "ones; precision is the share of those that converted within "
         "the horizon, recall the share of all conversions they hold. The rules' probabilities in "
         "the comparison come from a monotone map of their points fitted on the calibration "
         "window.</p>" + "".join(parts) + "</section>"
