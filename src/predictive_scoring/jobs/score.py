@@ -227,25 +227,16 @@ def score_validated(
     with watch.time("route"):  # each segment's leads with their events, one pass per table
         parts = _parts(data, served, routes or [])
     monitors = {segment: DriftMonitor(model.reference_shares) for segment, model, _ in parts}
-    counts: dict[str, int] = {}
     rows: dict[str, int] = {}
-    with (
-        reporter.counter(" leads") as advance,
-        watch.use(),
-        watch.time("write", own=True, shown=False),
-    ):
 
-        def counted() -> Iterator[pd.DataFrame]:
-            nonlocal counts
-            for segment, model, part in parts:
-                chunks = score_leads(part, model, as_of, scoring, config.models.num_threads)
-                for frame in monitors[segment].watch(chunks):
-                    advance(len(frame))
-                    counts = count_tiers(frame, counts)
-                    rows[segment] = rows.get(segment, 0) + len(frame)
-                    yield frame
+    def frames() -> Iterator[pd.DataFrame]:
+        for segment, model, part in parts:
+            chunks = score_leads(part, model, as_of, scoring, config.models.num_threads)
+            for frame in monitors[segment].watch(chunks):
+                rows[segment] = rows.get(segment, 0) + len(frame)
+                yield frame
 
-        written = write_scores(counted(), destination, as_of)
+    written, counts = _write_counted(frames(), destination, as_of, reporter, watch)
     with watch.time("drift"):
         drift = _drift(monitors)
     above = drifted(drift, scoring.psi_warning)
@@ -271,6 +262,33 @@ def score_validated(
             for segment, model, _ in parts
         },
     )
+
+
+def _write_counted(
+    frames: Iterator[pd.DataFrame],
+    destination: Destination,
+    as_of: pd.Timestamp | None,
+    reporter: Reporter,
+    watch: Stopwatch,
+) -> tuple[int, dict[str, int]]:
+    """Write ``frames`` to ``destination`` in one atomic write (the steps that make them timed
+    on ``watch`` as they run), counting the leads on the progress display and the tiers."""
+    counts: dict[str, int] = {}
+    with (
+        reporter.counter(" leads") as advance,
+        watch.use(),
+        watch.time("write", own=True, shown=False),
+    ):
+
+        def counted() -> Iterator[pd.DataFrame]:
+            nonlocal counts
+            for frame in frames:
+                advance(len(frame))
+                counts = count_tiers(frame, counts)
+                yield frame
+
+        written = write_scores(counted(), destination, as_of)
+    return written, counts
 
 
 def _say_scored(
@@ -335,21 +353,8 @@ def score_with_rules_file(
     types = None if data.flat else data.event_type_names()
     for warning in check_rules(rules, data.leads, types, config.data.pii_columns, str(path)):
         reporter.warn(warning)
-    counts: dict[str, int] = {}
-    with (
-        reporter.counter(" leads") as advance,
-        watch.use(),
-        watch.time("write", own=True, shown=False),
-    ):
-
-        def counted() -> Iterator[pd.DataFrame]:
-            nonlocal counts
-            for frame in score_with_rules(data, rules, as_of, config.scoring):
-                advance(len(frame))
-                counts = count_tiers(frame, counts)
-                yield frame
-
-        written = write_scores(counted(), Destination.parse(output), as_of)
+    frames = score_with_rules(data, rules, as_of, config.scoring)
+    written, counts = _write_counted(frames, Destination.parse(output), as_of, reporter, watch)
     reporter.say(
         f"Scored {written:,} open leads as of {as_of or 'a flat export'} with {rules.model_version} "
         f"(rules file {path}) -> {output}"
