@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -9,6 +11,7 @@ import pytest
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
+from predictive_scoring.cli import main
 from predictive_scoring.errors import RegistryError
 from predictive_scoring.tracking import CHAMPION, current_champion
 from tests.conftest import CliResult, Funnels
@@ -37,22 +40,40 @@ def test_a_registry_that_cannot_answer_is_an_error_not_no_champion(
         current_champion(MODEL, "http://127.0.0.1:9")
 
 
+@pytest.fixture(scope="module")
+def store_with_champion(
+    tmp_path_factory: pytest.TempPathFactory, funnels: Funnels
+) -> tuple[Path, Path, Path]:
+    """A funnel, a store whose champion is version 1 (trained once for the module), and a
+    config with one thread."""
+    folder = tmp_path_factory.mktemp("registry-store")
+    data = funnels.folder(2000, 2)
+    config = folder / "one-thread.yaml"
+    config.write_text(ONE_THREAD)
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    here = Path.cwd()
+    os.chdir(folder)  # the store's artifacts land beside it, as they would for a user
+    try:
+        code = main([
+            "train", "--data", str(data), "--tracking-uri", uri, "--model-name", MODEL,
+            "--config", str(config), "--as-of", "2025-10-01",
+            "--model-card", str(folder / "card.html"),
+        ])  # fmt: skip
+    finally:
+        os.chdir(here)
+    assert code == 0
+    assert current_champion(MODEL, uri) == "1"
+    return data, folder / "mlflow.db", config
+
+
 @pytest.fixture
 def trained_once(
-    tmp_path: Path, cli: Callable[..., CliResult], funnels: Funnels
+    store_with_champion: tuple[Path, Path, Path], tmp_path: Path
 ) -> tuple[Path, str, Path]:
-    """A funnel, a store whose champion is version 1, and a config with one thread."""
-    data = funnels.folder(2000, 2)
-    config = tmp_path / "one-thread.yaml"
-    config.write_text(ONE_THREAD)
-    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
-    first = cli(
-        "train", "--data", data, "--tracking-uri", uri, "--model-name", MODEL,
-        "--config", config, "--as-of", "2025-10-01", "--model-card", tmp_path / "card.html",
-    )  # fmt: skip
-    assert first.code == 0, first.err
-    assert current_champion(MODEL, uri) == "1"
-    return data, uri, config
+    """The module's store, copied for this test (its failures must not reach the next one)."""
+    data, database, config = store_with_champion
+    shutil.copy(database, tmp_path / "mlflow.db")
+    return data, f"sqlite:///{tmp_path / 'mlflow.db'}", config
 
 
 @pytest.mark.slow
