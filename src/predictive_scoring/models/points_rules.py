@@ -30,7 +30,7 @@ from pydantic import (
 )
 
 from predictive_scoring import schema
-from predictive_scoring.data.arrow import positions_in
+from predictive_scoring.data.arrow import among, positions_in
 from predictive_scoring.errors import ConfigError, UsageError
 
 __all__ = [
@@ -480,7 +480,9 @@ def rules_candidate(
             at = chunk[schema.SNAPSHOT_AT]
             aligned = attributes.loc[chunk[schema.LEAD_ID].to_numpy()].reset_index(drop=True)
             times = None if at.isna().all() else at.reset_index(drop=True)
-            totals.append(rule_points(rules, aligned, events, times).total)
+            # the chunk's leads' events only: the rest would be prepared and merged for nothing
+            theirs = events[among(events[schema.LEAD_ID], chunk[schema.LEAD_ID].unique())]
+            totals.append(rule_points(rules, aligned, theirs, times).total)
         points.append(np.concatenate(totals) if totals else np.zeros(0))
     mapping = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0, increasing=True)
     mapping.fit(points[0], calibration_labels)
