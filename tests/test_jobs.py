@@ -18,7 +18,7 @@ from tests.conftest import Funnels
 
 TRAIN_KEYS = {
     "run_id", "model_name", "version", "promoted", "promotion", "served_model", "decision",
-    "as_of", "tracking_uri", "model_card", "metrics", "timing", "models",
+    "as_of", "tracking_uri", "model_card", "points_rules", "metrics", "timing", "models",
 }  # fmt: skip
 SCORE_KEYS = {
     "as_of", "model_version", "model_uri", "rows", "counts", "unseen_event_types", "output",
@@ -145,6 +145,22 @@ def test_train_then_score_return_what_they_wrote(funnels: Funnels, tmp_path: Pat
     assert reporter.steps[:2] == ["read and validate", "load model"]
     assert any(line.startswith(f"Scored {batch.rows:,} open leads") for line in reporter.lines)
     assert scored.report is not None and scored.report.exists()
+    # the learned points: in the run and beside the card, and scored as a rules file
+    learned = trained.points_rules
+    assert learned == tmp_path / "card.points_rules.yaml"
+    assert trained.to_dict()["points_rules"] == str(learned)
+    logged = MlflowClient(uri).download_artifacts(
+        trained.registration.run_id, "points_rules.yaml", str(tmp_path / "logged")
+    )
+    assert Path(logged).read_text("utf-8") == learned.read_text("utf-8")
+    by_rules = jobs.score_job(
+        source, config, str(tmp_path / "learned.parquet"), tracking_uri=uri,
+        quarantine_dir=tmp_path / "q", rules=learned, reporter=Recorder(),
+    )  # fmt: skip
+    rows = pd.read_parquet(tmp_path / "learned.parquet")
+    assert by_rules.batch.rows == len(rows) == len(written)
+    assert rows[schema.MODEL_VERSION].unique().tolist() == ["rules:learned-points"]
+    assert rows[schema.POINTS].between(-1, 101).all() and rows[schema.POINTS].std() > 1
 
 
 def test_as_of_is_none_for_flat_exports_the_latest_time_by_default_or_parsed(

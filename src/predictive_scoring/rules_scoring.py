@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from predictive_scoring import schema
-from predictive_scoring.config import ScoringConfig
+from predictive_scoring.config import FeaturesConfig, ScoringConfig
 from predictive_scoring.data.tables import LeadData
 from predictive_scoring.explain import EVENT_PHRASES, humanise
 from predictive_scoring.features.snapshots import scoring_rows
@@ -38,16 +38,20 @@ __all__ = ["on_scale", "rule_reasons", "rules_rows", "score_with_rules"]
 
 
 def score_with_rules(
-    data: LeadData, rules: RulesFile, as_of: pd.Timestamp | None, config: ScoringConfig
+    data: LeadData,
+    rules: RulesFile,
+    as_of: pd.Timestamp | None,
+    config: ScoringConfig,
+    features: FeaturesConfig | None = None,
 ) -> Iterator[pd.DataFrame]:
     """The contract rows (with ``points``) of every lead open at ``as_of``, in chunks of
-    ``scoring.chunk_size``."""
+    ``scoring.chunk_size``; ``features`` says how derived attributes are made."""
     with step("rows"):
         ids = scoring_rows(data, as_of)[schema.LEAD_ID]
         leads = data.leads.set_index(schema.LEAD_ID, drop=False).loc[ids.to_numpy()]
         leads = leads.reset_index(drop=True)
     with step("points"):
-        points = rule_points(rules, leads, data.events, as_of)
+        points = rule_points(rules, leads, data.events, as_of, features)
     with step("reasons"):
         why = rule_reasons(rules, points)
     frame = rules_rows(rules, points, leads[schema.LEAD_ID], why, as_of, config)
@@ -72,6 +76,7 @@ def rules_rows(
     """The output rows of ``lead_ids`` from their ``points``."""
     total = points.total
     score = on_scale(total, rules.max_points)
+    fit = points.of(ATTRIBUTE)
     n = len(total)
     return pd.DataFrame(
         {
@@ -79,8 +84,8 @@ def rules_rows(
             schema.AS_OF: pd.Series([as_of] * n, dtype="datetime64[us, UTC]").to_numpy(),
             schema.PROBABILITY: np.full(n, np.nan),
             schema.SCORE: score,
-            schema.FIT_SCORE: on_scale(points.of(ATTRIBUTE), rules.max_points),
-            schema.INTENT_SCORE: on_scale(total - points.of(ATTRIBUTE), rules.max_points),
+            schema.FIT_SCORE: on_scale(fit, rules.max_points),
+            schema.INTENT_SCORE: on_scale(total - points.base - fit, rules.max_points),
             schema.TIER: tiers(score, config),
             schema.IS_MQL: total >= rules.threshold,
             schema.REASONS: reasons,
@@ -106,6 +111,8 @@ def _shown(value: Any) -> str:
 
 def _attribute_words(rule: AttributeRule, value: Any) -> str:
     name = humanise(rule.column.strip().lower())
+    if rule.missing:
+        return f"{name} is unknown"
     if rule.between is None:
         return f"{name} is {_shown(value)}"
     lo, hi = rule.between
@@ -116,7 +123,7 @@ def _attribute_words(rule: AttributeRule, value: Any) -> str:
     return f"{name} is {_shown(value)} ({_shown(lo)} to under {_shown(hi)})"
 
 
-def _behaviour_words(rule: BehaviourRule, count: int) -> str:
+def _behaviour_words(rule: BehaviourRule, count: int, impact: float) -> str:
     words = EVENT_PHRASES.get(rule.kind, (humanise(rule.kind), ""))[0]
     if count > 1:
         words += f" {count} times"
@@ -126,6 +133,8 @@ def _behaviour_words(rule: BehaviourRule, count: int) -> str:
         words += f" in the last {_shown(rule.within_days)} days"
     if rule.half_life_days is not None:
         words += f", decayed with a {_shown(rule.half_life_days)}-day half-life"
+    if rule.limit is not None and abs(impact) >= round(rule.limit, 4):
+        words += f" (held at its limit of {_shown(rule.limit)} points)"
     return words
 
 
@@ -151,7 +160,7 @@ def _items(rules: RulesFile, points: RulePoints, j: int, rows: np.ndarray) -> np
     values = points.seen[j][rows]
     impacts = np.round(points.points[rows, j], 4)
     keys = pd.DataFrame({"v": pd.Series(values, dtype=object).astype(str), "p": impacts})
-    codes = keys.groupby(["v", "p"], sort=False).ngroup().to_numpy()
+    codes = keys.groupby(["v", "p"], sort=False, dropna=False).ngroup().to_numpy()
     _, firsts = np.unique(codes, return_index=True)
     texts = []
     for first in firsts:
@@ -161,7 +170,7 @@ def _items(rules: RulesFile, points: RulePoints, j: int, rows: np.ndarray) -> np
             feature, words = rule.column.strip().lower(), _attribute_words(rule, value)
         elif kind == BEHAVIOUR:
             rule = rules.behaviours[j - len(rules.attributes)]
-            feature, words = rule.kind, _behaviour_words(rule, int(value))
+            feature, words = rule.kind, _behaviour_words(rule, int(value), impact)
         else:
             assert rules.inactivity is not None
             feature, words = "inactivity", _inactivity_words(rules.inactivity)

@@ -34,6 +34,7 @@ from predictive_scoring.features.spec import (
 from predictive_scoring.models.calibration import CrossFittedCalibration, calibrate
 from predictive_scoring.models.crm_bayes import CRM_BAYES, FrequencyNaiveBayes
 from predictive_scoring.models.leakage import LeakageFinding, audit_leakage
+from predictive_scoring.models.learned_points import points_rules_yaml
 from predictive_scoring.models.ml import (
     LIGHTGBM,
     LOGISTIC,
@@ -130,6 +131,8 @@ class TrainingResult:
     rules: dict[str, dict[str, Any]] = field(default_factory=dict)
     """Each rules file's hand-off table on the test window (``rules:<name>``: see
     :func:`_handoff`)."""
+    learned_rules: str = ""
+    """The points baseline as a rules file (``points_rules.yaml``)."""
 
     @property
     def served_model(self) -> Any:
@@ -145,6 +148,7 @@ class _Fitted:
     recipes: dict[str, Recipe]
     scorecard: pd.DataFrame
     structure: dict[str, Any]
+    learned_rules: str
 
 
 def train_models(
@@ -165,7 +169,7 @@ def train_models(
     with step("test predictions"):
         predictions = {n: m.predict_proba(X_test)[:, 1] for n, m in fitted.models.items()}
     with step("rules files"):
-        teams = [_rules_candidate(r, known, training) for r in rules]
+        teams = [_rules_candidate(r, known, training, config) for r in rules]
     predictions.update({c.name: c.test_probabilities for c in teams})
     with step("bootstrap intervals"):
         evaluations = evaluate_all(y_test, predictions, seed=config.models.seed)
@@ -214,10 +218,13 @@ def train_models(
         evaluation=training.evaluation,
         refit=refit.facts,
         rules=handoffs,
+        learned_rules=fitted.learned_rules,
     )
 
 
-def _rules_candidate(rules: RulesFile, known: LeadData, training: TrainingSet) -> RulesCandidate:
+def _rules_candidate(
+    rules: RulesFile, known: LeadData, training: TrainingSet, config: Config
+) -> RulesCandidate:
     """``rules`` on the calibration and test windows' rows, each at its own snapshot time."""
     windows = training.windows
     return rules_candidate(
@@ -226,6 +233,7 @@ def _rules_candidate(rules: RulesFile, known: LeadData, training: TrainingSet) -
         known.events,
         (training.rows.loc[windows.calibrate], training.rows.loc[windows.test]),
         training.y[windows.calibrate],
+        config.features,
     )
 
 
@@ -429,7 +437,8 @@ def _fit_candidates(
             recipes[LOGISTIC] = Recipe(logistic_model(settings), None)
             logistic = _fit_logistic(training, spec, config, fit_rows)
             models[LOGISTIC] = _on_columns(logistic, None, train)
-    return _Fitted(models, recipes, points.scorecard(), structure)
+    learned = points_rules_yaml(points, spec, half_life, selected[0], config.scoring.mql.score)
+    return _Fitted(models, recipes, points.scorecard(), structure, learned)
 
 
 def _cross_fitted(estimator: Any, rows: XY, config: Config, scale_rounds: bool = False) -> Any:

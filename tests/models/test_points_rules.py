@@ -234,7 +234,7 @@ def test_points_equal_a_brute_force_reading_of_the_contract(
         ),
         (
             "name: x\nthreshold: 1\nmax_points: 10\nattributes:\n  - {column: industry, points: 5}\n",
-            "attributes[0]: give equals or between",
+            "attributes[0]: give equals, other_than, between or missing",
         ),
         ("name: x\nthreshold: [1\n", "not valid YAML"),
     ],
@@ -360,3 +360,70 @@ def test_a_lead_s_repeated_rows_each_get_its_points_and_labels_are_never_attribu
     )
     with pytest.raises(ConfigError, match="is not an attribute of the lead"):
         check_rules(label, _leads().assign(converted=1), set(), [])
+
+
+def test_other_than_missing_base_points_limits_and_derived_attributes_by_hand() -> None:
+    rules = RulesFile.model_validate(
+        {
+            "name": "learned",
+            "threshold": 10,
+            "max_points": 100,
+            "base_points": 7.5,
+            "attributes": [
+                {"column": "industry", "equals": ["Financial Services"], "points": 4},
+                {
+                    "column": "industry",
+                    "other_than": ["financial services", "Retail"],
+                    "points": -2,
+                },
+                {"column": "industry", "missing": True, "points": -1},
+                {"column": "title_seniority", "equals": "vp", "points": 6},
+                {"column": "title_function", "missing": True, "points": -3},
+                {"column": "company_size_band", "equals": "51–200", "points": 2},
+                {"column": "company_size", "between": [None, None], "points": 0.5},
+            ],
+            "behaviours": [{"event_type": "demo_request", "points": 10, "limit": 15}],
+        }
+    )
+    leads = pd.DataFrame(
+        {
+            schema.LEAD_ID: ["a", "b", "c", "d"],
+            "industry": ["  FINANCIAL   services ", "Mining", None, "Retail"],
+            "job_title": ["VP of Sales", "Sr. Engineer", None, "vp marketing"],
+            "company_size": [200.0, 50.0, np.nan, 51.0],
+        }
+    )
+    events = pd.DataFrame(
+        {
+            schema.LEAD_ID: ["a", "a", "b"],
+            schema.EVENT_TYPE: ["demo_request"] * 3,
+            schema.OCCURRED_AT: [T - DAY, T - 2 * DAY, T - DAY],
+        }
+    )
+    features = load_config().features  # company_size bands: (50, 200] is 51–200
+    points = rule_points(rules, leads, events, T, features)
+    expected = [
+        7.5
+        + 4
+        + 6
+        + 2
+        + 0.5
+        + 15,  # whitespace runs folded; VP; size 200 in (50, 200]; 2 demos held at 15
+        7.5 - 2 + 0.5 + 10,  # Mining: other than the list; size 50 is the band below
+        7.5
+        - 1
+        - 3,  # no industry, no title (no function), no size: between [null, null] is a number
+        7.5 + 6 + 2 + 0.5,  # Retail is listed: no other_than points
+    ]
+    np.testing.assert_allclose(points.total, expected)
+    rows = rules_rows(rules, points, leads[schema.LEAD_ID], rule_reasons(rules, points), T,
+                      load_config().scoring)  # fmt: skip
+    np.testing.assert_array_equal(rows[schema.INTENT_SCORE], [15, 10, 0, 0])  # base in neither
+    np.testing.assert_array_equal(rows[schema.FIT_SCORE], [12, 0, 0, 8])  # 12.5, 8.5: to even
+    texts = [r["text"] for r in json.loads(rows[schema.REASONS][0])]
+    assert texts[0] == "Requested a demo 2 times (held at its limit of 15 points): +15"
+    unknown = [r["text"] for r in json.loads(rows[schema.REASONS][2])]
+    assert unknown == ["Title function is unknown: -3", "Industry is unknown: -1"]
+    with pytest.raises(ConfigError, match=r"derived from a job title column"):
+        check_rules(rules, leads.drop(columns="job_title"), set(), [], features=features)
+    assert check_rules(rules, leads, {"demo_request"}, [], features=features) == []

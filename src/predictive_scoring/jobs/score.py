@@ -351,9 +351,10 @@ def score_with_rules_file(
     watch = watch or Stopwatch(announcer(reporter))
     rules = read_rules(path)
     types = None if data.flat else data.event_type_names()
-    for warning in check_rules(rules, data.leads, types, config.data.pii_columns, str(path)):
+    pii = config.data.pii_columns
+    for warning in check_rules(rules, data.leads, types, pii, str(path), config.features):
         reporter.warn(warning)
-    frames = score_with_rules(data, rules, as_of, config.scoring)
+    frames = score_with_rules(data, rules, as_of, config.scoring, config.features)
     written, counts = _write_counted(frames, Destination.parse(output), as_of, reporter, watch)
     reporter.say(
         f"Scored {written:,} open leads as of {as_of or 'a flat export'} with {rules.model_version} "

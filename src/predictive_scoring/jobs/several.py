@@ -99,7 +99,8 @@ def _check_rules_files(
         if rules.name in names:
             raise ConfigError(f"rules files: two files are named {rules.name!r}; rename one")
         names.add(rules.name)
-        for warning in check_rules(rules, data.leads, types, config.data.pii_columns, str(path)):
+        pii = config.data.pii_columns
+        for warning in check_rules(rules, data.leads, types, pii, str(path), config.features):
             reporter.warn(warning)
 
 

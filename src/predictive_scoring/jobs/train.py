@@ -19,6 +19,7 @@ from predictive_scoring.data.tables import LeadData
 from predictive_scoring.data.validation import Validated
 from predictive_scoring.evaluation import format_comparison
 from predictive_scoring.jobs.common import Reporter
+from predictive_scoring.models.learned_points import POINTS_RULES
 from predictive_scoring.models.points_rules import RulesFile
 from predictive_scoring.models.policy import Bout, Promotion, promotion_decision
 from predictive_scoring.models.windows import TIME_WINDOWS
@@ -58,6 +59,8 @@ class TrainRun:
     model_card: Path
     timing: dict[str, Any] = field(default_factory=dict)
     segment: str = GLOBAL
+    points_rules: Path | None = None
+    """The points baseline as a rules file, beside the model card (``points_rules.yaml``)."""
     others: list[ModelRun] = field(default_factory=list)
     """The run's further models: one per segment and target asked for
     (:class:`ModelRun`)."""
@@ -89,6 +92,7 @@ class TrainRun:
             "as_of": result.as_of,
             "tracking_uri": self.tracking_uri,
             "model_card": str(self.model_card),
+            "points_rules": str(self.points_rules) if self.points_rules else None,
             "metrics": {n: e.metrics for n, e in result.evaluations.items()},
             **({"rules": result.rules} if result.rules else {}),
         }
@@ -163,9 +167,11 @@ def train_model(
     )
     with watch.time("model card"):
         card = write_page(document, Path(config.reports.model_card))
+        learned = write_page(result.learned_rules, card.with_name(f"{card.stem}.{POINTS_RULES}"))
     reporter.say(f"Model card: {card}")
+    reporter.say(f"Learned points as a rules file: {learned}")
     reporter.say(f"Time: {watch.summary()}")
-    return TrainRun(result, registration, name, uri, card, watch.breakdown(), segment)
+    return TrainRun(result, registration, name, uri, card, watch.breakdown(), segment, learned)
 
 
 def _charts(result: TrainingResult) -> RunCharts:

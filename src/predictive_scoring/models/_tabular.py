@@ -13,6 +13,7 @@ from sklearn.utils.validation import validate_data
 __all__ = [
     "MISSING",
     "BinaryTabularMixin",
+    "bin_label",
     "binary_target",
     "discretise",
     "frame_input",
@@ -86,11 +87,12 @@ def discretise(values: pd.Series, edges: np.ndarray | None) -> pd.Series:
         return text.fillna(MISSING).astype("object")
     numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float)
     codes = np.searchsorted(edges, numbers, side="right")
-    labels = np.array([_bin_label(edges, i) for i in range(len(edges) + 1)], dtype=object)
+    labels = np.array([bin_label(edges, i) for i in range(len(edges) + 1)], dtype=object)
     return pd.Series(np.where(np.isnan(numbers), MISSING, labels[codes]), index=values.index)
 
 
-def _bin_label(edges: np.ndarray, i: int) -> str:
+def bin_label(edges: np.ndarray, i: int) -> str:
+    """The label of bin ``i`` (``[edges[i-1], edges[i])``) of :func:`discretise`."""
     if len(edges) == 0:
         return "all"
     if i == 0:

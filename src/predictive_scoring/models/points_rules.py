@@ -1,9 +1,12 @@
 """Your own points rules (CONTRACT section 7): the points system marketing already runs.
 
-A rules file (YAML) gives points per lead attribute (``equals`` a value or a list, case-insensitive
-and trimmed; ``between`` ``[lo, hi)``), per behaviour occurrence before T (optionally only within
-the last ``within_days``, decayed with ``half_life_days``, at most the most recent ``max_times``),
-and for inactivity (at least one event, none in the last ``after_days``).  :func:`read_rules`
+A rules file (YAML) gives points per lead attribute (``equals`` a value or a list, or
+``other_than`` them, case, trimming and runs of white space ignored; ``between`` ``[lo, hi)``;
+``missing: true``), per behaviour occurrence before T (optionally only within the last
+``within_days``, decayed with ``half_life_days``, at most the most recent ``max_times``, the
+rule's total held within ``limit``), for inactivity (at least one event, none in the last
+``after_days``), and ``base_points`` for every lead.  Attributes may be derived ones
+(:func:`with_derived`: the title's seniority and function, a column's band).  :func:`read_rules`
 checks the file (exit 2 naming the rule and key); :func:`rule_points` applies it at T, one column
 of points per rule, so the points, the sub-totals and the reasons all come from one matrix.
 Nothing at or after T ever counts.
@@ -30,10 +33,13 @@ from pydantic import (
 )
 
 from predictive_scoring import schema
+from predictive_scoring.config import FeaturesConfig
 from predictive_scoring.data.arrow import among, positions_in
 from predictive_scoring.errors import ConfigError, UsageError
+from predictive_scoring.features import fit
 
 __all__ = [
+    "DERIVED",
     "AttributeRule",
     "BehaviourRule",
     "Inactivity",
@@ -44,6 +50,7 @@ __all__ = [
     "read_rules",
     "rule_points",
     "rules_candidate",
+    "with_derived",
 ]
 
 Scalar = str | int | float | bool
@@ -58,11 +65,14 @@ Number = Annotated[float, Strict()]
 
 
 class AttributeRule(_Strict):
-    """Points when the lead's ``column`` equals one of ``equals``, or lies in ``between``."""
+    """Points when the lead's ``column`` equals one of ``equals``, is none of ``other_than``
+    (a value it holds), lies in ``between``, or has no value (``missing: true``)."""
 
     column: str = Field(min_length=1)
     equals: list[Scalar] | Scalar | None = None
+    other_than: list[Scalar] | Scalar | None = None
     between: tuple[Number | None, Number | None] | None = None
+    missing: bool | None = Field(default=None, strict=True)
     points: Number
 
     @field_validator("equals")
@@ -80,24 +90,31 @@ class AttributeRule(_Strict):
         if between is None:
             return None
         lo, hi = between
-        if lo is None and hi is None:
-            raise ValueError("needs a lower or an upper bound")
         if lo is not None and hi is not None and not lo < hi:
             raise ValueError(f"[{lo:g}, {hi:g}): the lower bound must be below the upper")
         return between
 
+    @field_validator("missing")
+    @classmethod
+    def _only_true(cls, missing: bool | None) -> bool | None:
+        if missing is False:
+            raise ValueError("write missing: true (a lead without a value), or leave it out")
+        return missing
+
     @model_validator(mode="after")
     def _one_test(self) -> AttributeRule:
-        if (self.equals is None) == (self.between is None):
-            raise ValueError("give equals or between (one of them)")
+        tests = (self.equals, self.other_than, self.between, self.missing)
+        if sum(t is not None for t in tests) != 1:
+            raise ValueError("give equals, other_than, between or missing (one of them)")
         return self
 
     @property
     def values(self) -> list[Scalar]:
-        """``equals`` as a list."""
-        if self.equals is None:
+        """``equals`` (or ``other_than``) as a list."""
+        listed = self.equals if self.equals is not None else self.other_than
+        if listed is None:
             return []
-        return list(self.equals) if isinstance(self.equals, list) else [self.equals]
+        return list(listed) if isinstance(listed, list) else [listed]
 
 
 class BehaviourRule(_Strict):
@@ -108,6 +125,8 @@ class BehaviourRule(_Strict):
     max_times: int | None = Field(default=None, ge=1, strict=True)
     within_days: Number | None = Field(default=None, gt=0)
     half_life_days: Number | None = Field(default=None, gt=0)
+    limit: Number | None = Field(default=None, gt=0)
+    """The rule's points from all its occurrences together never exceed ``limit`` in size."""
 
     @property
     def kind(self) -> str:
@@ -128,6 +147,7 @@ class RulesFile(_Strict):
     name: str = Field(min_length=1)
     threshold: Number
     max_points: Number = Field(gt=0)
+    base_points: Number = 0.0
     attributes: list[AttributeRule] = Field(default_factory=list)
     behaviours: list[BehaviourRule] = Field(default_factory=list)
     inactivity: Inactivity | None = None
@@ -201,6 +221,7 @@ def check_rules(
     event_types: set[str] | None,
     pii_columns: list[str],
     source: str = "",
+    features: FeaturesConfig | None = None,
 ) -> list[str]:
     """Raise :class:`ConfigError` for an attribute rule on a column the leads lack, on a PII
     column (its value would reach the reasons) or on the lead's id, creation time or label;
@@ -209,6 +230,7 @@ def check_rules(
     and inactivity rules of a flat export (``event_types`` ``None``: no events at all)."""
     where = f"rules file {source or repr(rules.name)}"
     pii = {c.strip().lower() for c in pii_columns}
+    leads = with_derived(leads, rules, features)
     for k, rule in enumerate(rules.attributes):
         column = rule.column.strip().lower()
         if column in pii:
@@ -225,7 +247,7 @@ def check_rules(
             shown = sorted(c for c in leads.columns if c.lower() not in pii)[:15]
             raise ConfigError(
                 f"{where}: attributes[{k}].column: {rule.column!r} is not a column of leads "
-                f"(they have {shown})"
+                f"(they have {shown}){_derivable(column)}"
             )
     warnings = [
         f"{where}: attributes[{k}] ({rule.column}) matches no lead; the column holds "
@@ -248,6 +270,15 @@ def check_rules(
     return warnings
 
 
+def _derivable(column: str) -> str:
+    """What a derived attribute needs, when ``column`` names one."""
+    if column in DERIVED:
+        return "; it is derived from a job title column (features.title_columns)"
+    if column.endswith(fit.BAND_SUFFIX):
+        return f"; it is derived from {column.removesuffix(fit.BAND_SUFFIX)!r} (features.bands)"
+    return ""
+
+
 def _common_values(values: pd.Series, shown: int = 6) -> str:
     """The column's most common values, as the warning about a rule matching nobody shows them."""
     counts = values.dropna().astype(str).value_counts()
@@ -265,10 +296,12 @@ class RulePoints:
     points: np.ndarray
     seen: list[np.ndarray]
     kinds: list[str]
+    base: float = 0.0
 
     @property
     def total(self) -> np.ndarray:
-        total: np.ndarray = self.points.sum(axis=1)
+        """Each lead's points: the file's ``base_points`` and every rule's."""
+        total: np.ndarray = self.base + self.points.sum(axis=1)
         return total
 
     def of(self, kind: str) -> np.ndarray:
@@ -286,11 +319,14 @@ def rule_points(
     leads: pd.DataFrame,
     events: pd.DataFrame,
     as_of: pd.Timestamp | pd.Series | None,
+    features: FeaturesConfig | None = None,
 ) -> RulePoints:
     """Every rule applied to ``leads`` (one row per lead, or per snapshot of a lead) at
     ``as_of`` (one time for all, or each row's own: a Series aligned with ``leads``) with their
     ``events`` (``lead_id``, ``event_type``, ``occurred_at``); events at or after a row's time
-    never count (a flat export, ``as_of`` ``None``, has none)."""
+    never count (a flat export, ``as_of`` ``None``, has none).  ``features`` says how the
+    derived attributes are made (:func:`with_derived`)."""
+    leads = with_derived(leads, rules, features)
     columns: list[np.ndarray] = []
     seen: list[np.ndarray] = []
     kinds: list[str] = []
@@ -306,7 +342,7 @@ def rule_points(
     for behaviour in rules.behaviours:
         mine = codes == types.index(behaviour.kind)
         weight, count = _occurrences(behaviour, mine, positions, age, n)
-        columns.append(behaviour.points * weight)
+        columns.append(_limited(behaviour, behaviour.points * weight))
         seen.append(count)
         kinds.append(BEHAVIOUR)
     if rules.inactivity is not None:
@@ -315,7 +351,42 @@ def rule_points(
         seen.append(idle)
         kinds.append(INACTIVITY)
     matrix = np.column_stack(columns) if columns else np.zeros((n, 0))
-    return RulePoints(matrix.astype(float), seen, kinds)
+    return RulePoints(matrix.astype(float), seen, kinds, rules.base_points)
+
+
+def _limited(rule: BehaviourRule, points: np.ndarray) -> np.ndarray:
+    """A behaviour's points held within ``± limit``."""
+    if rule.limit is None:
+        return points
+    held: np.ndarray = np.clip(points, -rule.limit, rule.limit)
+    return held
+
+
+DERIVED = (fit.SENIORITY, fit.FUNCTION)
+"""Attributes a rule may name that the pipeline derives from the job title (its first column of
+``features.title_columns``), besides ``<column>_band`` for every column of ``features.bands``."""
+
+
+def with_derived(
+    leads: pd.DataFrame, rules: RulesFile, features: FeaturesConfig | None
+) -> pd.DataFrame:
+    """``leads`` with the derived attributes its rules name and it does not hold: the title's
+    seniority and function, a column's band; exactly as the fit features derive them, a missing
+    title or number giving a missing value."""
+    wanted = {r.column.strip().lower() for r in rules.attributes} - set(leads.columns)
+    if features is None or not wanted:
+        return leads
+    derived: dict[str, pd.Series] = {}
+    title = next((c for c in features.title_columns if c in leads.columns), None)
+    if title is not None and wanted & set(DERIVED):
+        table = fit.title_features(leads[title])
+        derived |= {name: table[name] for name in wanted & set(DERIVED)}
+    for column, edges in features.bands.items():
+        name = f"{column}{fit.BAND_SUFFIX}"
+        if name in wanted and column in leads.columns:
+            derived[name] = fit.bands(pd.to_numeric(leads[column], errors="coerce"), edges)
+    known = {name: values.where(values != fit.MISSING) for name, values in derived.items()}
+    return leads.assign(**known) if known else leads
 
 
 _MICROSECONDS_PER_DAY = 86_400_000_000
@@ -369,12 +440,16 @@ def _occurrences_before(
 
 
 def _text(value: Any) -> str:
-    return str(value).strip().casefold()
+    """A value as matching reads it: trimmed, runs of white space as one, case folded."""
+    return re.sub(r"\s+", " ", str(value).strip()).casefold()
 
 
 def _matches(rule: AttributeRule, values: pd.Series) -> np.ndarray:
-    """Whether each value passes the rule; a missing value passes none."""
-    present = values.notna().to_numpy()
+    """Whether each value passes the rule; a missing value passes only ``missing: true``."""
+    present = values.notna().to_numpy(dtype=bool)
+    if rule.missing:
+        absent: np.ndarray = ~present
+        return absent
     if rule.between is not None:
         numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         lo, hi = rule.between
@@ -386,14 +461,17 @@ def _matches(rule: AttributeRule, values: pd.Series) -> np.ndarray:
         return hit
     wanted = {_text(v) for v in rule.values}
     numbers_wanted = {float(v) for v in rule.values if _is_number(v)}
-    text = values.astype("string").str.strip().str.casefold()
-    hit = text.isin(wanted).fillna(False).to_numpy(dtype=bool)
+    codes, distinct = pd.factorize(values.astype("string"))  # each distinct value read once
+    listed = np.array([_text(v) in wanted for v in distinct], dtype=bool)
+    hit = np.where(codes >= 0, listed[np.maximum(codes, 0)] if len(listed) else False, False)
     dtype = values.dtype
     if isinstance(dtype, pd.CategoricalDtype):
         dtype = dtype.categories.dtype
     if numbers_wanted and pd.api.types.is_numeric_dtype(dtype):
         numbers = pd.to_numeric(values.astype(object), errors="coerce").to_numpy(dtype=float)
         hit = hit | np.isin(numbers, list(numbers_wanted))
+    if rule.other_than is not None:
+        return present & ~hit
     return hit & present
 
 
@@ -465,6 +543,7 @@ def rules_candidate(
     events: pd.DataFrame,
     rows: tuple[pd.DataFrame, pd.DataFrame],
     calibration_labels: np.ndarray,
+    features: FeaturesConfig | None = None,
 ) -> RulesCandidate:
     """``rules`` on the calibration and test ``rows`` (``lead_id``, ``snapshot_at``: each row
     at its own time; a flat export's rows have none), mapped to probabilities by an isotonic fit
@@ -472,6 +551,7 @@ def rules_candidate(
     from sklearn.isotonic import IsotonicRegression
 
     attributes = leads.drop_duplicates(schema.LEAD_ID).set_index(schema.LEAD_ID, drop=False)
+    attributes = with_derived(attributes, rules, features)
     points = []
     for part in rows:
         totals = []

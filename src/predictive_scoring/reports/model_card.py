@@ -391,8 +391,10 @@ def _scorecard(result: TrainingFacts) -> str:
     return (
         '<section id="scorecard"><h2>Points scorecard (the baseline)</h2>'
         '<p class="note">Points per attribute value and behaviour, from conversion rates shrunk '
-        "toward the overall rate: the table a marketing-automation tool can be configured from."
-        '</p><div class="scroll">'
+        "toward the overall rate: the table a marketing-automation tool can be configured from. "
+        "The same points, on a 0–100 scale, are this run's <code>points_rules.yaml</code> (a "
+        "rules file: <code>score --rules points_rules.yaml</code> gives every lead the "
+        'baseline\'s points, and marketing can load them into its tool).</p><div class="scroll">'
         + table(
             rows, ["kind", "attribute", "value", "points", "support", "conversion rate"], {3, 4, 5}
         )

@@ -33,6 +33,7 @@ from predictive_scoring.data.tables import LeadData
 from predictive_scoring.data.validation import ValidationReport
 from predictive_scoring.errors import RegistryError, ScoringError, first_line
 from predictive_scoring.evaluation import Evaluation, comparison_table
+from predictive_scoring.models.learned_points import POINTS_RULES
 from predictive_scoring.models.ml import LIGHTGBM
 from predictive_scoring.models.policy import Promotion
 from predictive_scoring.scoring import BatchSummary
@@ -223,6 +224,8 @@ def log_training(
         mlflow.log_table(table, "comparison.json")
         mlflow.log_text(table.to_csv(index=False), "comparison.csv")
         mlflow.log_text(result.scorecard.to_csv(index=False), "points_scorecard.csv")
+        if result.learned_rules:
+            mlflow.log_text(result.learned_rules, POINTS_RULES)
         if result.rules:
             mlflow.log_dict(result.rules, "rules_handoff.json")
         if importance is not None:
