@@ -26,6 +26,7 @@ import pandas as pd
 
 from predictive_scoring import schema
 from predictive_scoring.config import load_config
+from predictive_scoring.data.privacy import strip_personal_data
 from predictive_scoring.data.tables import LeadData
 
 HERE = Path(__file__).resolve().parent
@@ -58,8 +59,8 @@ def read_lead_data(folder: Path) -> LeadData:
     outcomes = outcomes.assign(**{schema.CLOSED_AT: closed})[
         [schema.LEAD_ID, schema.CONVERTED_AT, schema.CLOSED_AT]
     ]
-    pii = ["email", "first_name", "last_name", "phone", "company"]
-    return LeadData(leads.drop(columns=pii), events, outcomes, flat=False)
+    stripped = strip_personal_data(leads, load_config().data)  # email_domain_type derived
+    return LeadData(stripped, events, outcomes, flat=False)
 
 
 def measure(step: str, folder: Path) -> dict[str, float]:

@@ -155,34 +155,56 @@ def _plain(value: Any) -> Any:
 
 def _items(rules: RulesFile, points: RulePoints, j: int, rows: np.ndarray) -> np.ndarray:
     """The JSON reason of rule ``j`` for each of ``rows`` (it fired there), once per distinct
-    (value, points) pair."""
-    kind = points.kinds[j]
+    (value, points) pair; the words once per value (a decayed behaviour's points differ from
+    lead to lead, its words do not)."""
     values = points.seen[j][rows]
     impacts = np.round(points.points[rows, j], 4)
-    keys = pd.DataFrame({"v": pd.Series(values, dtype=object).astype(str), "p": impacts})
-    codes = keys.groupby(["v", "p"], sort=False, dropna=False).ngroup().to_numpy()
-    _, firsts = np.unique(codes, return_index=True)
+    value_codes, _ = pd.factorize(
+        pd.Series(values, dtype=object).astype(str), use_na_sentinel=False
+    )
+    impact_codes, distinct_impacts = pd.factorize(impacts)
+    pairs = value_codes.astype(np.int64) * len(distinct_impacts) + impact_codes
+    _, firsts, inverse = np.unique(pairs, return_index=True, return_inverse=True)
+    heads: dict[tuple[int, bool], tuple[str, str]] = {}
     texts = []
     for first in firsts:
-        value, impact = _plain(values[first]), float(impacts[first])
-        if kind == ATTRIBUTE:
-            rule: Any = rules.attributes[j]
-            feature, words = rule.column.strip().lower(), _attribute_words(rule, value)
-        elif kind == BEHAVIOUR:
-            rule = rules.behaviours[j - len(rules.attributes)]
-            feature, words = rule.kind, _behaviour_words(rule, int(value), impact)
-        else:
-            assert rules.inactivity is not None
-            feature, words = "inactivity", _inactivity_words(rules.inactivity)
-        texts.append(
-            json.dumps(
-                {"feature": feature, "value": value, "impact": impact,
-                 "text": f"{words}: {_signed(impact)}"},
-                ensure_ascii=False,
-            )
-        )  # fmt: skip
-    result: np.ndarray = np.asarray(texts, dtype=object)[codes]
+        impact = float(impacts[first])
+        key = (int(value_codes[first]), _at_limit(rules, points, j, impact))
+        if key not in heads:
+            heads[key] = _head(rules, points, j, _plain(values[first]), impact)
+        head, words = heads[key]
+        texts.append(f'{head}{impact!r}, "text": {words}{_signed(impact)}"}}')
+    result: np.ndarray = np.asarray(texts, dtype=object)[inverse.ravel()]
     return result
+
+
+def _at_limit(rules: RulesFile, points: RulePoints, j: int, impact: float) -> bool:
+    if points.kinds[j] != BEHAVIOUR:
+        return False
+    limit = rules.behaviours[j - len(rules.attributes)].limit
+    return limit is not None and abs(impact) >= round(limit, 4)
+
+
+def _head(
+    rules: RulesFile, points: RulePoints, j: int, value: Any, impact: float
+) -> tuple[str, str]:
+    """A reason's JSON up to its impact, and its text's opening quote and words: a reason is
+    ``{"feature": ..., "value": ..., "impact": ..., "text": "<words>: <signed points>"}``."""
+    kind = points.kinds[j]
+    if kind == ATTRIBUTE:
+        rule: Any = rules.attributes[j]
+        feature, words = rule.column.strip().lower(), _attribute_words(rule, value)
+    elif kind == BEHAVIOUR:
+        rule = rules.behaviours[j - len(rules.attributes)]
+        feature, words = rule.kind, _behaviour_words(rule, int(value), impact)
+    else:
+        assert rules.inactivity is not None
+        feature, words = "inactivity", _inactivity_words(rules.inactivity)
+    head = (
+        f'{{"feature": {json.dumps(feature, ensure_ascii=False)}, '
+        f'"value": {json.dumps(value, ensure_ascii=False)}, "impact": '
+    )
+    return head, json.dumps(f"{words}: ", ensure_ascii=False)[:-1]
 
 
 def rule_reasons(rules: RulesFile, points: RulePoints) -> list[str]:
@@ -198,12 +220,7 @@ def rule_reasons(rules: RulesFile, points: RulePoints) -> list[str]:
         if len(rows):
             items[rows, j] = _items(rules, points, j, rows)
     order = np.argsort(-np.abs(matrix), axis=1, kind="stable")
-    fired = np.take_along_axis(matrix, order, axis=1) != 0
-    text = np.full(n, "[", dtype=object)
-    for rank in range(k):
-        on = fired[:, rank]
-        if not on.any():
-            break
-        item = items[np.flatnonzero(on), order[on, rank]]
-        text[on] = text[on] + (item if rank == 0 else ", " + item)
-    return list(text + "]")
+    counts = (matrix != 0).sum(axis=1)  # the fired rules come first in ``order``
+    widest = int(counts.max())
+    ranked = np.take_along_axis(items, order[:, :widest], axis=1).tolist()
+    return ["[" + ", ".join(row[:c]) + "]" for row, c in zip(ranked, counts.tolist(), strict=True)]

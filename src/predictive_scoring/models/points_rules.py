@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -230,6 +231,7 @@ def check_rules(
     and inactivity rules of a flat export (``event_types`` ``None``: no events at all)."""
     where = f"rules file {source or repr(rules.name)}"
     pii = {c.strip().lower() for c in pii_columns}
+    given = [c for c in leads.columns if c.lower() not in pii]
     leads = with_derived(leads, rules, features)
     for k, rule in enumerate(rules.attributes):
         column = rule.column.strip().lower()
@@ -244,7 +246,7 @@ def check_rules(
                 "lead (its id, creation time or label)"
             )
         if column not in leads.columns:
-            shown = sorted(c for c in leads.columns if c.lower() not in pii)[:15]
+            shown = sorted(given)[:15]
             raise ConfigError(
                 f"{where}: attributes[{k}].column: {rule.column!r} is not a column of leads "
                 f"(they have {shown}){_derivable(column)}"
@@ -253,7 +255,7 @@ def check_rules(
         f"{where}: attributes[{k}] ({rule.column}) matches no lead; the column holds "
         f"{_common_values(leads[rule.column.strip().lower()])}"
         for k, rule in enumerate(rules.attributes)
-        if len(leads) and not _matches(rule, leads[rule.column.strip().lower()]).any()
+        if len(leads) and not _matches(rule, _Column(leads[rule.column.strip().lower()])).any()
     ]
     timed = [*rules.behaviours, *([rules.inactivity] if rules.inactivity else [])]
     if event_types is None and timed:
@@ -330,11 +332,12 @@ def rule_points(
     columns: list[np.ndarray] = []
     seen: list[np.ndarray] = []
     kinds: list[str] = []
+    views: dict[str, _Column] = {}  # each column read once, however many rules it has
     for rule in rules.attributes:
-        values = leads[rule.column.strip().lower()]
-        hit = _matches(rule, values)
-        columns.append(np.where(hit, rule.points, 0.0))
-        seen.append(values.to_numpy(dtype=object))
+        name = rule.column.strip().lower()
+        view = views.setdefault(name, _Column(leads[name]))
+        columns.append(np.where(_matches(rule, view), rule.points, 0.0))
+        seen.append(view.objects)
         kinds.append(ATTRIBUTE)
     n = len(leads)
     types = sorted({b.kind for b in rules.behaviours})
@@ -444,14 +447,55 @@ def _text(value: Any) -> str:
     return re.sub(r"\s+", " ", str(value).strip()).casefold()
 
 
-def _matches(rule: AttributeRule, values: pd.Series) -> np.ndarray:
+class _Column:
+    """One attribute column as the rules read it, each view made once: which rows hold a value,
+    the distinct values as matching reads them, the values as numbers and as Python objects."""
+
+    def __init__(self, values: pd.Series) -> None:
+        self.values = values
+
+    @cached_property
+    def present(self) -> np.ndarray:
+        return self.values.notna().to_numpy(dtype=bool)
+
+    @cached_property
+    def factorized(self) -> tuple[np.ndarray, list[str]]:
+        codes, distinct = pd.factorize(self.values.astype("string"))
+        return codes, [_text(v) for v in distinct]
+
+    @cached_property
+    def numbers(self) -> np.ndarray:
+        numbers: np.ndarray = pd.to_numeric(self.values, errors="coerce").to_numpy(
+            dtype=float, na_value=np.nan
+        )
+        return numbers
+
+    @cached_property
+    def numeric(self) -> bool:
+        dtype = self.values.dtype
+        if isinstance(dtype, pd.CategoricalDtype):
+            dtype = dtype.categories.dtype
+        return bool(pd.api.types.is_numeric_dtype(dtype))
+
+    @cached_property
+    def objects(self) -> np.ndarray:
+        objects: np.ndarray = self.values.to_numpy(dtype=object)
+        return objects
+
+
+def _matches(rule: AttributeRule, column: _Column) -> np.ndarray:
     """Whether each value passes the rule; a missing value passes only ``missing: true``."""
-    present = values.notna().to_numpy(dtype=bool)
+    present = column.present
     if rule.missing:
         absent: np.ndarray = ~present
         return absent
     if rule.between is not None:
-        numbers = pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        if column.numeric:
+            numbers = column.numbers
+        else:  # numbers written as text
+            numbers = pd.to_numeric(column.values, errors="coerce").to_numpy(
+                dtype=float, na_value=np.nan
+            )
         lo, hi = rule.between
         hit: np.ndarray = ~np.isnan(numbers)
         if lo is not None:
@@ -461,15 +505,11 @@ def _matches(rule: AttributeRule, values: pd.Series) -> np.ndarray:
         return hit
     wanted = {_text(v) for v in rule.values}
     numbers_wanted = {float(v) for v in rule.values if _is_number(v)}
-    codes, distinct = pd.factorize(values.astype("string"))  # each distinct value read once
-    listed = np.array([_text(v) in wanted for v in distinct], dtype=bool)
+    codes, keys = column.factorized  # each distinct value read once
+    listed = np.array([key in wanted for key in keys], dtype=bool)
     hit = np.where(codes >= 0, listed[np.maximum(codes, 0)] if len(listed) else False, False)
-    dtype = values.dtype
-    if isinstance(dtype, pd.CategoricalDtype):
-        dtype = dtype.categories.dtype
-    if numbers_wanted and pd.api.types.is_numeric_dtype(dtype):
-        numbers = pd.to_numeric(values.astype(object), errors="coerce").to_numpy(dtype=float)
-        hit = hit | np.isin(numbers, list(numbers_wanted))
+    if numbers_wanted and column.numeric:
+        hit = hit | np.isin(column.numbers, list(numbers_wanted))
     if rule.other_than is not None:
         return present & ~hit
     return hit & present
