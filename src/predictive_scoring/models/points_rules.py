@@ -510,9 +510,8 @@ def _matches(rule: AttributeRule, column: _Column) -> np.ndarray:
     hit = np.where(codes >= 0, listed[np.maximum(codes, 0)] if len(listed) else False, False)
     if numbers_wanted and column.numeric:
         hit = hit | np.isin(column.numbers, list(numbers_wanted))
-    if rule.other_than is not None:
-        return present & ~hit
-    return hit & present
+    passed: np.ndarray = present & (~hit if rule.other_than is not None else hit)
+    return passed
 
 
 def _is_number(value: Scalar) -> bool:
