@@ -35,6 +35,7 @@ __all__ = [
     "TargetConfig",
     "TiersConfig",
     "TrackingConfig",
+    "TrendConfig",
     "ValidationConfig",
     "load_config",
 ]
@@ -137,9 +138,14 @@ class MqlConfig(_Section):
     capacity: int | None = Field(ge=1)
 
 
+class TrendConfig(_Section):
+    steady_within: float = Field(ge=0)
+
+
 class ScoringConfig(_Section):
     tiers: TiersConfig
     mql: MqlConfig
+    trend: TrendConfig
     top_reasons: int = Field(ge=0)
     chunk_size: int = Field(ge=1)
     psi_warning: float = Field(gt=0)

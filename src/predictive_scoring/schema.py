@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "AS_OF",
+    "CHANGE_COLUMNS",
     "CLOSED_AT",
     "CONTRACTS",
     "CONVERTED",
@@ -25,6 +26,7 @@ __all__ = [
     "FIT_SCORE",
     "FLAT_LEADS_CONTRACT",
     "FLAT_UNLABELLED_CONTRACT",
+    "HOT",
     "INTENT_SCORE",
     "IS_MQL",
     "LABEL",
@@ -32,17 +34,20 @@ __all__ = [
     "LEADS_CONTRACT",
     "LEAD_ID",
     "MODEL_VERSION",
+    "NEWLY_HOT",
     "NOT_ATTRIBUTES",
     "OCCURRED_AT",
     "OUTCOMES",
     "OUTCOMES_CONTRACT",
     "POINTS",
+    "PREVIOUS_SCORE",
     "PROBABILITY",
     "QUARANTINE_REASON",
     "QUARANTINE_ROW",
     "REASONS",
     "REFERENCE_WEIGHT",
     "SCORE",
+    "SCORE_CHANGE",
     "SCORE_COLUMNS",
     "SEGMENT",
     "SNAPSHOT_AT",
@@ -51,6 +56,11 @@ __all__ = [
     "TABLES",
     "TIER",
     "TIERS",
+    "TREND",
+    "TREND_DOWN",
+    "TREND_NEW",
+    "TREND_STEADY",
+    "TREND_UP",
     "TableContract",
 ]
 
@@ -119,7 +129,17 @@ SCORE_COLUMNS: tuple[str, ...] = (
     SEGMENT,
 )
 TIERS: tuple[str, ...] = ("hot", "warm", "cold")
+HOT = TIERS[0]
 DEFAULT_SCORES_TABLE = "lead_scores"
+
+PREVIOUS_SCORE = "previous_score"
+SCORE_CHANGE = "score_change"
+TREND = "trend"
+NEWLY_HOT = "newly_hot"
+CHANGE_COLUMNS: tuple[str, ...] = (PREVIOUS_SCORE, SCORE_CHANGE, TREND, NEWLY_HOT)
+"""What changed since the previous as-of of the same model (CONTRACT section 8): columns of a
+run whose destination holds earlier as-ofs."""
+TREND_NEW, TREND_UP, TREND_DOWN, TREND_STEADY = "new", "up", "down", "steady"
 
 # ---- quarantine ----------------------------------------------------------------------------------
 QUARANTINE_ROW = "row_number"

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from predictive_scoring import schema
@@ -144,27 +143,39 @@ def _file_columns(path: Path) -> list[str]:
         return next(csv.reader(handle), [])
 
 
+OPTIONAL_COLUMNS: dict[str, str] = {
+    schema.POINTS: "float64",
+    schema.PREVIOUS_SCORE: "Int64",
+    schema.SCORE_CHANGE: "Int64",
+    schema.TREND: "string",
+    schema.NEWLY_HOT: "boolean",
+}
+"""Columns only some rows have, and their (nullable) types: a rules file's ``points``, the
+change columns of a run whose destination held earlier as-ofs (CONTRACT sections 7 and 8)."""
+
+
 def _file_layout(
     chunks: Iterable[pd.DataFrame], path: Path
 ) -> tuple[Iterator[pd.DataFrame], list[str]]:
-    """The run's chunks and the columns every row of the file gets: the contract's, and
-    ``points`` when this run (a rules file's) or an earlier one wrote it."""
+    """The run's chunks and the columns every row of the file gets: the contract's, and each
+    optional column this run or an earlier one wrote."""
     stream = iter(chunks)
     first = next(stream, None)
     chunked = stream if first is None else itertools.chain([first], stream)
-    has_points = (first is not None and schema.POINTS in first) or (
-        schema.POINTS in _file_columns(path)
-    )
-    return chunked, [*schema.SCORE_COLUMNS, *([schema.POINTS] if has_points else [])]
+    held = set(_file_columns(path)) | (set(first.columns) if first is not None else set())
+    return chunked, [*schema.SCORE_COLUMNS, *(c for c in OPTIONAL_COLUMNS if c in held)]
 
 
 def _laid_out(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """``frame`` with exactly ``columns`` (``points`` null where a model wrote the row)."""
+    """``frame`` with exactly ``columns`` (an optional column null where the row has none)."""
     if list(frame.columns) == columns:
         return frame
-    if schema.POINTS in columns and schema.POINTS not in frame:
-        frame = frame.assign(**{schema.POINTS: np.nan})
-    return frame[columns]
+    absent = {
+        c: pd.Series(None, index=frame.index, dtype=OPTIONAL_COLUMNS[c])
+        for c in columns
+        if c not in frame
+    }
+    return frame.assign(**absent)[columns] if absent else frame[columns]
 
 
 def _write_file(chunks: Iterable[pd.DataFrame], path: Path, as_of: pd.Timestamp | None) -> int:
@@ -256,9 +267,12 @@ def _write_duckdb(
                 if written == 0:
                     _add_duckdb_columns(con, table, name)
                     _delete_duckdb(con, name, as_of)
-                if schema.POINTS in chunk:
-                    column = quote_identifier(schema.POINTS)
-                    con.execute(f"ALTER TABLE {name} ADD COLUMN IF NOT EXISTS {column} DOUBLE")
+                for column in OPTIONAL_COLUMNS:
+                    if column in chunk:
+                        con.execute(
+                            f"ALTER TABLE {name} ADD COLUMN IF NOT EXISTS "
+                            f"{quote_identifier(column)} {_SQL_TYPES[column]}"
+                        )
                 con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM chunk")
                 con.unregister("chunk")
                 written += len(chunk)
@@ -267,6 +281,15 @@ def _write_duckdb(
             con.rollback()
             raise
     return written
+
+
+_SQL_TYPES = {
+    schema.POINTS: "DOUBLE PRECISION",
+    schema.PREVIOUS_SCORE: "INTEGER",
+    schema.SCORE_CHANGE: "INTEGER",
+    schema.TREND: "VARCHAR(16)",
+    schema.NEWLY_HOT: "BOOLEAN",
+}
 
 
 def _literal(text: str) -> str:
@@ -311,7 +334,7 @@ def _write_sqlalchemy(
         for chunk in chunks:
             naive = _naive_utc(chunk)
             if written == 0 and sa.inspect(connection).has_table(table):
-                _add_sql_columns(connection, table, points=schema.POINTS in chunk)
+                _add_sql_columns(connection, table, [c for c in OPTIONAL_COLUMNS if c in chunk])
                 target = sa.Table(table, sa.MetaData(), autoload_with=connection)
                 stamp = (
                     None
@@ -329,20 +352,21 @@ def _write_sqlalchemy(
     return written
 
 
-def _add_sql_columns(connection: Any, table: str, points: bool = False) -> None:
+def _add_sql_columns(connection: Any, table: str, optional: list[str]) -> None:
     """A table written before a column of :data:`ADDED_COLUMNS` existed gains it (its earlier
-    rows hold the column's value for them); with ``points`` (a rules file's rows), the table
-    gains ``points`` too (null in the models' rows)."""
+    rows hold the column's value for them); it gains each ``optional`` column this run writes
+    (null in earlier rows)."""
     import sqlalchemy as sa
 
     present = {c["name"] for c in sa.inspect(connection).get_columns(table)}
-    if points and schema.POINTS not in present:
-        connection.execute(
-            sa.text(
-                f"ALTER TABLE {quote_identifier(table)} ADD COLUMN "
-                f"{quote_identifier(schema.POINTS)} DOUBLE PRECISION"
+    for column in optional:
+        if column not in present:
+            connection.execute(
+                sa.text(
+                    f"ALTER TABLE {quote_identifier(table)} ADD COLUMN "
+                    f"{quote_identifier(column)} {_SQL_TYPES[column]}"
+                )
             )
-        )
     for column, value in ADDED_COLUMNS.items():
         if column not in present:
             connection.execute(

@@ -11,8 +11,9 @@ import numpy as np
 import pandas as pd
 
 from predictive_scoring import schema, tracking
-from predictive_scoring.config import Config
+from predictive_scoring.config import Config, ScoringConfig
 from predictive_scoring.data.arrow import among
+from predictive_scoring.data.history import add_changes, previous_scores
 from predictive_scoring.data.outputs import Destination, describe_output, write_scores
 from predictive_scoring.data.segments import GLOBAL, assign_segments, model_name, partition, slug
 from predictive_scoring.data.tables import LeadData
@@ -236,7 +237,7 @@ def score_validated(
                 rows[segment] = rows.get(segment, 0) + len(frame)
                 yield frame
 
-    written, counts = _write_counted(frames(), destination, as_of, reporter, watch)
+    written, counts = _write_counted(frames(), destination, as_of, reporter, watch, scoring)
     with watch.time("drift"):
         drift = _drift(monitors)
     above = drifted(drift, scoring.psi_warning)
@@ -270,10 +271,14 @@ def _write_counted(
     as_of: pd.Timestamp | None,
     reporter: Reporter,
     watch: Stopwatch,
+    scoring: ScoringConfig,
 ) -> tuple[int, dict[str, int]]:
     """Write ``frames`` to ``destination`` in one atomic write (the steps that make them timed
-    on ``watch`` as they run), counting the leads on the progress display and the tiers."""
+    on ``watch`` as they run), with what changed since the destination's previous run of each
+    model, counting the leads on the progress display and the tiers."""
     counts: dict[str, int] = {}
+    with watch.time("history"):
+        previous = None if as_of is None else previous_scores(destination, as_of)
     with (
         reporter.counter(" leads") as advance,
         watch.use(),
@@ -283,6 +288,8 @@ def _write_counted(
         def counted() -> Iterator[pd.DataFrame]:
             nonlocal counts
             for frame in frames:
+                if previous is not None:
+                    frame = add_changes(frame, previous, scoring.trend.steady_within)
                 advance(len(frame))
                 counts = count_tiers(frame, counts)
                 yield frame
@@ -355,7 +362,8 @@ def score_with_rules_file(
     for warning in check_rules(rules, data.leads, types, pii, str(path), config.features):
         reporter.warn(warning)
     frames = score_with_rules(data, rules, as_of, config.scoring, config.features)
-    written, counts = _write_counted(frames, Destination.parse(output), as_of, reporter, watch)
+    destination = Destination.parse(output)
+    written, counts = _write_counted(frames, destination, as_of, reporter, watch, config.scoring)
     reporter.say(
         f"Scored {written:,} open leads as of {as_of or 'a flat export'} with {rules.model_version} "
         f"(rules file {path}) -> {output}"
