@@ -30,10 +30,10 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("models", "evaluation", "treeshap"),
     ("explain",),
     ("serving",),
-    ("training", "scoring", "rules_scoring"),
+    ("training", "scoring", "rules_scoring", "performance"),
     ("tracking", "reports"),
     ("jobs",),
-    ("cli", "console"),
+    ("cli", "cli_history", "console"),
     ("__main__",),
 )
 """Each layer's modules by name below the package (a name covers its submodules); the most

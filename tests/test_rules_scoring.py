@@ -128,3 +128,32 @@ def test_train_refuses_a_bad_rules_file_or_two_files_with_one_name(
                 "--tracking-uri", f"sqlite:///{tmp_path / 'm.db'}")  # fmt: skip
     assert twice.code == 2 and "two files are named 'current-rules'" in twice.err
     assert "Traceback" not in result.err + twice.err
+
+
+def test_a_second_night_into_the_same_destination_says_what_changed(
+    tables: Tables, tmp_path: Path, cli: Callable[..., CliResult]
+) -> None:
+    data = tables.write(tmp_path / "data")
+    output = tmp_path / "scores.parquet"
+    nights = [AS_OF, "2024-02-20T00:00:00Z"]
+    for night in nights:
+        result = cli(
+            "score", "--data", data, "--rules", _rules(tmp_path), "--output", output,
+            "--as-of", night, "--tracking-uri", f"sqlite:///{tmp_path / 'none.db'}",
+        )  # fmt: skip
+        assert result.code == 0, result.err
+    scores = pd.read_parquet(output)
+    first, second = (scores[scores[schema.AS_OF] == pd.Timestamp(n)] for n in nights)
+    assert first[schema.TREND].isna().all()  # nothing earlier to compare with
+    before = first.set_index(schema.LEAD_ID)[schema.SCORE]
+    now = second.set_index(schema.LEAD_ID)
+    known = now.index.isin(before.index)
+    assert known.any()
+    expected = before.reindex(now.index)
+    np.testing.assert_array_equal(now.loc[known, schema.PREVIOUS_SCORE], expected[known])
+    np.testing.assert_array_equal(
+        now.loc[known, schema.SCORE_CHANGE], now.loc[known, schema.SCORE] - expected[known]
+    )
+    assert (now.loc[~known, schema.TREND] == "new").all()
+    steady = now[schema.SCORE_CHANGE].abs() < 5
+    assert (now.loc[known & steady.to_numpy(dtype=bool), schema.TREND] == "steady").all()

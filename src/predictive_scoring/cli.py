@@ -1,4 +1,5 @@
-"""The ``predictive-scoring`` command line: validate · train · score · explain · report · demo.
+"""The ``predictive-scoring`` command line: validate · train · score · explain · report · demo ·
+performance · backtest.
 
 Expected failures (:class:`~predictive_scoring.errors.ScoringError`) print one message and exit with
 the contract's code; ``--json`` makes the last stdout line one JSON object summarising the run.
@@ -6,13 +7,13 @@ the contract's code; ``--json`` makes the last stdout line one JSON object summa
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from predictive_scoring import __version__, console
+from predictive_scoring.cli_history import backtest, performance
 from predictive_scoring.config import Config, load_config
 from predictive_scoring.errors import UsageError
 
@@ -52,10 +53,6 @@ def _settings(config_path: Path | None, overrides: dict[str, Any] | None = None)
     return load_config(config_path).with_overrides(overrides or {})
 
 
-def _emit_json(summary: dict[str, Any]) -> None:
-    typer.echo(json.dumps(summary, default=str, sort_keys=True))
-
-
 @app.command()
 def validate(
     data: DataOption = None,
@@ -72,7 +69,7 @@ def validate(
     )
     typer.echo(validated.report.render())
     if as_json:
-        _emit_json(validated.report.to_dict())
+        console.emit_json(validated.report.to_dict())
 
 
 AsOfOption = Annotated[
@@ -136,7 +133,7 @@ def train(
         rules=rules or [],
     )
     if as_json:
-        _emit_json(run.to_dict())
+        console.emit_json(run.to_dict())
 
 
 @app.command()
@@ -196,7 +193,7 @@ def score(
         rules=rules,
     )
     if as_json:
-        _emit_json(run.to_dict())
+        console.emit_json(run.to_dict())
 
 
 @app.command()
@@ -256,7 +253,11 @@ def demo(
         f"Open the MLflow UI with: .venv/bin/mlflow ui --backend-store-uri {run.tracking_uri}"
     )
     if as_json:
-        _emit_json(run.to_dict())
+        console.emit_json(run.to_dict())
+
+
+app.command()(performance)
+app.command()(backtest)
 
 
 @app.callback()

@@ -22,6 +22,7 @@ __all__ = [
     "Interrupted",
     "Terminal",
     "configure_logging",
+    "emit_json",
     "end_process",
     "exit_code",
     "lead_card",
@@ -30,6 +31,11 @@ __all__ = [
 ]
 
 SIGTERM_EXIT = 128 + signal.SIGTERM
+
+
+def emit_json(summary: dict[str, Any]) -> None:
+    """``--json``: the run's summary as the last line on stdout (one JSON object)."""
+    typer.echo(json.dumps(summary, default=str, sort_keys=True))
 
 
 def end_process(code: int) -> None:

@@ -139,7 +139,10 @@ NEWLY_HOT = "newly_hot"
 CHANGE_COLUMNS: tuple[str, ...] = (PREVIOUS_SCORE, SCORE_CHANGE, TREND, NEWLY_HOT)
 """What changed since the previous as-of of the same model (CONTRACT section 8): columns of a
 run whose destination holds earlier as-ofs."""
-TREND_NEW, TREND_UP, TREND_DOWN, TREND_STEADY = "new", "up", "down", "steady"
+TREND_NEW = "new"
+TREND_UP = "up"
+TREND_DOWN = "down"
+TREND_STEADY = "steady"
 
 # ---- quarantine ----------------------------------------------------------------------------------
 QUARANTINE_ROW = "row_number"

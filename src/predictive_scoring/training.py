@@ -44,7 +44,7 @@ from predictive_scoring.models.ml import (
     logistic_model,
 )
 from predictive_scoring.models.on_columns import OnColumns
-from predictive_scoring.models.points_rules import RulesCandidate, RulesFile, rules_candidate
+from predictive_scoring.models.points_rules import RulesFile
 from predictive_scoring.models.policy import choose_served, servable
 from predictive_scoring.models.refit import (
     CROSS_FIT_FOLDS,
@@ -54,6 +54,7 @@ from predictive_scoring.models.refit import (
     serving_folds,
 )
 from predictive_scoring.models.rules import POINTS, PointsScorecard
+from predictive_scoring.models.rules_candidate import RulesCandidate, rules_candidate
 from predictive_scoring.models.windows import Windows, comparison_windows
 from predictive_scoring.serving import (
     ServedModel,

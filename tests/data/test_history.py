@@ -111,10 +111,14 @@ def test_new_up_down_steady_and_newly_hot_by_hand_in_every_destination(
     _run(destination, _rows(T2, SECOND, "lead-scoring/2"), T2)
     again = read_scores(destination)
     assert _changes(again, T2, "lead-scoring") == EXPECTED
-    assert _changes(again, T3, "lead-scoring") == _changes(later, T3, "lead-scoring") == {
-        "up": (70, -60, "down", False),
-        "new": (85, 5, "up", False),
-    }
+    assert (
+        _changes(again, T3, "lead-scoring")
+        == _changes(later, T3, "lead-scoring")
+        == {
+            "up": (70, -60, "down", False),
+            "new": (85, 5, "up", False),
+        }
+    )
     # T1 re-run into a destination that holds later as-ofs: still nothing earlier to compare
     _run(destination, _rows(T1, FIRST, "lead-scoring/1"), T1)
     assert read_scores(destination).loc[lambda f: f[schema.AS_OF] == T1, schema.TREND].isna().all()

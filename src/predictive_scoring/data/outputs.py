@@ -73,12 +73,13 @@ def write_scores(
     return _write_database(chunks, destination, as_of)
 
 
-def read_scores(destination: Destination) -> pd.DataFrame:
-    """All rows at ``destination`` (empty when there is nothing yet)."""
+def read_scores(destination: Destination, columns: list[str] | None = None) -> pd.DataFrame:
+    """All rows at ``destination`` (empty when there is nothing yet); only ``columns`` (those it
+    holds) when given: a history of many runs is read without its reasons."""
     if destination.path is not None:
-        parts = list(_file_parts(destination.path))
+        parts = list(_file_parts(destination.path, columns=columns))
         return conformed(pd.concat(parts, ignore_index=True)) if parts else empty_scores()
-    return conformed(_read_database(destination))
+    return conformed(_read_database(destination, columns))
 
 
 READ_BATCH_ROWS = 200_000
@@ -86,22 +87,28 @@ READ_BATCH_ROWS = 200_000
 memory at once)."""
 
 
-def _file_parts(path: Path, batch_rows: int | None = None) -> Iterator[pd.DataFrame]:
-    """The rows of a scores file, ``batch_rows`` at a time (``None``: all at once)."""
+def _file_parts(
+    path: Path, batch_rows: int | None = None, columns: list[str] | None = None
+) -> Iterator[pd.DataFrame]:
+    """The rows of a scores file, ``batch_rows`` at a time (``None``: all at once), with only
+    ``columns`` when given."""
     if not path.exists():
         return
+    if columns is not None:
+        held = set(_file_columns(path))
+        columns = [c for c in columns if c in held]
     if path.suffix.lower() == ".parquet":
         import pyarrow.parquet as pq
 
         if batch_rows is None:
-            yield pd.read_parquet(path)
+            yield pd.read_parquet(path, columns=columns)
             return
         with pq.ParquetFile(path) as handle:
             for batch in handle.iter_batches(batch_size=batch_rows):
                 yield batch.to_pandas()
         return
     text = {schema.LEAD_ID: str, schema.SEGMENT: str, schema.MODEL_VERSION: str}
-    options: dict[str, Any] = {"dtype": text, "keep_default_na": False}
+    options: dict[str, Any] = {"dtype": text, "keep_default_na": False, "usecols": columns}
     if batch_rows is None:
         yield _csv_scores(pd.read_csv(path, na_values=[""], **options))
         return
@@ -377,8 +384,9 @@ def _add_sql_columns(connection: Any, table: str, optional: list[str]) -> None:
             )
 
 
-def _read_database(destination: Destination) -> pd.DataFrame:
-    """The destination table's rows; empty (never created) when the database or table is absent."""
+def _read_database(destination: Destination, columns: list[str] | None = None) -> pd.DataFrame:
+    """The destination table's rows (``columns`` of them, those it holds); empty (never created)
+    when the database or table is absent."""
     assert destination.url is not None
     empty = empty_scores()
     if destination.url.startswith("duckdb://"):
@@ -394,10 +402,13 @@ def _read_database(destination: Destination) -> pd.DataFrame:
             ).fetchall()  # fetched to the end: the connection is free for the next query
             if not found or not found[0][0]:
                 return empty
+            name = quote_identifier(destination.table)
+            selected = "*"
+            if columns is not None:
+                held = {row[0] for row in con.sql(f"SELECT * FROM {name} LIMIT 0").description}
+                selected = ", ".join(quote_identifier(c) for c in columns if c in held)
             frame: pd.DataFrame = (
-                con.sql(f"SELECT * FROM {quote_identifier(destination.table)}")
-                .to_arrow_table()
-                .to_pandas()
+                con.sql(f"SELECT {selected} FROM {name}").to_arrow_table().to_pandas()
             )
             return _as_of_in_utc(frame)
     import sqlalchemy as sa
@@ -408,9 +419,13 @@ def _read_database(destination: Destination) -> pd.DataFrame:
     if local and not Path(database).exists():
         return empty
     engine = sa.create_engine(url)
-    if not sa.inspect(engine).has_table(destination.table):
+    inspector = sa.inspect(engine)
+    if not inspector.has_table(destination.table):
         return empty
-    return _as_of_in_utc(pd.read_sql_table(destination.table, engine))
+    if columns is not None:
+        held = {c["name"] for c in inspector.get_columns(destination.table)}
+        columns = [c for c in columns if c in held]
+    return _as_of_in_utc(pd.read_sql_table(destination.table, engine, columns=columns))
 
 
 def _as_of_in_utc(frame: pd.DataFrame) -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""The jobs: validate, train, score, report, explain a lead, demo.  One path for everyone.
+"""The jobs: validate, train, score, report, explain a lead, demo, performance, backtest.  One path for everyone.
 
 The command line (and so ``pipelines/``, its entry points for schedulers), the notebook and the
 benchmarks call these functions; each returns a typed result.  ``*_job`` functions start from a
@@ -19,6 +19,12 @@ from predictive_scoring.jobs.common import (
     resolve_source,
 )
 from predictive_scoring.jobs.demo import DemoRun, demo_job
+from predictive_scoring.jobs.history import (
+    BacktestRun,
+    PerformanceRun,
+    backtest_job,
+    performance_job,
+)
 from predictive_scoring.jobs.read import lead_row, report_job
 from predictive_scoring.jobs.score import (
     ScoreRun,
@@ -31,17 +37,21 @@ from predictive_scoring.jobs.several import ModelRun, train_job, train_validated
 from predictive_scoring.jobs.train import Registration, TrainRun
 
 __all__ = [
+    "BacktestRun",
     "DemoRun",
     "ModelRun",
+    "PerformanceRun",
     "Registration",
     "Reporter",
     "ScoreRun",
     "Silent",
     "TrainRun",
+    "backtest_job",
     "demo_job",
     "lead_row",
     "load",
     "parse_as_of",
+    "performance_job",
     "report_job",
     "resolve_as_of",
     "resolve_source",
