@@ -18,9 +18,7 @@ COMPARED = [schema.LEAD_ID, schema.AS_OF, schema.PROBABILITY, schema.SCORE, sche
 
 
 @pytest.mark.slow
-def test_backtest_origins_score_as_train_then_score_would(
-    funnels: Funnels, tmp_path: Path
-) -> None:
+def test_backtest_origins_score_as_train_then_score_would(funnels: Funnels, tmp_path: Path) -> None:
     source = str(funnels.folder(N_LEADS, SEED))
     latest = funnels.data(N_LEADS, SEED).latest_timestamp()
     assert latest is not None
@@ -43,7 +41,9 @@ def test_backtest_origins_score_as_train_then_score_would(
     uri = f"sqlite:///{tmp_path / 'by-hand.db'}"
     by_hand = tmp_path / "by-hand.parquet"
     for origin in (first, second):
-        jobs.train_job(source, config, as_of=origin, tracking_uri=uri, quarantine_dir=tmp_path / "q")
+        jobs.train_job(
+            source, config, as_of=origin, tracking_uri=uri, quarantine_dir=tmp_path / "q"
+        )
         jobs.score_job(source, config, str(by_hand), as_of=origin, tracking_uri=uri,
                        quarantine_dir=tmp_path / "q")  # fmt: skip
     ours = pd.read_parquet(output).sort_values([schema.AS_OF, schema.LEAD_ID])

@@ -39,7 +39,11 @@ def _data() -> LeadData:
         }
     )
     events = pd.DataFrame(
-        {schema.LEAD_ID: ["L0"], schema.EVENT_TYPE: ["page_view"], schema.OCCURRED_AT: [T1 + 45 * DAY]}
+        {
+            schema.LEAD_ID: ["L0"],
+            schema.EVENT_TYPE: ["page_view"],
+            schema.OCCURRED_AT: [T1 + 45 * DAY],
+        }
     )  # the data's latest time: T1 + 45 days
     return LeadData(leads, events, outcomes, flat=False)
 

@@ -166,3 +166,39 @@ def test_a_rules_file_s_board_shows_points_where_models_show_a_chance(
     assert "Requested a demo in the last 30 days: +30" in detail
     assert "Scored by rules:current-rules" in detail
     assert not page.errors
+
+
+def test_a_second_run_shows_trends_filters_newly_hot_and_draws_each_lead_s_history(
+    tmp_path: Path, page: Any
+) -> None:
+    from predictive_scoring.data.history import add_changes, previous_scores
+    from predictive_scoring.data.outputs import Destination, read_scores, write_scores
+
+    destination = Destination.parse(str(tmp_path / "scores.parquet"))
+    nights = [pd.Timestamp(f"2024-02-0{d}", tz="UTC") for d in (1, 2, 3)]
+    runs = [{"a": 50, "b": 70, "c": 30}, {"a": 60, "b": 85, "c": 31}, {"a": 90, "b": 40, "c": 32}]
+    for night, run in zip(nights, runs, strict=True):
+        rows = pd.DataFrame(
+            {
+                schema.LEAD_ID: list(run), schema.AS_OF: night, schema.PROBABILITY: 0.2,
+                schema.SCORE: list(run.values()), schema.FIT_SCORE: 50, schema.INTENT_SCORE: 50,
+                schema.TIER: ["hot" if v >= 80 else "warm" if v >= 50 else "cold"
+                              for v in run.values()],
+                schema.IS_MQL: False, schema.REASONS: "[]", schema.MODEL_VERSION: "m/1",
+                schema.SEGMENT: "",
+            }
+        )  # fmt: skip
+        previous = previous_scores(destination, night)
+        chunk = rows if previous is None else add_changes(rows, previous, 5)
+        write_scores([chunk], destination, night)
+    path = write_page(lead_board(read_scores(destination)), tmp_path / "board.html")
+    page.goto(path.as_uri())
+    changes = page.locator("td.change").all_inner_texts()
+    assert changes == ["▲ +30newly hot", "▼ -45", "● +1"]  # a (90), b (40), c (32): steady
+    page.click("#newly-hot")
+    assert page.locator("tr.lead-row").count() == 1
+    page.locator("tr.lead-row").first.click()
+    assert "Since the previous run: ▲ +30 (up) · newly hot" in page.inner_text("#detail")
+    assert page.locator("#detail svg.history circle").count() == 3
+    assert page.locator("#detail svg.history circle title").first.text_content() == "2024-02-01: 50"
+    assert not page.errors

@@ -33,10 +33,19 @@ BOARD_STYLE = asset("lead_board.css")
 BOARD_SCRIPT = asset("lead_board.js")
 
 
+HISTORY_RUNS = 12
+"""Runs of a lead's score shown on its card (the latest ones of the same model)."""
+
+
 def board_payload(
-    scores: pd.DataFrame, display: pd.DataFrame | None, page_size: int
+    scores: pd.DataFrame,
+    display: pd.DataFrame | None,
+    page_size: int,
+    history: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
-    """The board's data: leads ranked by score, reasons as (text index, impact) pairs."""
+    """The board's data: leads ranked by score, reasons as (text index, impact) pairs, what
+    changed since the previous run, and each lead's score over the runs in ``history`` (the
+    destination's rows: ``lead_id``, ``as_of``, ``score``, ``model_version``)."""
     ranked = scores.sort_values(
         [schema.SCORE, schema.PROBABILITY, schema.LEAD_ID],
         ascending=[False, False, True],
@@ -94,7 +103,58 @@ def board_payload(
             if segment is None
             else [segments.index(v) for v in segment],
             "model": [versions.index(v) for v in models],
+            **_changes(ranked),
         },
+        "trends": list(TRENDS),
+        "history": _history(ranked, history),
+    }
+
+
+TRENDS = (schema.TREND_NEW, schema.TREND_UP, schema.TREND_DOWN, schema.TREND_STEADY)
+
+
+def _changes(ranked: pd.DataFrame) -> dict[str, list[Any]]:
+    """Each lead's score change, trend (an index into :data:`TRENDS`, -1 when the run has
+    none) and whether it just turned hot."""
+    n = len(ranked)
+    if schema.TREND not in ranked:
+        return {"change": [None] * n, "trend": [-1] * n, "newly_hot": [0] * n}
+    change = pd.to_numeric(ranked[schema.SCORE_CHANGE], errors="coerce")
+    codes = {t: i for i, t in enumerate(TRENDS)}
+    hot = ranked[schema.NEWLY_HOT].astype("string").str.lower().isin(["true", "1"])
+    return {
+        "change": [None if pd.isna(v) else int(v) for v in change],
+        "trend": [codes.get(str(t), -1) for t in ranked[schema.TREND].astype("string").fillna("")],
+        "newly_hot": hot.astype(int).tolist(),
+    }
+
+
+def _history(ranked: pd.DataFrame, history: pd.DataFrame | None) -> dict[str, Any] | None:
+    """The board's leads' scores at the latest :data:`HISTORY_RUNS` as-ofs of their model, up to
+    the board's own: ``{"as_of": [...], "scores": [[score or None per as-of] per lead]}``."""
+    if history is None or history.empty or ranked.empty or ranked[schema.AS_OF].isna().all():
+        return None
+    from predictive_scoring.data.history import model_of
+
+    shown = pd.Timestamp(ranked[schema.AS_OF].dropna().iloc[0])
+    models = set(model_of(ranked[schema.MODEL_VERSION]))
+    rows = history[model_of(history[schema.MODEL_VERSION]).isin(models).to_numpy()]
+    stamps = pd.to_datetime(rows[schema.AS_OF], utc=True)
+    rows = rows[(stamps <= shown).to_numpy()]
+    times = sorted(pd.to_datetime(rows[schema.AS_OF], utc=True).dropna().unique())[-HISTORY_RUNS:]
+    if len(times) < 2:
+        return None
+    rows = rows[pd.to_datetime(rows[schema.AS_OF], utc=True).isin(times).to_numpy()]
+    table = rows.pivot_table(
+        index=rows[schema.LEAD_ID].astype("string"),
+        columns=pd.to_datetime(rows[schema.AS_OF], utc=True),
+        values=schema.SCORE,
+        aggfunc="last",
+    ).reindex(columns=times)
+    aligned = table.reindex(ranked[schema.LEAD_ID].astype("string").to_numpy())
+    return {
+        "as_of": [pd.Timestamp(t).strftime("%Y-%m-%d") for t in times],
+        "scores": [[None if pd.isna(v) else int(v) for v in row] for row in aligned.to_numpy()],
     }
 
 
@@ -127,7 +187,7 @@ def lead_board(
     """The lead board of one run in ``scores`` (``as_of``, else the latest) as one
     self-contained HTML document."""
     latest = rows_as_of(scores, latest_as_of(scores[schema.AS_OF]) if as_of is None else as_of)
-    payload = board_payload(latest, display, page_size)
+    payload = board_payload(latest, display, page_size, scores)
     stamp = latest[schema.AS_OF].iloc[0] if len(latest) else None
     when = (
         "no scores"
@@ -149,6 +209,11 @@ def lead_board(
         f"{text(t.capitalize())}</button>"
         for t in ("all", *TIERS)
     )
+    if schema.TREND in latest:
+        buttons += (
+            '<button type="button" id="newly-hot" aria-pressed="false">Newly hot '
+            f"({int(sum(payload['leads']['newly_hot'])):,})</button>"
+        )
     named = [v for v in payload["segments"] if v]
     choose = (
         '<select id="segment" aria-label="Segment"><option value="all">All segments</option>'
@@ -170,7 +235,8 @@ def lead_board(
         '<input id="search" type="search" placeholder="Search lead id or company" '
         'aria-label="Search leads"></div>'
         '<table id="board"><thead><tr><th class="num">#</th><th>Lead</th>'
-        f'{extra}<th class="num">Score</th><th>Tier</th><th>Fit</th><th>Intent</th>'
+        f'{extra}<th class="num">Score</th><th class="num">Change</th><th>Tier</th>'
+        "<th>Fit</th><th>Intent</th>"
         f'<th class="num">{header}</th><th>MQL</th></tr></thead><tbody id="lead-rows"></tbody>'
         "</table>"
         '<div class="pager"><button id="prev" type="button">Previous</button>'

@@ -7,6 +7,8 @@
   const detail = document.getElementById("detail");
   const info = document.getElementById("page-info");
   let tier = "all", segment = "all", query = "", pageNo = 0, view = [], selected = -1;
+  let newlyHot = false;
+  const ARROWS = {new: "new", up: "\u25b2", down: "\u25bc", steady: "\u25cf"};
 
   function el(tag, cls, content) {
     const node = document.createElement(tag);
@@ -32,6 +34,7 @@
     for (let i = 0; i < n; i++) {
       if (tier !== "all" && D.tiers[L.tier[i]] !== tier) continue;
       if (segment !== "all" && String(L.segment[i]) !== segment) continue;
+      if (newlyHot && !L.newly_hot[i]) continue;
       if (q && !matches(i, q)) continue;
       view.push(i);
     }
@@ -53,6 +56,7 @@
         row.appendChild(el("td", "display display-" + k, v === null ? "" : v));
       });
       row.appendChild(el("td", "num score", L.score[i]));
+      row.appendChild(changeCell(i));
       const badge = el("span", "badge " + D.tiers[L.tier[i]], D.tiers[L.tier[i]]);
       const tierCell = el("td", "tier"); tierCell.appendChild(badge); row.appendChild(tierCell);
       const fit = el("td"); fit.appendChild(bar(L.fit[i], "fit")); row.appendChild(fit);
@@ -68,6 +72,44 @@
       view.length.toLocaleString("en") + " of " + n.toLocaleString("en") + " leads";
     document.getElementById("prev").disabled = pageNo === 0;
     document.getElementById("next").disabled = pageNo >= pages - 1;
+  }
+  function changeCell(i) {  // the trend since the previous run: an arrow and the change
+    const trend = L.trend[i] < 0 ? null : D.trends[L.trend[i]];
+    const cell = el("td", "num change" + (trend ? " " + trend : ""));
+    if (trend === null) return cell;
+    const change = L.change[i];
+    cell.textContent = trend === "new" ? "new" :
+      ARROWS[trend] + " " + (change > 0 ? "+" : "") + change;
+    cell.title = trend === "new" ? "No score at the previous run" :
+      "Score change since the previous run (" + trend + ")";
+    if (L.newly_hot[i]) cell.appendChild(el("span", "badge hot newly", "newly hot"));
+    return cell;
+  }
+  function sparkline(values, dates) {  // the lead's score over the runs, drawn as SVG
+    const ns = "http://www.w3.org/2000/svg", w = 260, h = 60, pad = 6;
+    const svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 " + w + " " + h);
+    svg.setAttribute("class", "history");
+    svg.setAttribute("role", "img");
+    svg.setAttribute("aria-label", "Score over the last " + values.length + " runs");
+    const x = function (k) { return pad + (w - 2 * pad) * k / Math.max(1, values.length - 1); };
+    const y = function (v) { return h - pad - (h - 2 * pad) * v / 100; };
+    let path = "";
+    values.forEach(function (v, k) {
+      if (v === null) return;
+      path += (path ? " L" : "M") + x(k).toFixed(1) + " " + y(v).toFixed(1);
+      const dot = document.createElementNS(ns, "circle");
+      dot.setAttribute("cx", x(k).toFixed(1)); dot.setAttribute("cy", y(v).toFixed(1));
+      dot.setAttribute("r", "2.5");
+      const tip = document.createElementNS(ns, "title");
+      tip.textContent = dates[k] + ": " + v;
+      dot.appendChild(tip);
+      svg.appendChild(dot);
+    });
+    const line = document.createElementNS(ns, "path");
+    line.setAttribute("d", path); line.setAttribute("fill", "none");
+    svg.insertBefore(line, svg.firstChild);
+    return svg;
   }
   function chance(i) {  // a rules file's rows have points and no probability
     if (L.probability[i] === null) return L.points[i] === null ? "" : L.points[i].toLocaleString("en") + " pts";
@@ -93,6 +135,22 @@
     const seg = D.segments[L.segment[i]];
     detail.appendChild(el("div", "muted detail-model", "Scored by " + D.versions[L.model[i]] +
       (seg ? " (segment " + seg + ")" : " (global model)")));
+    if (L.trend[i] >= 0) {
+      const trend = D.trends[L.trend[i]];
+      detail.appendChild(el("div", "muted detail-trend", trend === "new"
+        ? "New since the previous run"
+        : "Since the previous run: " + ARROWS[trend] + " " + (L.change[i] > 0 ? "+" : "") +
+          L.change[i] + " (" + trend + ")" + (L.newly_hot[i] ? " \u00b7 newly hot" : "")));
+    }
+    if (D.history) {
+      const values = D.history.scores[i];
+      if (values.filter(function (v) { return v !== null; }).length > 1) {
+        detail.appendChild(el("h2", "", "Score over the runs"));
+        detail.appendChild(sparkline(values, D.history.as_of));
+        detail.appendChild(el("div", "muted", D.history.as_of[0] + " to " +
+          D.history.as_of[D.history.as_of.length - 1]));
+      }
+    }
     const bars = el("table");
     const fitRow = el("tr"); fitRow.append(el("td", "", "Fit (who they are)"));
     const fitCell = el("td"); fitCell.appendChild(bar(L.fit[i], "fit")); fitRow.appendChild(fitCell);
@@ -149,6 +207,12 @@
   });
   document.getElementById("prev").addEventListener("click", function () { pageNo--; render(); });
   document.getElementById("next").addEventListener("click", function () { pageNo++; render(); });
+  const hotButton = document.getElementById("newly-hot");
+  if (hotButton) hotButton.addEventListener("click", function () {
+    newlyHot = !newlyHot;
+    hotButton.setAttribute("aria-pressed", String(newlyHot));
+    filter();
+  });
   const choice = document.getElementById("segment");
   if (choice) choice.addEventListener("change", function (e) { segment = e.target.value; filter(); });
   filter();
