@@ -24,6 +24,7 @@ import pandas as pd
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from predictive_scoring import schema
+from predictive_scoring.data.arrow import positions_in
 from predictive_scoring.data.tables import LeadData
 from predictive_scoring.errors import UsageError
 
@@ -40,28 +41,37 @@ SCORE_COLUMNS = [
 """The columns of the scores that performance reads (never the reasons)."""
 
 
+def _microseconds(stamps: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """UTC instants as microseconds since 1970, and which are present."""
+    naive = pd.to_datetime(stamps, utc=True).dt.tz_convert(None)
+    present = naive.notna().to_numpy(dtype=bool)
+    values = naive.to_numpy(dtype="datetime64[us]").astype(np.int64)
+    return values, present
+
+
 def outcomes_of(scores: pd.DataFrame, data: LeadData, horizon_days: int) -> pd.DataFrame:
     """``scores`` with ``_open`` (the lead was open at its as-of and is in the data) and
     ``_converted`` (it converted within the horizon after its as-of)."""
-    outcomes = data.outcomes.drop_duplicates(schema.LEAD_ID).set_index(schema.LEAD_ID)
-    ids = pd.Index(scores[schema.LEAD_ID].astype("string"))
-    known = pd.Index(data.leads[schema.LEAD_ID].astype("string")).get_indexer(ids) >= 0
-    position = pd.Index(outcomes.index.astype("string")).get_indexer(ids)
-    as_of = pd.to_datetime(scores[schema.AS_OF], utc=True).to_numpy()
+    outcomes = data.outcomes.drop_duplicates(schema.LEAD_ID).reset_index(drop=True)
+    ids = scores[schema.LEAD_ID]
+    known = positions_in(ids, data.leads[schema.LEAD_ID].astype("string")) >= 0
+    position = positions_in(ids, outcomes[schema.LEAD_ID].astype("string"))
+    found = position >= 0
+    at, _ = _microseconds(scores[schema.AS_OF])
 
-    def stamps(column: str) -> np.ndarray:
+    def taken(column: str) -> tuple[np.ndarray, np.ndarray]:
         if column not in outcomes:
-            return np.full(len(scores), np.datetime64("NaT"), dtype="datetime64[us]")
-        values = pd.to_datetime(outcomes[column], utc=True).dt.tz_convert(None)
-        taken = values.to_numpy(dtype="datetime64[us]")
-        return np.where(position >= 0, taken[np.maximum(position, 0)], np.datetime64("NaT"))
+            return np.zeros(len(scores), np.int64), np.zeros(len(scores), bool)
+        values, present = _microseconds(outcomes[column])
+        where = np.maximum(position, 0)
+        return values[where], present[where] & found
 
-    converted_at, closed_at = stamps(schema.CONVERTED_AT), stamps(schema.CLOSED_AT)
-    at = as_of.astype("datetime64[us]")
-    horizon = np.timedelta64(horizon_days, "D")
-    before = (converted_at <= at) | (closed_at <= at)  # NaT compares False
-    converted = (converted_at > at) & (converted_at <= at + horizon)
-    return scores.assign(**{OPEN: known & ~before, CONVERTED: converted & known & ~before})
+    converted_at, converted = taken(schema.CONVERTED_AT)
+    closed_at, closed = taken(schema.CLOSED_AT)
+    horizon = horizon_days * 86_400_000_000
+    before = (converted & (converted_at <= at)) | (closed & (closed_at <= at))
+    within = converted & (converted_at > at) & (converted_at <= at + horizon)
+    return scores.assign(**{OPEN: known & ~before, CONVERTED: within & known & ~before})
 
 
 def performance(
@@ -78,9 +88,10 @@ def performance(
     rows = outcomes_of(dated, data, horizon_days)
     if by is not None:
         rows = rows.assign(_group=_groups(rows, data, by))
+    rows = _slim(rows)
     runs = []
     keys = [schema.AS_OF, schema.MODEL_VERSION]
-    for (as_of, version), run in rows.groupby(keys, sort=True, dropna=False):
+    for (as_of, version), run in rows.groupby(keys, sort=True, dropna=False, observed=True):
         stamp = pd.Timestamp(str(as_of))
         due = stamp + pd.Timedelta(days=horizon_days)
         summary: dict[str, Any] = {
@@ -104,16 +115,33 @@ def performance(
     }
 
 
+def _slim(rows: pd.DataFrame) -> pd.DataFrame:
+    """Only what is measured, in compact types (each run and group is a copy of its rows)."""
+    kept = [schema.AS_OF, schema.MODEL_VERSION, schema.PROBABILITY, schema.SCORE, OPEN, CONVERTED]
+    mql = rows[schema.IS_MQL].astype("string").str.lower().isin(["true", "1"])
+    compact: dict[str, Any] = {
+        schema.TIER: rows[schema.TIER].astype("category"),
+        schema.IS_MQL: mql.to_numpy(dtype=bool),
+        schema.PROBABILITY: pd.to_numeric(rows[schema.PROBABILITY], errors="coerce"),
+        schema.MODEL_VERSION: rows[schema.MODEL_VERSION].astype("category"),
+    }
+    slim = rows[[*kept, *(["_group"] if "_group" in rows else [])]].assign(**compact)
+    if "_group" in slim:
+        slim["_group"] = slim["_group"].astype("category")
+    return slim
+
+
 def _groups(rows: pd.DataFrame, data: LeadData, by: str) -> pd.Series:
     """Each row's value of ``by``: a leads column (as the lead is now), or the row's segment."""
     column = by.strip().lower()
     if column == schema.SEGMENT and schema.SEGMENT in rows:
         values = rows[schema.SEGMENT].astype("string").replace("", "global")
     elif column in data.leads.columns and column != schema.LEAD_ID:
-        table = data.leads.drop_duplicates(schema.LEAD_ID).set_index(schema.LEAD_ID)[column]
-        table.index = table.index.astype("string")
-        values = table.reindex(rows[schema.LEAD_ID].astype("string").to_numpy()).astype("string")
-        values.index = rows.index
+        leads = data.leads.drop_duplicates(schema.LEAD_ID)
+        position = positions_in(rows[schema.LEAD_ID], leads[schema.LEAD_ID].astype("string"))
+        taken = leads[column].astype(object).where(leads[column].notna(), None).to_numpy()
+        chosen = np.where(position >= 0, taken[np.maximum(position, 0)], None)
+        values = pd.Series(chosen, index=rows.index, dtype="string")
     else:
         shown = sorted(c for c in data.leads.columns if c != schema.LEAD_ID)[:15]
         raise UsageError(
@@ -143,7 +171,7 @@ def _measured(run: pd.DataFrame, grouped: bool) -> dict[str, Any]:
     ranking = pd.to_numeric(chosen, errors="coerce").fillna(0).to_numpy(dtype=float)
     both = 0 < y.sum() < len(y)
     predicted = float(probability.sum()) if ranked_by == schema.PROBABILITY else None
-    mql = open_rows[schema.IS_MQL].astype("string").str.lower().isin(["true", "1"])
+    mql = open_rows[schema.IS_MQL]
     summary: dict[str, Any] = {
         **_counts(run),
         "not_open": int((~run[OPEN]).sum()),
@@ -152,7 +180,7 @@ def _measured(run: pd.DataFrame, grouped: bool) -> dict[str, Any]:
         "pr_auc": float(average_precision_score(y, ranking)) if both else None,
         "predicted": predicted,
         "tiers": {
-            tier: _counts(open_rows[open_rows[schema.TIER].astype("string") == tier])
+            tier: _counts(open_rows[(open_rows[schema.TIER] == tier).to_numpy(dtype=bool)])
             for tier in schema.TIERS
         },
         "mql": {
@@ -162,14 +190,15 @@ def _measured(run: pd.DataFrame, grouped: bool) -> dict[str, Any]:
     }
     if grouped:
         summary["groups"] = {
-            str(value): _group_counts(part) for value, part in open_rows.groupby("_group")
+            str(value): _group_counts(part)
+            for value, part in open_rows.groupby("_group", observed=True)
         }
     return summary
 
 
 def _group_counts(part: pd.DataFrame) -> dict[str, Any]:
-    probability = pd.to_numeric(part[schema.PROBABILITY], errors="coerce")
-    mql = part[schema.IS_MQL].astype("string").str.lower().isin(["true", "1"])
+    probability = part[schema.PROBABILITY]
+    mql = part[schema.IS_MQL]
     return {
         **_counts(part),
         "mqls": int(mql.sum()),
@@ -182,4 +211,6 @@ def _overall(rows: pd.DataFrame, horizon_days: int, latest: pd.Timestamp) -> dic
     """Each group over every complete run: the channel view."""
     due = pd.to_datetime(rows[schema.AS_OF], utc=True) + pd.Timedelta(days=horizon_days)
     done = rows[(due <= latest).to_numpy() & rows[OPEN].to_numpy(dtype=bool)]
-    return {str(value): _group_counts(part) for value, part in done.groupby("_group")}
+    return {
+        str(value): _group_counts(part) for value, part in done.groupby("_group", observed=True)
+    }

@@ -131,7 +131,8 @@ def test_a_model_s_previous_as_of_is_its_own_latest_earlier_one(tmp_path: Path) 
     _run(destination, _rows(T2, {"a": 60}, "lead-scoring/1"), T2)
     previous = previous_scores(destination, T3)
     assert previous is not None
-    assert sorted(map(tuple, previous[["model", schema.SCORE]].to_numpy().tolist())) == [
+    flat = previous.reset_index()
+    assert sorted(map(tuple, flat[["model", schema.SCORE]].to_numpy().tolist())) == [
         ("lead-scoring", 60), ("lead-scoring-partner", 10),
     ]  # fmt: skip
     assert previous_scores(destination, T1) is None

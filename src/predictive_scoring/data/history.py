@@ -66,15 +66,14 @@ def with_changes(
 
 def add_changes(chunk: pd.DataFrame, previous: pd.DataFrame, steady_within: float) -> pd.DataFrame:
     """``chunk`` with ``previous_score``, ``score_change``, ``trend`` and ``newly_hot`` from
-    ``previous`` (``lead_id``, ``model``, ``score``, ``previous_tier``: each model's previous
-    run)."""
-    keys = pd.DataFrame(
-        {
-            schema.LEAD_ID: chunk[schema.LEAD_ID].astype("string").to_numpy(),
-            MODEL: model_of(chunk[schema.MODEL_VERSION]).to_numpy(),
-        }
+    ``previous`` (:func:`previous_scores`: ``score`` and ``previous_tier`` by lead and model)."""
+    keys = pd.MultiIndex.from_arrays(
+        [chunk[schema.LEAD_ID].astype("string"), model_of(chunk[schema.MODEL_VERSION])]
     )
-    found = keys.merge(previous, on=[schema.LEAD_ID, MODEL], how="left")
+    position = previous.index.get_indexer(keys)  # the index's hash table is built once a run
+    found = previous.iloc[np.maximum(position, 0)].reset_index(drop=True)
+    absent = position < 0
+    found.loc[absent, [schema.SCORE, PREVIOUS_TIER]] = None
     before = found[schema.SCORE].astype("Int64").to_numpy()
     score = chunk[schema.SCORE].astype("Int64").to_numpy()
     change = pd.array(score - before, dtype="Int64")
@@ -103,9 +102,9 @@ def add_changes(chunk: pd.DataFrame, previous: pd.DataFrame, steady_within: floa
 
 
 def previous_scores(destination: Any, as_of: pd.Timestamp) -> pd.DataFrame | None:
-    """Each model's rows at its latest as-of strictly before ``as_of`` in ``destination``
-    (``lead_id``, ``model``, ``score``, ``previous_tier``); ``None`` when it holds no earlier
-    as-of at all."""
+    """Each model's rows at its latest as-of strictly before ``as_of`` in ``destination``:
+    ``score`` and ``previous_tier`` indexed by (``lead_id``, ``model``); ``None`` when it holds no
+    earlier as-of at all."""
     if destination.path is not None:
         rows = _from_file(destination.path, as_of)
     elif str(destination.url).startswith("duckdb://"):
@@ -122,9 +121,9 @@ def previous_scores(destination: Any, as_of: pd.Timestamp) -> pd.DataFrame | Non
     )
     rows = _latest_per_model(rows)
     rows = rows.drop_duplicates([schema.LEAD_ID, MODEL], keep="last")
-    return rows.rename(columns={schema.TIER: PREVIOUS_TIER})[
-        [schema.LEAD_ID, MODEL, schema.SCORE, PREVIOUS_TIER]
-    ].reset_index(drop=True)
+    renamed = rows.rename(columns={schema.TIER: PREVIOUS_TIER})
+    kept = renamed.astype({schema.SCORE: "Int64", PREVIOUS_TIER: "string"})
+    return kept.set_index([schema.LEAD_ID, MODEL])[[schema.SCORE, PREVIOUS_TIER]]
 
 
 def _latest_per_model(rows: pd.DataFrame) -> pd.DataFrame:
