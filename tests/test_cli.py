@@ -96,7 +96,7 @@ def test_a_stopped_train_exits_with_the_signal_s_code_and_promotes_nothing(
     uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     card = tmp_path / "card.html"
     config = tmp_path / "one-thread.yaml"
-    config.write_text("models:\n  num_threads: 1\n")
+    config.write_text("models:\n  num_threads: 1\n  candidates: [lightgbm]\n")  # to Served: soon
     command = [
         sys.executable, "-m", "predictive_scoring", "train", "--data", funnels.folder(2000, 2),
         "--tracking-uri", uri, "--model-card", card, "--config", config,

@@ -90,9 +90,7 @@ def board_payload(
             "rank": list(range(1, len(ranked) + 1)),
             "score": ranked[schema.SCORE].astype(int).tolist(),
             "probability": _numbers(ranked[schema.PROBABILITY], 5),
-            "points": _numbers(ranked[schema.POINTS], 1)
-            if schema.POINTS in ranked
-            else [None] * len(ranked),
+            "points": _numbers(ranked.get(schema.POINTS, pd.Series(np.nan, ranked.index)), 1),
             "fit": ranked[schema.FIT_SCORE].astype(int).tolist(),
             "intent": ranked[schema.INTENT_SCORE].astype(int).tolist(),
             "tier": [tier_codes.get(str(t), len(TIERS) - 1) for t in ranked[schema.TIER]],
@@ -178,6 +176,21 @@ def _wording(versions: list[str]) -> tuple[str, str]:
     )
 
 
+def _buttons(payload: dict[str, Any], changes: bool) -> str:
+    """The tier filters, and the newly hot one when the run knows what changed."""
+    buttons = "".join(
+        f'<button type="button" data-tier="{text(t)}" aria-pressed="{str(t == "all").lower()}">'
+        f"{text(t.capitalize())}</button>"
+        for t in ("all", *TIERS)
+    )
+    hot = int(sum(payload["leads"]["newly_hot"]))
+    return buttons + (
+        f'<button type="button" id="newly-hot" aria-pressed="false">Newly hot ({hot:,})</button>'
+        if changes
+        else ""
+    )
+
+
 def lead_board(
     scores: pd.DataFrame,
     display: pd.DataFrame | None = None,
@@ -204,16 +217,7 @@ def lead_board(
         f"{len(latest):,} open leads as of {when} ({summary}; {mql:,} MQL) · model "
         f"{', '.join(versions) or 'none'}"
     )
-    buttons = "".join(
-        f'<button type="button" data-tier="{text(t)}" aria-pressed="{str(t == "all").lower()}">'
-        f"{text(t.capitalize())}</button>"
-        for t in ("all", *TIERS)
-    )
-    if schema.TREND in latest:
-        buttons += (
-            '<button type="button" id="newly-hot" aria-pressed="false">Newly hot '
-            f"({int(sum(payload['leads']['newly_hot'])):,})</button>"
-        )
+    buttons = _buttons(payload, schema.TREND in latest)
     named = [v for v in payload["segments"] if v]
     choose = (
         '<select id="segment" aria-label="Segment"><option value="all">All segments</option>'
