@@ -73,13 +73,31 @@ def write_scores(
     return _write_database(chunks, destination, as_of)
 
 
-def read_scores(destination: Destination, columns: list[str] | None = None) -> pd.DataFrame:
+def read_scores(
+    destination: Destination, columns: list[str] | None = None, as_of: pd.Timestamp | None = None
+) -> pd.DataFrame:
     """All rows at ``destination`` (empty when there is nothing yet); only ``columns`` (those it
-    holds) when given: a history of many runs is read without its reasons."""
+    holds) when given: a history of many runs is read without its reasons; with ``as_of``, that
+    run's rows (a Parquet file skips the others' row groups; other kinds filter after reading)."""
+    path = destination.path
+    if path is not None and as_of is not None and path.suffix.lower() == ".parquet":
+        if not path.exists():
+            return empty_scores()
+        import pyarrow as pa
+        import pyarrow.dataset as ds
+
+        stamp = pa.scalar(as_of.to_pydatetime(), pa.timestamp("us", "UTC"))
+        table = ds.dataset(path).to_table(columns=columns, filter=ds.field(schema.AS_OF) == stamp)
+        return conformed(table.to_pandas())
     if destination.path is not None:
         parts = list(_file_parts(destination.path, columns=columns))
-        return conformed(pd.concat(parts, ignore_index=True)) if parts else empty_scores()
-    return conformed(_read_database(destination, columns))
+        frame = conformed(pd.concat(parts, ignore_index=True)) if parts else empty_scores()
+    else:
+        frame = conformed(_read_database(destination, columns))
+    if as_of is None or frame.empty:
+        return frame
+    chosen: pd.DataFrame = frame[same_as_of(frame[schema.AS_OF], as_of).to_numpy()]
+    return chosen
 
 
 READ_BATCH_ROWS = 200_000

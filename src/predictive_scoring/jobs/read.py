@@ -13,7 +13,7 @@ from predictive_scoring.errors import UsageError
 from predictive_scoring.jobs.common import parse_as_of
 from predictive_scoring.reports.html import write_page
 from predictive_scoring.reports.lead_board import lead_board
-from predictive_scoring.timeline import rows_as_of
+from predictive_scoring.timeline import latest_as_of, rows_as_of
 
 __all__ = ["lead_row", "report_job"]
 
@@ -27,15 +27,27 @@ def report_job(
     as_of: pd.Timestamp | None = None,
     require_rows: bool = False,
 ) -> Path:
-    """Write the lead board of the run of ``as_of`` (else the latest) in ``scores`` to ``output``."""
-    frame = read_scores(Destination.parse(scores))
+    """Write the lead board of the run of ``as_of`` (else the latest) in ``scores`` to ``output``:
+    that run's rows whole, the other runs' scores only (a year of nightly runs stays cheap)."""
+    destination = Destination.parse(scores)
+    history = read_scores(destination, columns=HISTORY_COLUMNS)
+    if history.empty or history[schema.AS_OF].isna().all():
+        frame = read_scores(destination)  # a flat export's rows, or nothing yet
+    else:
+        when = as_of if as_of is not None else latest_as_of(history[schema.AS_OF])
+        frame = read_scores(destination, as_of=when)
     if require_rows and frame.empty:
         where = describe_output(scores)
         raise UsageError(
             f"--scores {where}: no scores there; run `predictive-scoring score --output "
             f"{where}` first"
         )
-    return write_page(lead_board(frame, display, config.reports.page_size, as_of), output)
+    board = lead_board(frame, display, config.reports.page_size, as_of, history)
+    return write_page(board, output)
+
+
+HISTORY_COLUMNS = [schema.LEAD_ID, schema.AS_OF, schema.SCORE, schema.MODEL_VERSION]
+"""What the lead board reads of the runs it does not show: each lead's past scores."""
 
 
 def lead_row(lead_id: str, scores: str, as_of: str | None = None) -> pd.Series:

@@ -196,11 +196,13 @@ def lead_board(
     display: pd.DataFrame | None = None,
     page_size: int = 50,
     as_of: pd.Timestamp | None = None,
+    history: pd.DataFrame | None = None,
 ) -> str:
     """The lead board of one run in ``scores`` (``as_of``, else the latest) as one
-    self-contained HTML document."""
+    self-contained HTML document; each lead's past scores come from ``history`` (default:
+    ``scores`` itself)."""
     latest = rows_as_of(scores, latest_as_of(scores[schema.AS_OF]) if as_of is None else as_of)
-    payload = board_payload(latest, display, page_size, scores)
+    payload = board_payload(latest, display, page_size, scores if history is None else history)
     stamp = latest[schema.AS_OF].iloc[0] if len(latest) else None
     when = (
         "no scores"
