@@ -15,7 +15,6 @@ only the latest earlier rows of each model.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from predictive_scoring import schema
+from predictive_scoring.data.outputs import Destination, holds_table
 from predictive_scoring.data.sources import sqlalchemy_url
 from predictive_scoring.sql import quote_identifier
 
@@ -31,7 +31,6 @@ __all__ = [
     "add_changes",
     "model_of",
     "previous_scores",
-    "with_changes",
 ]
 
 MODEL = "model"
@@ -49,19 +48,6 @@ def model_of(versions: pd.Series) -> pd.Series:
         ~text.str.startswith("rules:"), text
     )
     return model
-
-
-def with_changes(
-    chunks: Iterable[pd.DataFrame],
-    destination: Any,
-    as_of: pd.Timestamp | None,
-    steady_within: float,
-) -> Iterator[pd.DataFrame]:
-    """``chunks`` with the change columns when ``destination`` holds an as-of before ``as_of``
-    (unchanged otherwise, and always for a flat export)."""
-    previous = None if as_of is None else previous_scores(destination, as_of)
-    for chunk in chunks:
-        yield chunk if previous is None else add_changes(chunk, previous, steady_within)
 
 
 def add_changes(chunk: pd.DataFrame, previous: pd.DataFrame, steady_within: float) -> pd.DataFrame:
@@ -101,13 +87,13 @@ def add_changes(chunk: pd.DataFrame, previous: pd.DataFrame, steady_within: floa
     return chunk.assign(**changes)
 
 
-def previous_scores(destination: Any, as_of: pd.Timestamp) -> pd.DataFrame | None:
+def previous_scores(destination: Destination, as_of: pd.Timestamp) -> pd.DataFrame | None:
     """Each model's rows at its latest as-of strictly before ``as_of`` in ``destination``:
     ``score`` and ``previous_tier`` indexed by (``lead_id``, ``model``); ``None`` when it holds no
     earlier as-of at all."""
     if destination.path is not None:
         rows = _from_file(destination.path, as_of)
-    elif str(destination.url).startswith("duckdb://"):
+    elif destination.duckdb_file is not None:
         rows = _from_duckdb(destination, as_of)
     else:
         rows = _from_sqlalchemy(destination, as_of)
@@ -194,22 +180,15 @@ def _from_csv(path: Path, as_of: pd.Timestamp) -> pd.DataFrame | None:
     return kept.drop(columns=MODEL)
 
 
-def _from_duckdb(destination: Any, as_of: pd.Timestamp) -> pd.DataFrame | None:
+def _from_duckdb(destination: Destination, as_of: pd.Timestamp) -> pd.DataFrame | None:
     import duckdb
 
-    path = str(destination.url).removeprefix("duckdb://").removeprefix("/")
-    if path != ":memory:" and not Path(path).exists():
+    if not holds_table(destination):
         return None
     name = quote_identifier(destination.table)
     stamp = quote_identifier(schema.AS_OF)
     version = quote_identifier(schema.MODEL_VERSION)
-    with duckdb.connect(path, read_only=True) as con:
-        found = con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
-            [destination.table],
-        ).fetchall()
-        if not found or not found[0][0]:
-            return None
+    with duckdb.connect(destination.duckdb_file, read_only=True) as con:
         latest = (
             con.sql(
                 f"SELECT {version}, max({stamp}) FROM {name} WHERE {stamp} < $1 GROUP BY {version}",
@@ -242,18 +221,13 @@ def _per_model_latest(latest: list[tuple[Any, Any]]) -> list[pd.Timestamp]:
     return [pd.Timestamp(t) for t in per_model.unique()]
 
 
-def _from_sqlalchemy(destination: Any, as_of: pd.Timestamp) -> pd.DataFrame | None:
+def _from_sqlalchemy(destination: Destination, as_of: pd.Timestamp) -> pd.DataFrame | None:
     import sqlalchemy as sa
 
-    url = sa.engine.make_url(sqlalchemy_url(destination.url))
-    database = url.database or ""
-    local = url.get_backend_name() == "sqlite" and database not in ("", ":memory:")
-    if local and not Path(database).exists():
+    if not holds_table(destination):
         return None
-    engine = sa.create_engine(url)
+    engine = sa.create_engine(sqlalchemy_url(str(destination.url)))
     try:
-        if not sa.inspect(engine).has_table(destination.table):
-            return None
         table = sa.Table(destination.table, sa.MetaData(), autoload_with=engine)
         stamp, version = table.c[schema.AS_OF], table.c[schema.MODEL_VERSION]
         naive = as_of.tz_convert("UTC").tz_localize(None).to_pydatetime()

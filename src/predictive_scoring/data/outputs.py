@@ -29,6 +29,7 @@ __all__ = [
     "Destination",
     "describe_output",
     "empty_scores",
+    "holds_table",
     "read_scores",
     "write_scores",
 ]
@@ -53,6 +54,42 @@ class Destination:
                 f"--output {text}: use a .parquet or .csv path, or a database URL#table"
             )
         return cls(path=path)
+
+    @property
+    def duckdb_file(self) -> str | None:
+        """The database file of a ``duckdb://`` destination (``None`` for any other kind)."""
+        if self.url is None or not self.url.startswith("duckdb://"):
+            return None
+        return self.url.removeprefix("duckdb://").removeprefix("/")
+
+
+def holds_table(destination: Destination) -> bool:
+    """Whether a database destination's database and table exist (nothing is created)."""
+    assert destination.url is not None
+    if destination.duckdb_file is not None:
+        import duckdb
+
+        path = destination.duckdb_file
+        if path != ":memory:" and not Path(path).exists():
+            return False
+        with duckdb.connect(path, read_only=True) as con:
+            found = con.execute(
+                "SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
+                [destination.table],
+            ).fetchall()  # fetched to the end: the connection is free for the next query
+        return bool(found and found[0][0])
+    import sqlalchemy as sa
+
+    url = sa.engine.make_url(sqlalchemy_url(destination.url))
+    database = url.database or ""
+    local = url.get_backend_name() == "sqlite" and database not in ("", ":memory:")
+    if local and not Path(database).exists():
+        return False
+    engine = sa.create_engine(url)
+    try:
+        return bool(sa.inspect(engine).has_table(destination.table))
+    finally:
+        engine.dispose()
 
 
 def describe_output(text: str) -> str:
@@ -266,13 +303,8 @@ def _write_database(
     chunks: Iterable[pd.DataFrame], destination: Destination, as_of: pd.Timestamp | None
 ) -> int:
     assert destination.url is not None
-    if destination.url.startswith("duckdb://"):
-        return _write_duckdb(
-            chunks,
-            destination.url.removeprefix("duckdb://").removeprefix("/"),
-            destination.table,
-            as_of,
-        )
+    if destination.duckdb_file is not None:
+        return _write_duckdb(chunks, destination.duckdb_file, destination.table, as_of)
     return _write_sqlalchemy(chunks, destination.url, destination.table, as_of)
 
 
@@ -406,20 +438,12 @@ def _read_database(destination: Destination, columns: list[str] | None = None) -
     """The destination table's rows (``columns`` of them, those it holds); empty (never created)
     when the database or table is absent."""
     assert destination.url is not None
-    empty = empty_scores()
-    if destination.url.startswith("duckdb://"):
+    if not holds_table(destination):
+        return empty_scores()
+    if destination.duckdb_file is not None:
         import duckdb
 
-        path = destination.url.removeprefix("duckdb://").removeprefix("/")
-        if path != ":memory:" and not Path(path).exists():
-            return empty
-        with duckdb.connect(path, read_only=True) as con:
-            found = con.execute(
-                "SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
-                [destination.table],
-            ).fetchall()  # fetched to the end: the connection is free for the next query
-            if not found or not found[0][0]:
-                return empty
+        with duckdb.connect(destination.duckdb_file, read_only=True) as con:
             name = quote_identifier(destination.table)
             selected = "*"
             if columns is not None:
@@ -431,15 +455,8 @@ def _read_database(destination: Destination, columns: list[str] | None = None) -
             return _as_of_in_utc(frame)
     import sqlalchemy as sa
 
-    url = sa.engine.make_url(sqlalchemy_url(destination.url))
-    database = url.database or ""
-    local = url.get_backend_name() == "sqlite" and database not in ("", ":memory:")
-    if local and not Path(database).exists():
-        return empty
-    engine = sa.create_engine(url)
+    engine = sa.create_engine(sqlalchemy_url(destination.url))
     inspector = sa.inspect(engine)
-    if not inspector.has_table(destination.table):
-        return empty
     if columns is not None:
         held = {c["name"] for c in inspector.get_columns(destination.table)}
         columns = [c for c in columns if c in held]
