@@ -20,6 +20,7 @@ from predictive_scoring.data.load import load_lead_data
 from predictive_scoring.data.synthetic import generate_funnel
 from predictive_scoring.data.tables import LeadData
 from predictive_scoring.training import TrainingResult, train_models
+from tests.postgres_server import postgres_server, postgres_url  # noqa: F401  (shared fixtures)
 
 EVENT_TYPES = ("page_view", "pricing_page_view", "email_click", "demo_request")
 

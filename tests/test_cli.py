@@ -118,8 +118,11 @@ def test_a_stopped_train_exits_with_the_signal_s_code_and_promotes_nothing(
     assert "stopped:" in err and "Traceback" not in err
     assert not card.exists()
     assert not list(tmp_path.glob(".*.tmp"))
+    client = MlflowClient(tracking_uri=uri)
     with pytest.raises(MlflowException):
-        MlflowClient(tracking_uri=uri).get_model_version_by_alias("lead-scoring", "champion")
+        client.get_model_version_by_alias("lead-scoring", "champion")
+    runs = client.search_runs([client.get_experiment_by_name("lead-scoring").experiment_id])
+    assert all(r.info.status == "KILLED" for r in runs)  # a run it started: never left RUNNING
 
 
 def _interruptible() -> None:

@@ -149,6 +149,8 @@ class ScoringConfig(_Section):
     top_reasons: int = Field(ge=0)
     chunk_size: int = Field(ge=1)
     psi_warning: float = Field(gt=0)
+    lock_timeout_seconds: float = Field(ge=0)
+    """How long a run waits for another run that holds its destination (README "Operations")."""
 
 
 class TrackingConfig(_Section):
@@ -156,6 +158,10 @@ class TrackingConfig(_Section):
     experiment: str = Field(min_length=1)
     scoring_experiment: str = Field(min_length=1)
     model_name: str = Field(min_length=1)
+    retry_seconds: float = Field(ge=0, le=3600)
+    """Back-off a request to the tracking server may spend on retries (:mod:`predictive_scoring.tracking.retries`)."""
+    timeout_seconds: float = Field(gt=0, le=3600)
+    """How long one request waits for the tracking server's answer."""
 
 
 class ReportsConfig(_Section):

@@ -3,6 +3,8 @@
 ::
 
     ScoringError                      exit 1  anything else expected
+    ├── DestinationBusyError          exit 1  another run held the destination too long
+    ├── OutputError                   exit 1  an output cannot be written (disk full, read-only)
     ├── UsageError                    exit 2  bad command-line usage
     │   └── ConfigError               exit 2  bad config key or value (names its path)
     ├── DataError                     exit 3  input unusable; nothing written
@@ -16,19 +18,24 @@ the message alone (no traceback) and exits with ``exit_code``.
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Iterable
 from typing import ClassVar
 
 __all__ = [
     "ConfigError",
     "DataError",
+    "DestinationBusyError",
     "ModelError",
+    "OutputError",
     "RegistryError",
     "ScoringError",
     "TooManyBadRowsError",
     "UsageError",
     "examples",
     "first_line",
+    "os_reason",
 ]
 
 
@@ -36,6 +43,27 @@ class ScoringError(Exception):
     """Base of every expected failure."""
 
     exit_code: ClassVar[int] = 1
+
+
+class DestinationBusyError(ScoringError):
+    """Another run held the destination's lock for longer than the configured wait."""
+
+
+class OutputError(ScoringError):
+    """An output cannot be written (a full disk, a read-only folder, a refusing database); the
+    previous output is left as it was."""
+
+
+def os_reason(exc: BaseException) -> str:
+    """An operating-system error in a few words: ``No space left on device (errno 28)``, also
+    for libraries (Arrow, SQLite) that carry the errno only in their message."""
+    number = getattr(exc, "errno", None)
+    if not isinstance(number, int):
+        found = re.search(r"\[errno (\d+)\]", str(exc), re.IGNORECASE)
+        number = int(found.group(1)) if found else None
+    if number is None:
+        return first_line(exc)
+    return f"{os.strerror(number)} (errno {number})"
 
 
 class UsageError(ScoringError):

@@ -32,6 +32,7 @@ import pandas as pd
 
 from predictive_scoring import schema
 from predictive_scoring.config import ScoringConfig
+from predictive_scoring.errors import ModelError, first_line
 from predictive_scoring.explain import group_sums, reasons
 from predictive_scoring.features.fit import encode_categories
 from predictive_scoring.features.spec import FeatureSpec, model_matrix
@@ -85,6 +86,9 @@ class ServedModel:
     """The segment it serves (CONTRACT section 6); empty for the global model."""
     target: Target = CONVERSION
     """What it predicts, among which leads (a model registered before targets: conversion)."""
+    package_version: str = "0.0.0"
+    """The predictive-scoring version that registered it (``0.0.0``: registered before this was
+    recorded); a newer one than the installed package is refused at loading."""
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
@@ -294,7 +298,12 @@ class LeadScoringModel(mlflow.pyfunc.PythonModel):
     def load_context(self, context: Any) -> None:
         import joblib
 
-        self.served = joblib.load(context.artifacts["served"])
+        try:
+            self.served = joblib.load(context.artifacts["served"])
+        except Exception as exc:  # a truncated download, a damaged store
+            raise ModelError(
+                f"its artifact is damaged or incomplete ({type(exc).__name__}: {first_line(exc)})"
+            ) from None
 
     def predict(
         self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from predictive_scoring.data.writers import neutralise_formulas, write_atomic, write_csv
+from predictive_scoring.errors import OutputError
 
 
 def test_formula_cells_are_neutralised_but_numbers_are_not() -> None:
@@ -45,9 +46,9 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path: Path) -> 
 
     def fail(temporary: Path) -> None:
         temporary.write_text("half")
-        raise OSError("disk full")
+        raise OSError(28, "No space left on device")
 
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(OutputError, match=f"cannot write {path}: No space left on device"):
         write_atomic(path, fail)
     assert path.read_text() == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["kept.txt"]

@@ -9,6 +9,7 @@ neutralised.  Rows arrive in chunks, so memory is bounded by the chunk, not by t
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import itertools
 from collections.abc import Iterable, Iterator
@@ -21,7 +22,7 @@ import pandas as pd
 from predictive_scoring import schema
 from predictive_scoring.data.sources import describe_source, is_database_url, sqlalchemy_url
 from predictive_scoring.data.writers import neutralise_formulas, write_atomic
-from predictive_scoring.errors import UsageError
+from predictive_scoring.errors import OutputError, ScoringError, UsageError, first_line, os_reason
 from predictive_scoring.sql import quote_identifier
 from predictive_scoring.timeline import same_as_of
 
@@ -303,9 +304,22 @@ def _write_database(
     chunks: Iterable[pd.DataFrame], destination: Destination, as_of: pd.Timestamp | None
 ) -> int:
     assert destination.url is not None
-    if destination.duckdb_file is not None:
-        return _write_duckdb(chunks, destination.duckdb_file, destination.table, as_of)
-    return _write_sqlalchemy(chunks, destination.url, destination.table, as_of)
+    try:
+        if destination.duckdb_file is not None:
+            return _write_duckdb(chunks, destination.duckdb_file, destination.table, as_of)
+        return _write_sqlalchemy(chunks, destination.url, destination.table, as_of)
+    except ScoringError:
+        raise
+    except Exception as exc:  # a full disk, a refusing server: its transaction rolled back
+        shown = describe_output(f"{destination.url}#{destination.table}")
+        raise OutputError(f"cannot write the scores to {shown}: {_database_reason(exc)}") from None
+
+
+def _database_reason(exc: Exception) -> str:
+    """A database driver's failure in a few words (SQLAlchemy adds a link and the statement)."""
+    inner = getattr(exc, "orig", None) or exc
+    text = first_line(inner)
+    return os_reason(inner) if "errno" in text.lower() else text
 
 
 def _write_duckdb(
@@ -335,7 +349,8 @@ def _write_duckdb(
                 written += len(chunk)
             con.commit()
         except BaseException:
-            con.rollback()
+            with contextlib.suppress(Exception):  # a failed commit has no transaction left
+                con.rollback()
             raise
     return written
 
@@ -386,6 +401,8 @@ def _write_sqlalchemy(
     import sqlalchemy as sa
 
     engine = sa.create_engine(sqlalchemy_url(url))
+    if engine.dialect.name == "sqlite":
+        _transactional_sqlite(engine)
     written = 0
     with engine.begin() as connection:
         for chunk in chunks:
@@ -407,6 +424,23 @@ def _write_sqlalchemy(
             naive.to_sql(table, connection, if_exists="append", index=False)
             written += len(chunk)
     return written
+
+
+def _transactional_sqlite(engine: Any) -> None:
+    """SQLite's Python driver runs DDL (``ALTER TABLE``, ``CREATE TABLE``) outside the
+    transaction, committing it at once: a write that fails later would leave the table altered.
+    The driver's own transaction handling is turned off and ``BEGIN IMMEDIATE`` opens the
+    transaction (taking the write lock at once), so the whole write is one transaction
+    (SQLAlchemy's documented recipe)."""
+    import sqlalchemy as sa
+
+    @sa.event.listens_for(engine, "connect")
+    def _no_driver_transactions(dbapi_connection: Any, record: Any) -> None:
+        dbapi_connection.isolation_level = None
+
+    @sa.event.listens_for(engine, "begin")
+    def _begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _add_sql_columns(connection: Any, table: str, optional: list[str]) -> None:

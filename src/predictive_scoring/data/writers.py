@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from predictive_scoring.errors import OutputError, os_reason
+
 __all__ = ["FORMULA_PREFIXES", "neutralise_formulas", "write_atomic", "write_csv"]
 
 FORMULA_PREFIXES: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r")
@@ -26,8 +28,11 @@ def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
     import os
     import tempfile
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {os_reason(exc)}") from None
     os.close(fd)
     temporary = Path(name)
     try:
@@ -36,6 +41,8 @@ def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
             os.fsync(handle.fileno())
         os.chmod(temporary, _file_mode(path))
         os.replace(temporary, path)
+    except OSError as exc:  # a full disk, a file-size limit: the previous file stays
+        raise OutputError(f"cannot write {path}: {os_reason(exc)}") from None
     finally:
         temporary.unlink(missing_ok=True)
 

@@ -20,6 +20,7 @@ from predictive_scoring import schema
 from predictive_scoring.config import FeaturesConfig
 from predictive_scoring.data.arrow import arrow_text
 from predictive_scoring.data.tables import LeadData
+from predictive_scoring.errors import examples
 from predictive_scoring.features import fit
 from predictive_scoring.features.intent import IntentColumn, compute_intent, intent_columns
 from predictive_scoring.timeline import to_micros
@@ -35,6 +36,7 @@ __all__ = [
     "learn_feature_spec",
     "model_matrix",
     "unseen_event_types",
+    "unusable_fields",
 ]
 
 FIT: Final = "fit"
@@ -291,6 +293,26 @@ def fit_features(leads: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
         else:
             columns[info.name] = fit.encode_categories(raw, info.categories)
     return pd.DataFrame(columns, index=leads.index).reset_index(drop=True)
+
+
+def unusable_fields(leads: pd.DataFrame, spec: FeatureSpec) -> dict[str, str]:
+    """The lead columns ``spec``'s fit features read that ``leads`` cannot give: absent, or
+    holding no number where the spec reads numbers (column: why).  A model scoring them would
+    see every lead's value as missing and rank them on what is left."""
+    problems: dict[str, str] = {}
+    for info in spec.features:
+        if info.group != FIT or info.field in problems:
+            continue
+        if info.field not in leads.columns:
+            problems[info.field] = "absent"
+            continue
+        values = leads[info.field]
+        numeric = info.kind == "numeric" or info.stat == "band"
+        if numeric and not pd.api.types.is_numeric_dtype(values):
+            given = values.dropna()
+            if len(given) and pd.to_numeric(given, errors="coerce").notna().sum() == 0:
+                problems[info.field] = f"no numbers, e.g. {examples(given.unique()[:3])}"
+    return problems
 
 
 def _fit_source(

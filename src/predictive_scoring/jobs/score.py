@@ -14,12 +14,13 @@ from predictive_scoring import schema, tracking
 from predictive_scoring.config import Config, ScoringConfig
 from predictive_scoring.data.arrow import among
 from predictive_scoring.data.history import add_changes, previous_scores
+from predictive_scoring.data.locks import destination_lock
 from predictive_scoring.data.outputs import Destination, describe_output, write_scores
 from predictive_scoring.data.segments import GLOBAL, assign_segments, model_name, partition, slug
 from predictive_scoring.data.tables import LeadData
 from predictive_scoring.data.validation import Validated
-from predictive_scoring.errors import UsageError
-from predictive_scoring.features.spec import unseen_event_types
+from predictive_scoring.errors import ModelError, UsageError
+from predictive_scoring.features.spec import unseen_event_types, unusable_fields
 from predictive_scoring.jobs.common import Reporter, Silent, announcer, load, resolve_as_of
 from predictive_scoring.jobs.read import report_job
 from predictive_scoring.jobs.several import target_model_name
@@ -227,6 +228,8 @@ def score_validated(
     scoring = config.scoring
     with watch.time("route"):  # each segment's leads with their events, one pass per table
         parts = _parts(data, served, routes or [])
+    for _, model, part in parts:
+        _check_inputs(part, model)
     monitors = {segment: DriftMonitor(model.reference_shares) for segment, model, _ in parts}
     rows: dict[str, int] = {}
 
@@ -265,6 +268,19 @@ def score_validated(
     )
 
 
+def _check_inputs(data: LeadData, served: ServedModel) -> None:
+    """Exit 4 when the data lacks lead columns the model reads (it would score every lead as if
+    they were missing)."""
+    problems = unusable_fields(data.leads, served.spec)
+    if problems:
+        listed = ", ".join(f"{column!r} ({why})" for column, why in problems.items())
+        raise ModelError(
+            f"model {served.version} reads lead columns this data cannot give: {listed}; add "
+            "them to the leads table (or map their names with data.column_map), or train a "
+            "model on the columns the data has"
+        )
+
+
 def _write_counted(
     frames: Iterator[pd.DataFrame],
     destination: Destination,
@@ -276,9 +292,22 @@ def _write_counted(
     """Write ``frames`` to ``destination`` in one atomic write (the steps that make them timed
     on ``watch`` as they run), with what changed since the destination's previous run of each
     model, counting the leads on the progress display and the tiers."""
+    with destination_lock(destination, scoring.lock_timeout_seconds, reporter.say):
+        with watch.time("history"):
+            previous = None if as_of is None else previous_scores(destination, as_of)
+        return _write_changed(frames, destination, as_of, previous, reporter, watch, scoring)
+
+
+def _write_changed(
+    frames: Iterator[pd.DataFrame],
+    destination: Destination,
+    as_of: pd.Timestamp | None,
+    previous: pd.DataFrame | None,
+    reporter: Reporter,
+    watch: Stopwatch,
+    scoring: ScoringConfig,
+) -> tuple[int, dict[str, int]]:
     counts: dict[str, int] = {}
-    with watch.time("history"):
-        previous = None if as_of is None else previous_scores(destination, as_of)
     with (
         reporter.counter(" leads") as advance,
         watch.use(),

@@ -119,6 +119,7 @@ def train_validated(
     watch = watch or Stopwatch(announcer(reporter))
     known = validated.data if as_of is None else visible_at(validated.data, as_of)
     check_models(known, config)
+    tracking.check_store(uri, config.tracking.experiment)  # now, not after hours of training
     trained = train_model(validated, config, as_of, uri, reporter, watch, rules=rules)
     if not config.segments.active and not config.targets:
         return trained

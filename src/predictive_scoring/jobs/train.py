@@ -3,6 +3,7 @@ write its model card.  :mod:`.several` strings the models of a run together."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -36,6 +37,8 @@ from predictive_scoring.timeline import CONVERSION, Target
 from predictive_scoring.training import POINTS, TrainingResult, train_models
 
 __all__ = ["SEGMENT", "TARGET", "ModelRun", "Registration", "TrainRun", "train_model"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -194,8 +197,10 @@ def _log_and_register(
     return the registration with the model card (logged to the run).
 
     The current champion is re-evaluated on this run's test window (the rows the candidates were
-    compared on): its old metrics are never trusted.  The alias moves last, once everything else
-    is logged and the run has ended, so a registry or tracking failure never moves it.
+    compared on): its old metrics are never trusted.  The alias moves once everything else is
+    logged and the run has ended, so a registry or tracking failure never moves it; the run's
+    ``promoted`` tag says ``pending`` until the alias has moved, and the model card, which says
+    what happened, is attached last.
     """
     name = config.tracking.model_name
     assert result.serving is not None, "training always freezes a served model"
@@ -205,33 +210,45 @@ def _log_and_register(
     with step("data fingerprint"):
         fingerprint = tracking.data_fingerprint(validated.data, as_of, config.labels.horizon_days)
     tags = {k: v for k, v in (("segment", segment), ("target", target)) if v}
-    with tracking.training_run(
-        uri, config.tracking.experiment, fingerprint["as_of"], name, **tags
-    ) as (mlflow, run_id):
-        with step("mlflow logging"):
-            tracking.log_training(
-                mlflow, result, config, validated.report, fingerprint, charts.images,
-                charts.importance,
-            )  # fmt: skip
-        with step("model packaging"):
-            version = tracking.log_served_model(mlflow, result.serving, example, name, uri)
-        with step("promotion gate"):
-            champion = tracking.current_champion(name, uri)
-            promotion = _promotion(validated.data, config, result, champion, uri, segment, versus)
-        retiring = promotion.retire and champion is not None
-        said = f"{promotion.reason} (its champion, version {champion}, retired)" if retiring else ""
-        registration = Registration(run_id, version, promotion.promoted, said or promotion.reason)
-        with step("mlflow logging"):
-            tracking.log_candidates(mlflow, result)
-            document = model_card(result, validated.report, fingerprint, registration, name, charts)
-            tracking.log_text(mlflow, document, MODEL_CARD_ARTIFACT)
-            tracking.log_promotion(mlflow, version, promotion)  # the decision, once all is logged
-    if promotion.promoted:
-        with step("promotion gate"):
-            tracking.promote(name, version, run_id, uri)
-    elif retiring:
-        with step("promotion gate"):
-            tracking.retire_champion(name, uri)
+    with tracking.registry_lock(uri, config.scoring.lock_timeout_seconds, log.info):
+        with tracking.training_run(
+            uri, config.tracking.experiment, fingerprint["as_of"], name, **tags
+        ) as (mlflow, run_id):
+            with step("mlflow logging"):
+                tracking.log_training(
+                    mlflow, result, config, validated.report, fingerprint, charts.images,
+                    charts.importance,
+                )  # fmt: skip
+            with step("model packaging"):
+                version = tracking.log_served_model(mlflow, result.serving, example, name, uri)
+            with step("promotion gate"):
+                champion = tracking.current_champion(name, uri)
+                promotion = _promotion(
+                    validated.data, config, result, champion, uri, segment, versus
+                )
+            retiring = promotion.retire and champion is not None
+            said = (
+                f"{promotion.reason} (its champion, version {champion}, retired)"
+                if retiring
+                else ""
+            )
+            registration = Registration(
+                run_id, version, promotion.promoted, said or promotion.reason
+            )
+            with step("mlflow logging"):
+                tracking.log_candidates(mlflow, result)
+                tracking.log_promotion(mlflow, version, promotion)  # "pending" until it happens
+        moved: str | None = None
+        with step("promotion gate"):  # the run has ended: the alias moves last
+            if promotion.promoted:
+                moved = tracking.promote(name, version, run_id, uri, champion)
+            elif retiring:
+                tracking.retire_champion(name, uri)
+    if moved is not None:  # another run promoted its model meanwhile
+        registration = replace(registration, promoted=False, reason=moved)
+    document = model_card(result, validated.report, fingerprint, registration, name, charts)
+    with step("mlflow logging"):  # the card says what happened, so it comes after
+        tracking.log_text_to(run_id, uri, document, MODEL_CARD_ARTIFACT)
     return registration, document
 
 

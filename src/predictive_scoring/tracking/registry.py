@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from predictive_scoring import schema
-from predictive_scoring.errors import RegistryError, first_line
+from predictive_scoring import __version__, schema
+from predictive_scoring.data.locks import file_lock
+from predictive_scoring.errors import ModelError, RegistryError
 from predictive_scoring.serving import LeadScoringModel, ServedModel
+from predictive_scoring.tracking.retries import server_reason
 from predictive_scoring.tracking.runs import quiet_mlflow
 
 __all__ = [
@@ -30,6 +34,7 @@ __all__ = [
     "log_served_model",
     "promote",
     "registered_version",
+    "registry_lock",
     "retire_champion",
     "set_champion",
     "version_uri",
@@ -75,6 +80,7 @@ def log_served_model(
 
     expected = f"{model_name}/{_next_version(model_name, uri)}"
     served.version = expected
+    served.package_version = __version__
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / SERVED_FILE
         joblib.dump(served, path)
@@ -91,7 +97,7 @@ def log_served_model(
             )
         except Exception as exc:
             raise RegistryError(
-                f"cannot register {model_name} at {uri}: {first_line(exc)}"
+                f"cannot register {model_name} at {uri}: {server_reason(exc)}"
             ) from None
     version = str(info.registered_model_version)
     if f"{model_name}/{version}" != expected:
@@ -130,7 +136,7 @@ def _next_version(model_name: str, uri: str) -> int:
     try:
         versions = _client(uri).search_model_versions(f"name = '{model_name}'")
     except Exception as exc:
-        raise RegistryError(f"cannot read the registry at {uri}: {first_line(exc)}") from None
+        raise RegistryError(f"cannot read the registry at {uri}: {server_reason(exc)}") from None
     return max((int(v.version) for v in versions), default=0) + 1
 
 
@@ -144,13 +150,37 @@ def load_served(model_uri: str, uri: str) -> ServedModel:
             # its warnings would be silenced here anyway; checking the model's pinned
             # requirements against the installed ones costs a quarter of a second
             loaded = mlflow.pyfunc.load_model(model_uri, suppress_warnings=True)
+        except ModelError as exc:  # raised by the pyfunc's loader: the artifact itself
+            raise ModelError(
+                f"cannot load model {model_uri} from {uri}: {exc}; train again, or score with "
+                "an earlier version (--model models:/<name>/<version>)"
+            ) from None
         except Exception as exc:
             raise RegistryError(
-                f"cannot load model {model_uri} from {uri}: {first_line(exc)}"
+                f"cannot load model {model_uri} from {uri}: {server_reason(exc)}"
             ) from None
         served: ServedModel = loaded.unwrap_python_model().served
+        _check_package_version(served, model_uri)
         served.version = registered_version(model_uri, uri)
         return served
+
+
+def _release(version: str) -> tuple[int, ...]:
+    """A version's release numbers (``1.2.3rc1`` → ``(1, 2, 3)``), enough to order releases."""
+    release = re.match(r"\d+(?:\.\d+)*", version)
+    return tuple(int(n) for n in release.group().split(".")) if release else ()
+
+
+def _check_package_version(served: ServedModel, model_uri: str) -> None:
+    """Refuse a model registered by a newer predictive-scoring than the one installed: it may
+    hold settings or features this version reads differently."""
+    if _release(served.package_version) > _release(__version__):
+        raise ModelError(
+            f"model {model_uri} was registered by predictive-scoring {served.package_version}, "
+            f"newer than the installed {__version__}: upgrade the package "
+            f"(pip install 'predictive-scoring>={served.package_version}'), or score with an "
+            "earlier version (--model models:/<name>/<version>)"
+        )
 
 
 def registered_version(model_uri: str, uri: str) -> str:
@@ -164,7 +194,7 @@ def registered_version(model_uri: str, uri: str) -> str:
     try:
         version = _client(uri).get_model_version_by_alias(name, alias).version
     except Exception as exc:
-        raise RegistryError(f"cannot resolve {model_uri} at {uri}: {first_line(exc)}") from None
+        raise RegistryError(f"cannot resolve {model_uri} at {uri}: {server_reason(exc)}") from None
     return f"{name}/{version}"
 
 
@@ -185,7 +215,7 @@ def current_champion(model_name: str, uri: str) -> str | None:
             if _says_absent(exc):
                 return None
             raise RegistryError(
-                f"cannot read the champion of {model_name} at {uri}: {first_line(exc)}"
+                f"cannot read the champion of {model_name} at {uri}: {server_reason(exc)}"
             ) from None
 
 
@@ -205,7 +235,7 @@ def set_champion(model_name: str, version: str, uri: str) -> None:
             _client(uri).set_registered_model_alias(model_name, CHAMPION, version)
         except Exception as exc:
             raise RegistryError(
-                f"cannot move the champion of {model_name} at {uri}: {first_line(exc)}"
+                f"cannot move the champion of {model_name} at {uri}: {server_reason(exc)}"
             ) from None
 
 
@@ -220,20 +250,71 @@ def retire_champion(model_name: str, uri: str) -> str | None:
             _client(uri).delete_registered_model_alias(model_name, CHAMPION)
         except Exception as exc:
             raise RegistryError(
-                f"cannot retire the champion of {model_name} at {uri}: {first_line(exc)}"
+                f"cannot retire the champion of {model_name} at {uri}: {server_reason(exc)}"
             ) from None
     return version
 
 
-def promote(model_name: str, version: str, run_id: str, uri: str) -> None:
-    """Move ``champion`` to ``version``, the last step of a training run.  When the registry
-    refuses, the run's tags are corrected (where the store still answers) before the error goes
-    on: the run does not claim a promotion that did not happen."""
+@contextlib.contextmanager
+def registry_lock(
+    uri: str, timeout_s: float, waiting: Callable[[str], None] | None = None
+) -> Iterator[None]:
+    """One promotion gate at a time in a local SQLite store: a ``train`` holds it from reading
+    the champion to moving the alias, so a second ``train`` is gated against the first's winner.
+    A tracking server offers no lock; :func:`promote` checks instead that the champion has not
+    moved since it was read."""
+    if not uri.startswith("sqlite:///") or uri.endswith(":memory:"):
+        yield
+        return
+    store = Path(uri.removeprefix("sqlite:///"))
+    with file_lock(
+        store.with_name(f".{store.name}.lock"), f"the registry {uri}", timeout_s, waiting
+    ):
+        yield
+
+
+def promote(
+    model_name: str, version: str, run_id: str, uri: str, gated_against: str | None
+) -> str | None:
+    """Move ``champion`` to ``version``, the last step of a training run, when the champion is
+    still ``gated_against`` (the version the gate compared with); otherwise leave it and return
+    why.  When the registry refuses, or the champion moved, the run's tags are corrected (where
+    the store still answers): the run does not claim a promotion that did not happen."""
     try:
+        now = current_champion(model_name, uri)
+        if now != gated_against:
+            moved = (
+                f"not promoted: another run moved the champion to version {now} after this run "
+                f"compared with {gated_against or 'no champion'}; train again to compare with it"
+            )
+            _not_promoted(run_id, uri, moved)
+            return moved
         set_champion(model_name, version, uri)
+        with quiet_mlflow():
+            try:
+                _client(uri).set_tag(run_id, "promoted", "true")
+            except Exception as exc:
+                raise RegistryError(
+                    f"version {version} of {model_name} is champion, but its run {run_id} could "
+                    f"not be tagged so at {uri}: {server_reason(exc)}"
+                ) from None
     except RegistryError as error:
-        with quiet_mlflow(), contextlib.suppress(Exception):
-            client = _client(uri)
-            client.set_tag(run_id, "promoted", "false")
-            client.set_tag(run_id, "promotion", f"not promoted: {error}")
+        if _champion_or_none(model_name, uri) != version:
+            _not_promoted(run_id, uri, f"not promoted: {error}")
         raise
+    return None
+
+
+def _champion_or_none(model_name: str, uri: str) -> str | None:
+    """:func:`current_champion`, ``None`` also when the registry cannot answer."""
+    try:
+        return current_champion(model_name, uri)
+    except RegistryError:
+        return None
+
+
+def _not_promoted(run_id: str, uri: str, reason: str) -> None:
+    with quiet_mlflow(), contextlib.suppress(Exception):
+        client = _client(uri)
+        client.set_tag(run_id, "promoted", "false")
+        client.set_tag(run_id, "promotion", reason)

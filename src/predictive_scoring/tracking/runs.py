@@ -29,17 +29,20 @@ import pandas as pd
 
 from predictive_scoring import __version__, schema
 from predictive_scoring.config import Config
+from predictive_scoring.data.locks import file_lock
 from predictive_scoring.data.tables import LeadData
 from predictive_scoring.data.validation import ValidationReport
-from predictive_scoring.errors import RegistryError, ScoringError, first_line
+from predictive_scoring.errors import RegistryError, ScoringError
 from predictive_scoring.evaluation import Evaluation, comparison_table
 from predictive_scoring.models.learned_points import POINTS_RULES
 from predictive_scoring.models.ml import LIGHTGBM
 from predictive_scoring.models.policy import Promotion
 from predictive_scoring.scoring import BatchSummary
+from predictive_scoring.tracking.retries import RetryNotice, bound_retries, server_reason
 from predictive_scoring.training import TrainingResult
 
 __all__ = [
+    "check_store",
     "data_fingerprint",
     "git_commit",
     "log_candidates",
@@ -63,7 +66,9 @@ PARAMETER_WIDTH = 500
 
 
 def tracking_uri(flag: str | None, config: Config) -> str:
-    """Where runs go: flag, config, environment, else a SQLite file in the working directory."""
+    """Where runs go: flag, config, environment, else a SQLite file in the working directory.
+    The job's requests to it get the config's retry budget (:mod:`.retries`)."""
+    bound_retries(config.tracking)
     chosen = flag or config.tracking.uri or os.environ.get("MLFLOW_TRACKING_URI")
     return chosen or f"sqlite:///{Path.cwd() / 'mlflow.db'}"
 
@@ -75,6 +80,7 @@ def quiet_mlflow() -> Iterator[None]:
         os.environ.setdefault(key, value)
     for name in ("mlflow", "alembic", "urllib3"):
         logging.getLogger(name).setLevel(logging.ERROR)
+    RetryNotice.install()
     with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
         warnings.simplefilter("ignore")
         yield
@@ -140,15 +146,41 @@ def use_experiment(mlflow: Any, uri: str, name: str) -> None:
     """Point MLflow at ``uri`` and ``name``; a new experiment in a SQLite store keeps its artifacts
     in ``mlartifacts/`` beside the database file rather than in the working directory."""
     try:
-        mlflow.set_tracking_uri(uri)
-        if mlflow.get_experiment_by_name(name) is None and uri.startswith("sqlite:///"):
-            folder = Path(uri.removeprefix("sqlite:///")).parent / "mlartifacts"
-            mlflow.create_experiment(name, artifact_location=folder.resolve().as_uri())
+        with _first_use(uri):
+            mlflow.set_tracking_uri(uri)
+            _create_experiment(mlflow, uri, name)
         mlflow.set_experiment(name)
     except Exception as exc:
         raise RegistryError(
-            f"cannot use the MLflow tracking store at {uri}: {first_line(exc)}"
+            f"cannot use the MLflow tracking store at {uri}: {server_reason(exc)}"
         ) from None
+
+
+@contextlib.contextmanager
+def _first_use(uri: str) -> Iterator[None]:
+    """One process at a time creates or upgrades a local SQLite store: two jobs started together
+    on a new ``mlflow.db`` would both run its migrations, and one would fail."""
+    if not uri.startswith("sqlite:///") or uri.endswith(":memory:"):
+        yield
+        return
+    store = Path(uri.removeprefix("sqlite:///"))
+    with file_lock(store.with_name(f".{store.name}.init.lock"), f"the tracking store {uri}", 600):
+        yield
+
+
+def _create_experiment(mlflow: Any, uri: str, name: str) -> None:
+    """Create ``name`` if absent; in a SQLite store its artifacts go beside the database."""
+    if mlflow.get_experiment_by_name(name) is None and uri.startswith("sqlite:///"):
+        folder = Path(uri.removeprefix("sqlite:///")).parent / "mlartifacts"
+        mlflow.create_experiment(name, artifact_location=folder.resolve().as_uri())
+
+
+def check_store(uri: str, experiment: str) -> None:
+    """Exit 4 now, before hours of work, when the tracking store cannot be used."""
+    with quiet_mlflow():
+        import mlflow
+
+        use_experiment(mlflow, uri, experiment)
 
 
 @contextlib.contextmanager
@@ -160,7 +192,7 @@ def _tracking_errors(mlflow: Any, what: str) -> Iterator[None]:
         raise
     except Exception as exc:
         raise RegistryError(
-            f"cannot {what} at {mlflow.get_tracking_uri()}: {first_line(exc)}"
+            f"cannot {what} at {mlflow.get_tracking_uri()}: {server_reason(exc)}"
         ) from None
 
 
@@ -171,7 +203,7 @@ def training_run(
     """The parent run of one model of a ``train``, quiet: yields ``(mlflow, run id)``.  It is
     named after the model (``<model-name> train-<as-of>``) and tagged with it and ``tags`` (the
     segment or target), so every model of a run is found by name in the UI.  The run ends FAILED
-    when the block raises."""
+    when the block raises, KILLED when the process is stopped (SIGTERM, Ctrl-C)."""
     with quiet_mlflow():
         import mlflow
 
@@ -185,9 +217,13 @@ def training_run(
         run_id = str(parent.info.run_id)
         try:
             yield mlflow, run_id
-        except BaseException:
+        except Exception:
             with contextlib.suppress(Exception):
                 mlflow.end_run("FAILED")
+            raise
+        except BaseException:  # stopped: SIGTERM, Ctrl-C
+            with contextlib.suppress(Exception):
+                mlflow.end_run("KILLED")
             raise
         with _tracking_errors(mlflow, f"end run {run_id}"):
             mlflow.end_run()
@@ -282,10 +318,11 @@ def log_promotion(mlflow: Any, version: str, promotion: Promotion) -> None:
 
 
 def promotion_tags(version: str, promotion: Promotion) -> dict[str, str]:
-    """The tags a training run carries about its registered version and the promotion gate."""
+    """The tags a training run carries about its registered version and the promotion gate,
+    before the alias moves (:func:`~predictive_scoring.tracking.registry.promote` confirms)."""
     return {
         "registered_version": version,
-        "promoted": str(promotion.promoted).lower(),
+        "promoted": "pending" if promotion.promoted else "false",  # "true" once the alias moved
         "promotion": promotion.reason,
     }
 
@@ -305,7 +342,7 @@ def log_text_to(run_id: str, uri: str, content: str, artifact: str) -> None:
             MlflowClient(tracking_uri=uri).log_text(run_id, content, artifact)
         except Exception as exc:
             raise RegistryError(
-                f"cannot attach {artifact} to run {run_id} at {uri}: {first_line(exc)}"
+                f"cannot attach {artifact} to run {run_id} at {uri}: {server_reason(exc)}"
             ) from None
 
 
