@@ -281,7 +281,7 @@ def test_corrupt_parquet_is_unusable(tmp_path: Path, cli: Callable[..., CliResul
 
 def test_training_without_outcomes_is_unusable(tables: Tables, tmp_path: Path) -> None:
     data = tables.write(tmp_path / "data", skip=("outcomes",))
-    with pytest.raises(DataError, match=r"outcomes\.converted_at: training needs labels"):
+    with pytest.raises(DataError, match=r"outcomes\.converted_at: no lead has a conversion time"):
         load_lead_data(str(data), load_config(), require_labels=True, quarantine_dir=tmp_path / "q")
     assert not (tmp_path / "q").exists()
 

@@ -68,6 +68,7 @@ def _require_labels(data: LeadData) -> None:
         return
     if data.outcomes[schema.CONVERTED_AT].notna().sum() == 0:
         raise DataError(
-            f"{schema.OUTCOMES}.{schema.CONVERTED_AT}: training needs labels, but no lead has a "
-            "conversion time (the outcomes table is missing or holds no converted_at values)"
+            f"{schema.OUTCOMES}.{schema.CONVERTED_AT}: no lead has a conversion time, so there is "
+            "nothing to learn from or to measure scores against (the outcomes table is missing "
+            "or holds no converted_at values)"
         )
