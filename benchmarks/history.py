@@ -1,6 +1,7 @@
 """Cost of score history and the closed loop (CONTRACT section 8).
 
     .venv/bin/python benchmarks/history.py [--leads 1000000] [--runs 30] [--performance-leads 100000]
+                                           [--funnel-leads 320000]
                                            [--work benchmarks/results]
 
 1. **Change columns**: a destination (Parquet, then DuckDB) holding ``--runs`` earlier nightly
@@ -134,8 +135,8 @@ def _performance_scores(data: object, leads: int, runs: int, work: Path) -> Path
     return path
 
 
-def performance_over_runs(leads: int, runs: int, work: Path) -> None:
-    folder = ensure_funnel(max(2 * leads, 200_000), 0, work)
+def performance_over_runs(leads: int, runs: int, work: Path, funnel_leads: int) -> None:
+    folder = ensure_funnel(funnel_leads, 0, work)
     data = read_lead_data(folder)
     scores_path = _performance_scores(data, leads, runs, work)
     scores = pd.read_parquet(scores_path)
@@ -149,6 +150,8 @@ def performance_over_runs(leads: int, runs: int, work: Path) -> None:
     )  # fmt: skip
     job = time.perf_counter() - started
     complete = sum(r["status"] == "complete" for r in run.summary["runs"])
+    fewest = int(scores.groupby(schema.AS_OF).size().min())
+    print(f"leads per run: at least {fewest:,} (asked {leads:,})")
     print(
         f"performance over {runs} runs of {leads:,} leads ({len(scores):,} rows, {complete} "
         f"complete): job {job:.1f} s (read, validate the data, measure, report); measuring "
@@ -162,6 +165,10 @@ def main() -> None:
     parser.add_argument("--leads", type=int, default=1_000_000)
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--performance-leads", type=int, default=100_000)
+    parser.add_argument(
+        "--funnel-leads", type=int, default=320_000,
+        help="the funnel measured by performance: big enough that every run has its leads open",
+    )  # fmt: skip
     parser.add_argument("--work", type=Path, default=HERE / "results")
     parser.add_argument("--only", choices=["changes", "performance"], default=None)
     args = parser.parse_args()
@@ -169,7 +176,7 @@ def main() -> None:
     if args.only in (None, "changes"):
         change_columns(args.leads, args.runs, args.work)
     if args.only in (None, "performance"):
-        performance_over_runs(args.performance_leads, args.runs, args.work)
+        performance_over_runs(args.performance_leads, args.runs, args.work, args.funnel_leads)
 
 
 if __name__ == "__main__":
