@@ -21,6 +21,8 @@ from typing import Any
 import pytest
 from mlflow import MlflowClient
 
+from predictive_scoring.errors import OutputError
+from predictive_scoring.reports.html import write_page
 from predictive_scoring.tracking import CHAMPION
 from tests.conftest import Funnels
 from tests.fault_proxy import Fault, fault_proxy
@@ -263,7 +265,7 @@ def test_a_read_only_destination_exits_1_naming_it(
     assert digest(output) == before
 
 
-def test_a_full_disk_for_the_quarantine_or_the_lead_board_exits_1_naming_it(
+def test_a_full_disk_for_the_quarantine_the_lead_board_or_the_model_card_exits_1_naming_it(
     small_disk: Path, funnels: Funnels, tables: Any, cli: Any
 ) -> None:
     tables.leads.loc[0, "lead_id"] = ""  # a bad row goes to quarantine
@@ -280,6 +282,13 @@ def test_a_full_disk_for_the_quarantine_or_the_lead_board_exits_1_naming_it(
     board = cli("report", "--scores", scores, "--output", small_disk / "board.html")
     assert board.code == 1 and str(small_disk / "board.html") in board.err
     assert not (small_disk / "board.html").exists() and not stray_files(small_disk)
+    # the model card goes through the same atomic write as every file the pipeline writes
+    (small_disk / "ballast").unlink()
+    card = write_page("<p>earlier</p>", small_disk / "model-card.html")
+    _fill(small_disk, leave=0)
+    with pytest.raises(OutputError, match=f"cannot write {card}: No space left on device"):
+        write_page("<p>" + "x" * 100_000 + "</p>", card)
+    assert card.read_text() == "<p>earlier</p>" and not stray_files(small_disk)
 
 
 def _concurrent_pair(output: str, data: Path, cwd: Path) -> list[subprocess.CompletedProcess[str]]:
