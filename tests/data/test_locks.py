@@ -95,6 +95,7 @@ def test_two_runs_of_different_as_ofs_into_one_file_both_keep_their_rows(
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads)
     stored = read_scores(destination)
     assert stored.groupby(schema.AS_OF).size().tolist() == [20, 20]
 

@@ -10,7 +10,7 @@ import pytest
 from mlflow import MlflowClient
 
 from predictive_scoring.errors import DestinationBusyError, RegistryError
-from predictive_scoring.tracking import current_champion, promote, registry_lock
+from predictive_scoring.tracking import current_champion, promote, registry_lock, training_run
 
 MODEL = "registry-faults"
 
@@ -73,3 +73,18 @@ def test_a_local_registry_s_gate_is_taken_in_turn(tmp_path: Path) -> None:
         pass
     with registry_lock("http://127.0.0.1:9", 0), registry_lock("http://127.0.0.1:9", 0):
         pass  # a tracking server has no lock: promote() checks instead
+
+
+def test_a_training_run_stopped_by_a_signal_ends_killed_and_a_failed_one_failed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", "")  # MLflow exports the URI it is given: undone
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    ended = {}
+    for raised in (KeyboardInterrupt, ValueError):
+        with pytest.raises(raised), training_run(uri, "stops", raised.__name__) as (_, run_id):
+            ended[raised.__name__] = run_id
+            raise raised()
+    client = MlflowClient(tracking_uri=uri)
+    assert client.get_run(ended["KeyboardInterrupt"]).info.status == "KILLED"
+    assert client.get_run(ended["ValueError"]).info.status == "FAILED"

@@ -28,30 +28,48 @@ from typing import Any
 
 from predictive_scoring.data.outputs import Destination, describe_output
 from predictive_scoring.data.sources import sqlalchemy_url
-from predictive_scoring.errors import DestinationBusyError, OutputError, os_reason
+from predictive_scoring.errors import DestinationBusyError, OutputError, first_line, os_reason
 
-__all__ = ["POLL_S", "advisory_key", "destination_lock", "file_lock", "lock_path"]
+__all__ = [
+    "POLL_S",
+    "TIMEOUT_SETTING",
+    "advisory_key",
+    "destination_lock",
+    "file_lock",
+    "local_database",
+    "lock_path",
+]
 
 POLL_S = 0.1
 """How often a waiting run tries the lock again."""
+TIMEOUT_SETTING = "scoring.lock_timeout_seconds"
 
 
 def lock_path(destination: Destination) -> Path | None:
     """The lock file of a file or local database destination (``None`` for a database server)."""
     local = destination.path
     if local is None and destination.url is not None:
-        local = _local_database(destination.url)
+        local = local_database(destination.url)
     if local is None:
         return None
     return local.with_name(f".{local.name}.lock")
 
 
-def _local_database(url: str) -> Path | None:
-    for scheme in ("duckdb://", "sqlite://"):
-        if url.startswith(scheme):
-            name = url.removeprefix(scheme).removeprefix("/")
-            return None if name in ("", ":memory:") else Path(name)
-    return None
+def _backend(url: str) -> tuple[str, str]:
+    """A database URL's backend (lower case: ``sqlite``, ``duckdb``, ``postgresql``, ...) and
+    database (a file's path for the local ones), however its scheme is spelled."""
+    import sqlalchemy as sa
+
+    parsed = sa.engine.make_url(sqlalchemy_url(url))
+    return parsed.get_backend_name().lower(), parsed.database or ""
+
+
+def local_database(url: str) -> Path | None:
+    """The file of a DuckDB or SQLite URL (``None`` for a server, or an in-memory database)."""
+    backend, database = _backend(url)
+    if backend not in ("duckdb", "sqlite") or database in ("", ":memory:"):
+        return None
+    return Path(database)
 
 
 @contextlib.contextmanager
@@ -67,7 +85,7 @@ def destination_lock(
             yield
         return
     assert destination.url is not None
-    if not sqlalchemy_url(destination.url).split(":", 1)[0].startswith("postgres"):
+    if _backend(destination.url)[0] != "postgresql":
         yield
         return
     with _advisory_lock(destination, shown, timeout_s, waiting):
@@ -86,6 +104,7 @@ def _wait(
     shown: str,
     timeout_s: float,
     waiting: Callable[[str], None] | None,
+    setting: str = TIMEOUT_SETTING,
 ) -> None:
     """Call ``attempt`` until it takes the lock or ``timeout_s`` has passed."""
     deadline = time.monotonic() + timeout_s
@@ -93,8 +112,8 @@ def _wait(
     while not attempt():
         if time.monotonic() >= deadline:
             raise DestinationBusyError(
-                f"another run holds {shown}: gave up after waiting {timeout_s:g} s "
-                "(scoring.lock_timeout_seconds)"
+                f"another run holds {shown}: gave up after waiting {timeout_s:g} s"
+                + (f" ({setting})" if setting else "")
             )
         if not told and waiting is not None:
             waiting(f"another run holds {shown}: waiting for it (up to {timeout_s:g} s)")
@@ -104,15 +123,21 @@ def _wait(
 
 @contextlib.contextmanager
 def file_lock(
-    path: Path, shown: str, timeout_s: float, waiting: Callable[[str], None] | None = None
+    path: Path,
+    shown: str,
+    timeout_s: float,
+    waiting: Callable[[str], None] | None = None,
+    setting: str = TIMEOUT_SETTING,
 ) -> Iterator[None]:
     """An exclusive ``flock`` on the file ``path`` (made if absent) for the block; ``shown`` names
-    what it guards in the messages."""
+    what it guards in the messages, ``setting`` the config key of ``timeout_s`` (if any)."""
     import fcntl
 
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        # read-only is enough for flock; 0o666 (less the umask) lets the group's other users
+        # take the lock a first user's run made
+        fd = os.open(path, os.O_RDONLY | os.O_CREAT, 0o666)
     except OSError as exc:  # a read-only or full folder: nothing could be written there anyway
         raise OutputError(f"cannot write {shown}: {os_reason(exc)} (at {path})") from None
     try:
@@ -122,15 +147,28 @@ def file_lock(
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 return False
+            except OSError as exc:  # a file system without locks (some NFS mounts)
+                raise OutputError(f"cannot lock {shown}: {os_reason(exc)} (at {path})") from None
             return True
 
-        _wait(attempt, shown, timeout_s, waiting)
+        _wait(attempt, shown, timeout_s, waiting, setting)
         try:
             yield
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+@contextlib.contextmanager
+def _refused(shown: str) -> Iterator[None]:
+    """A database that cannot be reached or refuses the lock: one line, exit 1."""
+    import sqlalchemy as sa
+
+    try:
+        yield
+    except sa.exc.DBAPIError as exc:
+        raise OutputError(f"cannot lock {shown}: {first_line(exc.orig or exc)}") from None
 
 
 def advisory_key(table: str) -> int:
@@ -149,13 +187,14 @@ def _advisory_lock(
     engine = sa.create_engine(sqlalchemy_url(destination.url), poolclass=sa.pool.NullPool)
     key = advisory_key(destination.table)
     try:
-        with engine.connect() as connection:
+        with _refused(shown), engine.connect() as connection:
             connection.execution_options(isolation_level="AUTOCOMMIT")
 
             def attempt() -> bool:
-                taken: Any = connection.execute(
-                    sa.text("SELECT pg_try_advisory_lock(:key)"), {"key": key}
-                ).scalar()
+                with _refused(shown):
+                    taken: Any = connection.execute(
+                        sa.text("SELECT pg_try_advisory_lock(:key)"), {"key": key}
+                    ).scalar()
                 return bool(taken)
 
             _wait(attempt, shown, timeout_s, waiting)

@@ -104,11 +104,37 @@ def describe_output(text: str) -> str:
 def write_scores(
     chunks: Iterable[pd.DataFrame], destination: Destination, as_of: pd.Timestamp | None
 ) -> int:
-    """Write every chunk as the rows of ``as_of``, replacing that as-of's earlier rows."""
-    chunks = (conformed(chunk) for chunk in chunks)
-    if destination.path is not None:
-        return _write_file(chunks, destination.path, as_of)
-    return _write_database(chunks, destination, as_of)
+    """Write every chunk as the rows of ``as_of``, replacing that as-of's earlier rows.  The
+    chunks are made as they are written (scoring streams into the write): an error in making
+    one goes on as it was raised, never as a failure to write."""
+    made = _made(conformed(chunk) for chunk in chunks)
+    try:
+        if destination.path is not None:
+            return _write_file(made, destination.path, as_of)
+        return _write_database(made, destination, as_of)
+    except _ChunkError as failed:
+        raise failed.error from failed.error.__cause__
+
+
+class _ChunkError(Exception):
+    """An error raised while a chunk was being made, carried through the writer's handlers."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _made(chunks: Iterable[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    """``chunks``, with any error in making one wrapped as :class:`_ChunkError`."""
+    iterator = iter(chunks)
+    while True:
+        try:
+            chunk = next(iterator)
+        except StopIteration:
+            return
+        except Exception as exc:
+            raise _ChunkError(exc) from None
+        yield chunk
 
 
 def read_scores(
@@ -308,7 +334,7 @@ def _write_database(
         if destination.duckdb_file is not None:
             return _write_duckdb(chunks, destination.duckdb_file, destination.table, as_of)
         return _write_sqlalchemy(chunks, destination.url, destination.table, as_of)
-    except ScoringError:
+    except (ScoringError, _ChunkError):
         raise
     except Exception as exc:  # a full disk, a refusing server: its transaction rolled back
         shown = describe_output(f"{destination.url}#{destination.table}")

@@ -42,7 +42,16 @@ def is_database_url(source: str) -> bool:
 
 
 def describe_source(source: str) -> str:
-    """A description of ``source`` fit for messages and logs: passwords hidden."""
+    """A description of ``source`` fit for messages and logs: passwords hidden (a database
+    URL's, or an HTTP URL's, such as a tracking server's)."""
+    if source.startswith(("http://", "https://")):
+        from urllib.parse import urlsplit, urlunsplit
+
+        parts = urlsplit(source)
+        if parts.password is None:
+            return source
+        netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+        return urlunsplit(parts._replace(netloc=netloc))
     if not is_database_url(source) or source.startswith("duckdb://"):
         return source
     from sqlalchemy.engine import make_url

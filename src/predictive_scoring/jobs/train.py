@@ -16,8 +16,10 @@ from predictive_scoring.config import Config
 from predictive_scoring.data.segments import (
     GLOBAL,
 )
+from predictive_scoring.data.sources import describe_source
 from predictive_scoring.data.tables import LeadData
 from predictive_scoring.data.validation import Validated
+from predictive_scoring.errors import ModelError, RegistryError
 from predictive_scoring.evaluation import format_comparison
 from predictive_scoring.jobs.common import Reporter
 from predictive_scoring.models.learned_points import POINTS_RULES
@@ -31,7 +33,7 @@ from predictive_scoring.reports.model_card import (
     model_card,
 )
 from predictive_scoring.scoring import champion_bout, shared_rows_bout
-from predictive_scoring.serving import input_example
+from predictive_scoring.serving import ServedModel, input_example
 from predictive_scoring.stopwatch import Stopwatch, step
 from predictive_scoring.timeline import CONVERSION, Target
 from predictive_scoring.training import POINTS, TrainingResult, train_models
@@ -163,7 +165,7 @@ def train_model(
             versus,
         )  # fmt: skip
     name = config.tracking.model_name
-    reporter.say(f"MLflow run {registration.run_id} in {uri}")
+    reporter.say(f"MLflow run {registration.run_id} in {describe_source(uri)}")
     verdict = "promoted to champion" if registration.promoted else "not promoted"
     reporter.say(
         f"Registered {name} version {registration.version}: {verdict} ({registration.reason})"
@@ -243,12 +245,17 @@ def _log_and_register(
             if promotion.promoted:
                 moved = tracking.promote(name, version, run_id, uri, champion)
             elif retiring:
-                tracking.retire_champion(name, uri)
+                tracking.retire_champion(name, uri, expected=champion)
     if moved is not None:  # another run promoted its model meanwhile
         registration = replace(registration, promoted=False, reason=moved)
     document = model_card(result, validated.report, fingerprint, registration, name, charts)
     with step("mlflow logging"):  # the card says what happened, so it comes after
-        tracking.log_text_to(run_id, uri, document, MODEL_CARD_ARTIFACT)
+        try:
+            tracking.log_text_to(run_id, uri, document, MODEL_CARD_ARTIFACT)
+        except RegistryError as error:
+            if not registration.promoted:
+                raise
+            log.warning("the promotion stands; the model card is not in its run: %s", error)
     return registration, document
 
 
@@ -262,10 +269,8 @@ def _promotion(
     versus: TrainingResult | None = None,
 ) -> Promotion:
     bout = None
-    if champion is not None:
-        incumbent = tracking.load_served(
-            tracking.version_uri(config.tracking.model_name, champion), uri
-        )
+    incumbent, unusable = _incumbent(config, champion, uri)
+    if incumbent is not None:
         assert result.serving is not None
         bout = champion_bout(
             incumbent,
@@ -290,10 +295,37 @@ def _promotion(
         min_test_conversions=config.segments.min_test_conversions,
         versus_global=against,
     )
+    if unusable is not None:
+        decision = replace(decision, reason=f"{decision.reason} ({unusable})")
     if versus is not None and against is None:
         note = " (not compared with the global model: they were not tested on later time windows)"
         return replace(decision, reason=decision.reason + note)
     return decision
+
+
+def _incumbent(
+    config: Config, champion: str | None, uri: str
+) -> tuple[ServedModel | None, str | None]:
+    """The champion to meet at the gate, or why it cannot take part (a damaged artifact, a newer
+    package's model), so that a new version can replace it.  A registry that cannot answer
+    still stops the run."""
+    if champion is None:
+        return None, None
+    try:
+        return tracking.load_served(
+            tracking.version_uri(config.tracking.model_name, champion), uri
+        ), None
+    except RegistryError:
+        raise
+    except ModelError as error:
+        return None, f"the champion, version {champion}, cannot be loaded and was not met: {error}"
+    try:
+        tracking.load_served(tracking.version_uri(config.tracking.model_name, champion), uri)
+    except RegistryError:
+        raise
+    except ModelError as error:
+        return f"the champion, version {champion}, cannot be loaded and was not compared: {error}"
+    return None
 
 
 def _versus_global(result: TrainingResult, versus: TrainingResult) -> Bout | None:

@@ -18,10 +18,11 @@ from typing import Any
 import pandas as pd
 
 from predictive_scoring import __version__, schema
-from predictive_scoring.data.locks import file_lock
+from predictive_scoring.data.locks import file_lock, local_database
+from predictive_scoring.data.sources import describe_source
 from predictive_scoring.errors import ModelError, RegistryError
 from predictive_scoring.serving import LeadScoringModel, ServedModel
-from predictive_scoring.tracking.retries import server_reason
+from predictive_scoring.tracking.retries import briefly, server_reason
 from predictive_scoring.tracking.runs import quiet_mlflow
 
 __all__ = [
@@ -97,7 +98,7 @@ def log_served_model(
             )
         except Exception as exc:
             raise RegistryError(
-                f"cannot register {model_name} at {uri}: {server_reason(exc)}"
+                f"cannot register {model_name} at {describe_source(uri)}: {server_reason(exc)}"
             ) from None
     version = str(info.registered_model_version)
     if f"{model_name}/{version}" != expected:
@@ -136,7 +137,9 @@ def _next_version(model_name: str, uri: str) -> int:
     try:
         versions = _client(uri).search_model_versions(f"name = '{model_name}'")
     except Exception as exc:
-        raise RegistryError(f"cannot read the registry at {uri}: {server_reason(exc)}") from None
+        raise RegistryError(
+            f"cannot read the registry at {describe_source(uri)}: {server_reason(exc)}"
+        ) from None
     return max((int(v.version) for v in versions), default=0) + 1
 
 
@@ -152,12 +155,12 @@ def load_served(model_uri: str, uri: str) -> ServedModel:
             loaded = mlflow.pyfunc.load_model(model_uri, suppress_warnings=True)
         except ModelError as exc:  # raised by the pyfunc's loader: the artifact itself
             raise ModelError(
-                f"cannot load model {model_uri} from {uri}: {exc}; train again, or score with "
+                f"cannot load model {model_uri} from {describe_source(uri)}: {exc}; train again, or score with "
                 "an earlier version (--model models:/<name>/<version>)"
             ) from None
         except Exception as exc:
             raise RegistryError(
-                f"cannot load model {model_uri} from {uri}: {server_reason(exc)}"
+                f"cannot load model {model_uri} from {describe_source(uri)}: {server_reason(exc)}"
             ) from None
         served: ServedModel = loaded.unwrap_python_model().served
         _check_package_version(served, model_uri)
@@ -194,7 +197,9 @@ def registered_version(model_uri: str, uri: str) -> str:
     try:
         version = _client(uri).get_model_version_by_alias(name, alias).version
     except Exception as exc:
-        raise RegistryError(f"cannot resolve {model_uri} at {uri}: {server_reason(exc)}") from None
+        raise RegistryError(
+            f"cannot resolve {model_uri} at {describe_source(uri)}: {server_reason(exc)}"
+        ) from None
     return f"{name}/{version}"
 
 
@@ -215,7 +220,7 @@ def current_champion(model_name: str, uri: str) -> str | None:
             if _says_absent(exc):
                 return None
             raise RegistryError(
-                f"cannot read the champion of {model_name} at {uri}: {server_reason(exc)}"
+                f"cannot read the champion of {model_name} at {describe_source(uri)}: {server_reason(exc)}"
             ) from None
 
 
@@ -235,22 +240,24 @@ def set_champion(model_name: str, version: str, uri: str) -> None:
             _client(uri).set_registered_model_alias(model_name, CHAMPION, version)
         except Exception as exc:
             raise RegistryError(
-                f"cannot move the champion of {model_name} at {uri}: {server_reason(exc)}"
+                f"cannot move the champion of {model_name} at {describe_source(uri)}: {server_reason(exc)}"
             ) from None
 
 
-def retire_champion(model_name: str, uri: str) -> str | None:
+def retire_champion(model_name: str, uri: str, expected: str | None = None) -> str | None:
     """Remove the ``champion`` alias of ``model_name`` (a segment that fell back: the global
-    model serves its leads from now on); the version it pointed at, ``None`` when it had none."""
+    model serves its leads from now on); the version it pointed at, ``None`` when it had none.
+    With ``expected``, only when the champion is still that version (another run may have
+    promoted one since)."""
     version = current_champion(model_name, uri)
-    if version is None:
+    if version is None or (expected is not None and version != expected):
         return None
     with quiet_mlflow():
         try:
             _client(uri).delete_registered_model_alias(model_name, CHAMPION)
         except Exception as exc:
             raise RegistryError(
-                f"cannot retire the champion of {model_name} at {uri}: {server_reason(exc)}"
+                f"cannot retire the champion of {model_name} at {describe_source(uri)}: {server_reason(exc)}"
             ) from None
     return version
 
@@ -263,13 +270,12 @@ def registry_lock(
     the champion to moving the alias, so a second ``train`` is gated against the first's winner.
     A tracking server offers no lock; :func:`promote` checks instead that the champion has not
     moved since it was read."""
-    if not uri.startswith("sqlite:///") or uri.endswith(":memory:"):
+    store = local_database(uri) if uri.lower().startswith("sqlite") else None
+    if store is None:
         yield
         return
-    store = Path(uri.removeprefix("sqlite:///"))
-    with file_lock(
-        store.with_name(f".{store.name}.lock"), f"the registry {uri}", timeout_s, waiting
-    ):
+    lock = store.with_name(f".{store.name}.registry.lock")
+    with file_lock(lock, f"the registry {describe_source(uri)}", timeout_s, waiting):
         yield
 
 
@@ -279,42 +285,50 @@ def promote(
     """Move ``champion`` to ``version``, the last step of a training run, when the champion is
     still ``gated_against`` (the version the gate compared with); otherwise leave it and return
     why.  When the registry refuses, or the champion moved, the run's tags are corrected (where
-    the store still answers): the run does not claim a promotion that did not happen."""
+    the store still answers): the run does not claim a promotion that did not happen.  Once the
+    alias has moved (also when the answer to moving it was lost), the promotion stands: a failure
+    to tag the run only warns."""
+    now = current_champion(model_name, uri)
+    if now != gated_against:
+        moved = (
+            "another run "
+            + ("removed the champion" if now is None else f"moved the champion to version {now}")
+            + f" after this run compared with {_named(gated_against)}; train again to compare"
+        )
+        _not_promoted(run_id, uri, f"not promoted: {moved}")
+        return moved
     try:
-        now = current_champion(model_name, uri)
-        if now != gated_against:
-            moved = (
-                f"not promoted: another run moved the champion to version {now} after this run "
-                f"compared with {gated_against or 'no champion'}; train again to compare with it"
-            )
-            _not_promoted(run_id, uri, moved)
-            return moved
         set_champion(model_name, version, uri)
-        with quiet_mlflow():
-            try:
-                _client(uri).set_tag(run_id, "promoted", "true")
-            except Exception as exc:
-                raise RegistryError(
-                    f"version {version} of {model_name} is champion, but its run {run_id} could "
-                    f"not be tagged so at {uri}: {server_reason(exc)}"
-                ) from None
     except RegistryError as error:
         if _champion_or_none(model_name, uri) != version:
             _not_promoted(run_id, uri, f"not promoted: {error}")
-        raise
+            raise
+    with quiet_mlflow(), briefly():
+        try:
+            _client(uri).set_tag(run_id, "promoted", "true")
+        except Exception as exc:
+            log.warning(
+                "version %s of %s is champion; its run %s still says promoted: pending (%s)",
+                version, model_name, run_id, server_reason(exc),
+            )  # fmt: skip
     return None
 
 
+def _named(version: str | None) -> str:
+    return "no champion" if version is None else f"version {version}"
+
+
 def _champion_or_none(model_name: str, uri: str) -> str | None:
-    """:func:`current_champion`, ``None`` also when the registry cannot answer."""
+    """:func:`current_champion`, ``None`` also when the registry cannot answer (asked once)."""
     try:
-        return current_champion(model_name, uri)
+        with briefly():
+            return current_champion(model_name, uri)
     except RegistryError:
         return None
 
 
 def _not_promoted(run_id: str, uri: str, reason: str) -> None:
-    with quiet_mlflow(), contextlib.suppress(Exception):
+    with quiet_mlflow(), briefly(), contextlib.suppress(Exception):
         client = _client(uri)
         client.set_tag(run_id, "promoted", "false")
         client.set_tag(run_id, "promotion", reason)

@@ -15,15 +15,24 @@ environment, win over the config.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
 import re
+from collections.abc import Iterator
 
 from predictive_scoring.config import TrackingConfig
 from predictive_scoring.errors import first_line
 
-__all__ = ["BACKOFF_S", "RetryNotice", "bound_retries", "retries_within", "server_reason"]
+__all__ = [
+    "BACKOFF_S",
+    "RetryNotice",
+    "bound_retries",
+    "briefly",
+    "retries_within",
+    "server_reason",
+]
 
 BACKOFF_S = 1
 """MLflow's back-off factor: the retries after the first sleep 2, 4, 8 ... times this."""
@@ -38,8 +47,19 @@ def retries_within(budget_s: float) -> int:
     return max(1, int(math.log2(budget_s / BACKOFF_S + 2)))
 
 
+_VARIABLES = (
+    "MLFLOW_HTTP_REQUEST_MAX_RETRIES",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR",
+    "MLFLOW_HTTP_REQUEST_BACKOFF_JITTER",
+    "MLFLOW_HTTP_REQUEST_TIMEOUT",
+)
+_USER_SET = frozenset(k for k in _VARIABLES if k in os.environ)
+"""The variables the user set before the process started: they win over every config."""
+
+
 def bound_retries(config: TrackingConfig) -> None:
-    """Give MLflow's HTTP client this job's retry budget (an MLflow variable already set wins)."""
+    """Give MLflow's HTTP client this job's retry budget (MLflow's variables, when the user set
+    them before the process started, win; a later job of the same process sets its own)."""
     settings = {
         "MLFLOW_HTTP_REQUEST_MAX_RETRIES": str(retries_within(config.retry_seconds)),
         "MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR": str(BACKOFF_S),
@@ -47,8 +67,30 @@ def bound_retries(config: TrackingConfig) -> None:
         "MLFLOW_HTTP_REQUEST_TIMEOUT": str(max(1, math.ceil(config.timeout_seconds))),
     }
     for key, value in settings.items():
-        os.environ.setdefault(key, value)
+        if key not in _USER_SET:
+            os.environ[key] = value
     RetryNotice.budget_s = config.retry_seconds
+
+
+BRIEF_TIMEOUT_S = 5
+
+
+@contextlib.contextmanager
+def briefly() -> Iterator[None]:
+    """Requests made while cleaning up after a failure (ending a run, correcting its tags): no
+    retries and a short timeout, so a failure or a stop is not held up by a dead server."""
+    saved = {k: os.environ.get(k) for k in _VARIABLES}
+    os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "0"
+    timeout = int(os.environ.get("MLFLOW_HTTP_REQUEST_TIMEOUT", BRIEF_TIMEOUT_S))
+    os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = str(min(timeout, BRIEF_TIMEOUT_S))
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 class RetryNotice(logging.Handler):
@@ -78,10 +120,11 @@ class RetryNotice(logging.Handler):
 
 
 _CAUSES: tuple[tuple[str, str], ...] = (
+    (r"Name or service not known|nodename nor servname", "its host name is unknown"),
     (r"\[Errno -?\d+\] ([^\"')(]+)", "{0}"),
     (r"Read timed out", "no answer within {timeout} s"),
     (r"too many (\d+) error responses", "it answered HTTP {0} to every retry"),
-    (r"Name or service not known|nodename nor servname", "its host name is unknown"),
+    (r"ConnectTimeout|timed out", "no answer within {timeout} s"),
     (r"Connection aborted|RemoteDisconnected", "it closed the connection without an answer"),
 )
 

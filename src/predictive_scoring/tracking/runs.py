@@ -29,7 +29,8 @@ import pandas as pd
 
 from predictive_scoring import __version__, schema
 from predictive_scoring.config import Config
-from predictive_scoring.data.locks import file_lock
+from predictive_scoring.data.locks import file_lock, local_database
+from predictive_scoring.data.sources import describe_source
 from predictive_scoring.data.tables import LeadData
 from predictive_scoring.data.validation import ValidationReport
 from predictive_scoring.errors import RegistryError, ScoringError
@@ -38,7 +39,7 @@ from predictive_scoring.models.learned_points import POINTS_RULES
 from predictive_scoring.models.ml import LIGHTGBM
 from predictive_scoring.models.policy import Promotion
 from predictive_scoring.scoring import BatchSummary
-from predictive_scoring.tracking.retries import RetryNotice, bound_retries, server_reason
+from predictive_scoring.tracking.retries import RetryNotice, bound_retries, briefly, server_reason
 from predictive_scoring.training import TrainingResult
 
 __all__ = [
@@ -63,6 +64,8 @@ _QUIET_ENV = {
     "DO_NOT_TRACK": "1",
 }
 PARAMETER_WIDTH = 500
+STORE_LOCK_S = 600
+"""How long a job waits for another that is creating or upgrading a local SQLite store."""
 
 
 def tracking_uri(flag: str | None, config: Config) -> str:
@@ -152,7 +155,7 @@ def use_experiment(mlflow: Any, uri: str, name: str) -> None:
         mlflow.set_experiment(name)
     except Exception as exc:
         raise RegistryError(
-            f"cannot use the MLflow tracking store at {uri}: {server_reason(exc)}"
+            f"cannot use the MLflow tracking store at {describe_source(uri)}: {server_reason(exc)}"
         ) from None
 
 
@@ -160,11 +163,12 @@ def use_experiment(mlflow: Any, uri: str, name: str) -> None:
 def _first_use(uri: str) -> Iterator[None]:
     """One process at a time creates or upgrades a local SQLite store: two jobs started together
     on a new ``mlflow.db`` would both run its migrations, and one would fail."""
-    if not uri.startswith("sqlite:///") or uri.endswith(":memory:"):
+    store = local_database(uri) if uri.lower().startswith("sqlite") else None
+    if store is None:
         yield
         return
-    store = Path(uri.removeprefix("sqlite:///"))
-    with file_lock(store.with_name(f".{store.name}.init.lock"), f"the tracking store {uri}", 600):
+    shown = f"the tracking store {describe_source(uri)}"
+    with file_lock(store.with_name(f".{store.name}.init.lock"), shown, STORE_LOCK_S, setting=""):
         yield
 
 
@@ -192,7 +196,7 @@ def _tracking_errors(mlflow: Any, what: str) -> Iterator[None]:
         raise
     except Exception as exc:
         raise RegistryError(
-            f"cannot {what} at {mlflow.get_tracking_uri()}: {server_reason(exc)}"
+            f"cannot {what} at {describe_source(mlflow.get_tracking_uri())}: {server_reason(exc)}"
         ) from None
 
 
@@ -218,11 +222,11 @@ def training_run(
         try:
             yield mlflow, run_id
         except Exception:
-            with contextlib.suppress(Exception):
+            with briefly(), contextlib.suppress(Exception):
                 mlflow.end_run("FAILED")
             raise
         except BaseException:  # stopped: SIGTERM, Ctrl-C
-            with contextlib.suppress(Exception):
+            with briefly(), contextlib.suppress(Exception):
                 mlflow.end_run("KILLED")
             raise
         with _tracking_errors(mlflow, f"end run {run_id}"):
@@ -342,7 +346,7 @@ def log_text_to(run_id: str, uri: str, content: str, artifact: str) -> None:
             MlflowClient(tracking_uri=uri).log_text(run_id, content, artifact)
         except Exception as exc:
             raise RegistryError(
-                f"cannot attach {artifact} to run {run_id} at {uri}: {server_reason(exc)}"
+                f"cannot attach {artifact} to run {run_id} at {describe_source(uri)}: {server_reason(exc)}"
             ) from None
 
 
@@ -363,7 +367,10 @@ def log_scoring(summary: BatchSummary, uri: str, experiment: str) -> str:
         import mlflow
 
         use_experiment(mlflow, uri, experiment)
-        with mlflow.start_run(run_name=f"score-{summary.as_of}") as run:
+        with (
+            _tracking_errors(mlflow, "log the scoring run"),
+            mlflow.start_run(run_name=f"score-{summary.as_of}") as run,
+        ):
             mlflow.log_params(
                 {
                     "as_of": str(summary.as_of),
