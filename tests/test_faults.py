@@ -40,12 +40,20 @@ FIRST, LATER = "2025-10-01", "2025-12-31"  # a later as-of is promoted over the 
 
 def run_cli(*args: object, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     """The command line as a scheduler runs it: its own process, its exit code."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    env.pop("MLFLOW_TRACKING_URI", None)
     command = [sys.executable, "-m", "predictive_scoring", *map(str, args)]
+    env = job_env()
     return subprocess.run(
         command, capture_output=True, text=True, cwd=cwd, env=env, timeout=timeout, check=False
     )
+
+
+def job_env() -> dict[str, str]:
+    """A scheduler's environment: none of the MLflow settings that in-process jobs of this test
+    session exported (a job takes its retry budget from its config)."""
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")},
+        "PYTHONUNBUFFERED": "1",
+    }
 
 
 def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
@@ -144,7 +152,7 @@ def test_a_tracking_server_killed_mid_train_exits_4_and_moves_no_alias(
             "--tracking-uri", uri, "--model-name", MODEL, "--config", str(store.config),
             "--as-of", LATER, "--model-card", str(card),
         ]  # fmt: skip
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = job_env()
         train = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
             env=env,
@@ -293,7 +301,7 @@ def test_a_full_disk_for_the_quarantine_the_lead_board_or_the_model_card_exits_1
 
 def _concurrent_pair(output: str, data: Path, cwd: Path) -> list[subprocess.CompletedProcess[str]]:
     """Two ``score`` runs of one as-of into one destination, started together."""
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = job_env()
     command = [
         sys.executable, "-m", "predictive_scoring", "score", "--data", str(data),
         "--rules", str(RULES), "--output", output, "--as-of", "2025-12-01",
