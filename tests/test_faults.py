@@ -474,3 +474,7 @@ def test_data_without_a_column_the_model_reads_exits_4_naming_it(
     result = _score(local_store, cli, folder, tmp_path / "s.parquet")
     assert result.code == 4 and "'company_size' (no numbers, e.g. 'big')" in result.err
     assert not (tmp_path / "s.parquet").exists()
+    # an export without emails only loses the attribute derived from them: a warning
+    leads.drop(columns=["email"]).to_parquet(folder / "leads.parquet")
+    result = _score(local_store, cli, folder, tmp_path / "s.parquet")
+    assert result.code == 0 and "'email_domain_type', derived from an email column" in result.err

@@ -229,7 +229,7 @@ def score_validated(
     with watch.time("route"):  # each segment's leads with their events, one pass per table
         parts = _parts(data, served, routes or [])
     for _, model, part in parts:
-        _check_inputs(part, model)
+        _check_inputs(part, model, reporter)
     monitors = {segment: DriftMonitor(model.reference_shares) for segment, model, _ in parts}
     rows: dict[str, int] = {}
 
@@ -268,10 +268,16 @@ def score_validated(
     )
 
 
-def _check_inputs(data: LeadData, served: ServedModel) -> None:
+def _check_inputs(data: LeadData, served: ServedModel, reporter: Reporter) -> None:
     """Exit 4 when the data lacks lead columns the model reads (it would score every lead as if
-    they were missing)."""
+    they were missing); a warning when only ``email_domain_type`` is missing, an attribute
+    derived from an email column an export may leave out on purpose."""
     problems = unusable_fields(data.leads, served.spec)
+    if problems.pop(schema.EMAIL_DOMAIN_TYPE, None) is not None:
+        reporter.warn(
+            f"WARNING: model {served.version} reads {schema.EMAIL_DOMAIN_TYPE!r}, derived from an "
+            "email column this data does not have: every lead scores as if it were unknown"
+        )
     if problems:
         listed = ", ".join(f"{column!r} ({why})" for column, why in problems.items())
         raise ModelError(
