@@ -250,13 +250,18 @@ def _log_and_register(
         registration = replace(registration, promoted=False, reason=moved)
     document = model_card(result, validated.report, fingerprint, registration, name, charts)
     with step("mlflow logging"):  # the card says what happened, so it comes after
-        try:
-            tracking.log_text_to(run_id, uri, document, MODEL_CARD_ARTIFACT)
-        except RegistryError as error:
-            if not registration.promoted:
-                raise
-            log.warning("the promotion stands; the model card is not in its run: %s", error)
+        _attach_card(document, registration, uri)
     return registration, document
+
+
+def _attach_card(document: str, registration: Registration, uri: str) -> None:
+    """Attach the model card to its run; once a promotion stands, a failure only warns."""
+    try:
+        tracking.log_text_to(registration.run_id, uri, document, MODEL_CARD_ARTIFACT)
+    except RegistryError as error:
+        if not registration.promoted:
+            raise
+        log.warning("the promotion stands; the model card is not in its run: %s", error)
 
 
 def _promotion(
