@@ -18,12 +18,12 @@ from typing import Any
 import pandas as pd
 
 from predictive_scoring import __version__, schema
-from predictive_scoring.data.locks import file_lock, local_database
+from predictive_scoring.data.locks import file_lock
 from predictive_scoring.data.sources import describe_source
 from predictive_scoring.errors import ModelError, RegistryError
 from predictive_scoring.serving import LeadScoringModel, ServedModel
-from predictive_scoring.tracking.retries import briefly, server_reason
-from predictive_scoring.tracking.runs import quiet_mlflow
+from predictive_scoring.tracking.retries import briefly, server_reason, tracking_failure
+from predictive_scoring.tracking.runs import local_store, quiet_mlflow
 
 __all__ = [
     "CHAMPION",
@@ -97,9 +97,7 @@ def log_served_model(
                 registered_model_name=model_name,
             )
         except Exception as exc:
-            raise RegistryError(
-                f"cannot register {model_name} at {describe_source(uri)}: {server_reason(exc)}"
-            ) from None
+            raise tracking_failure(f"register {model_name}", uri, exc) from None
     version = str(info.registered_model_version)
     if f"{model_name}/{version}" != expected:
         log.warning(
@@ -137,9 +135,7 @@ def _next_version(model_name: str, uri: str) -> int:
     try:
         versions = _client(uri).search_model_versions(f"name = '{model_name}'")
     except Exception as exc:
-        raise RegistryError(
-            f"cannot read the registry at {describe_source(uri)}: {server_reason(exc)}"
-        ) from None
+        raise tracking_failure("read the registry", uri, exc) from None
     return max((int(v.version) for v in versions), default=0) + 1
 
 
@@ -159,8 +155,8 @@ def load_served(model_uri: str, uri: str) -> ServedModel:
                 "an earlier version (--model models:/<name>/<version>)"
             ) from None
         except Exception as exc:
-            raise RegistryError(
-                f"cannot load model {model_uri} from {describe_source(uri)}: {server_reason(exc)}"
+            raise tracking_failure(
+                f"load model {model_uri}", uri, exc, preposition="from"
             ) from None
         served: ServedModel = loaded.unwrap_python_model().served
         _check_package_version(served, model_uri)
@@ -197,9 +193,7 @@ def registered_version(model_uri: str, uri: str) -> str:
     try:
         version = _client(uri).get_model_version_by_alias(name, alias).version
     except Exception as exc:
-        raise RegistryError(
-            f"cannot resolve {model_uri} at {describe_source(uri)}: {server_reason(exc)}"
-        ) from None
+        raise tracking_failure(f"resolve {model_uri}", uri, exc) from None
     return f"{name}/{version}"
 
 
@@ -219,9 +213,7 @@ def current_champion(model_name: str, uri: str) -> str | None:
         except Exception as exc:
             if _says_absent(exc):
                 return None
-            raise RegistryError(
-                f"cannot read the champion of {model_name} at {describe_source(uri)}: {server_reason(exc)}"
-            ) from None
+            raise tracking_failure(f"read the champion of {model_name}", uri, exc) from None
 
 
 def _says_absent(exc: Exception) -> bool:
@@ -239,9 +231,7 @@ def set_champion(model_name: str, version: str, uri: str) -> None:
         try:
             _client(uri).set_registered_model_alias(model_name, CHAMPION, version)
         except Exception as exc:
-            raise RegistryError(
-                f"cannot move the champion of {model_name} at {describe_source(uri)}: {server_reason(exc)}"
-            ) from None
+            raise tracking_failure(f"move the champion of {model_name}", uri, exc) from None
 
 
 def retire_champion(model_name: str, uri: str, expected: str | None = None) -> str | None:
@@ -256,9 +246,7 @@ def retire_champion(model_name: str, uri: str, expected: str | None = None) -> s
         try:
             _client(uri).delete_registered_model_alias(model_name, CHAMPION)
         except Exception as exc:
-            raise RegistryError(
-                f"cannot retire the champion of {model_name} at {describe_source(uri)}: {server_reason(exc)}"
-            ) from None
+            raise tracking_failure(f"retire the champion of {model_name}", uri, exc) from None
     return version
 
 
@@ -270,7 +258,7 @@ def registry_lock(
     the champion to moving the alias, so a second ``train`` is gated against the first's winner.
     A tracking server offers no lock; :func:`promote` checks instead that the champion has not
     moved since it was read."""
-    store = local_database(uri) if uri.lower().startswith("sqlite") else None
+    store = local_store(uri)
     if store is None:
         yield
         return

@@ -23,7 +23,8 @@ import re
 from collections.abc import Iterator
 
 from predictive_scoring.config import TrackingConfig
-from predictive_scoring.errors import first_line
+from predictive_scoring.data.sources import describe_source
+from predictive_scoring.errors import RegistryError, first_line
 
 __all__ = [
     "BACKOFF_S",
@@ -32,6 +33,7 @@ __all__ = [
     "briefly",
     "retries_within",
     "server_reason",
+    "tracking_failure",
 ]
 
 BACKOFF_S = 1
@@ -143,3 +145,13 @@ def server_reason(exc: BaseException) -> str:
             said = reason.format(*(g.strip().lower() for g in found.groups()), timeout=timeout)
             return said + (f" ({retries} retries)" if retries else "")
     return first_line(exc)
+
+
+def tracking_failure(
+    what: str, uri: str, exc: BaseException, preposition: str = "at"
+) -> RegistryError:
+    """The one-line error (exit 4) for a request to the tracking store at ``uri`` that failed
+    while doing ``what``: the store named without its password, the cause in a few words."""
+    return RegistryError(
+        f"cannot {what} {preposition} {describe_source(uri)}: {server_reason(exc)}"
+    )

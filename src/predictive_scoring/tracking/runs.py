@@ -33,19 +33,25 @@ from predictive_scoring.data.locks import file_lock, local_database
 from predictive_scoring.data.sources import describe_source
 from predictive_scoring.data.tables import LeadData
 from predictive_scoring.data.validation import ValidationReport
-from predictive_scoring.errors import RegistryError, ScoringError
+from predictive_scoring.errors import ScoringError
 from predictive_scoring.evaluation import Evaluation, comparison_table
 from predictive_scoring.models.learned_points import POINTS_RULES
 from predictive_scoring.models.ml import LIGHTGBM
 from predictive_scoring.models.policy import Promotion
 from predictive_scoring.scoring import BatchSummary
-from predictive_scoring.tracking.retries import RetryNotice, bound_retries, briefly, server_reason
+from predictive_scoring.tracking.retries import (
+    RetryNotice,
+    bound_retries,
+    briefly,
+    tracking_failure,
+)
 from predictive_scoring.training import TrainingResult
 
 __all__ = [
     "check_store",
     "data_fingerprint",
     "git_commit",
+    "local_store",
     "log_candidates",
     "log_promotion",
     "log_scoring",
@@ -154,16 +160,19 @@ def use_experiment(mlflow: Any, uri: str, name: str) -> None:
             _create_experiment(mlflow, uri, name)
         mlflow.set_experiment(name)
     except Exception as exc:
-        raise RegistryError(
-            f"cannot use the MLflow tracking store at {describe_source(uri)}: {server_reason(exc)}"
-        ) from None
+        raise tracking_failure("use the MLflow tracking store", uri, exc) from None
+
+
+def local_store(uri: str) -> Path | None:
+    """The database file of a local SQLite tracking store (``None`` for a server)."""
+    return local_database(uri) if uri.lower().startswith("sqlite") else None
 
 
 @contextlib.contextmanager
 def _first_use(uri: str) -> Iterator[None]:
     """One process at a time creates or upgrades a local SQLite store: two jobs started together
     on a new ``mlflow.db`` would both run its migrations, and one would fail."""
-    store = local_database(uri) if uri.lower().startswith("sqlite") else None
+    store = local_store(uri)
     if store is None:
         yield
         return
@@ -195,9 +204,7 @@ def _tracking_errors(mlflow: Any, what: str) -> Iterator[None]:
     except ScoringError:
         raise
     except Exception as exc:
-        raise RegistryError(
-            f"cannot {what} at {describe_source(mlflow.get_tracking_uri())}: {server_reason(exc)}"
-        ) from None
+        raise tracking_failure(what, mlflow.get_tracking_uri(), exc) from None
 
 
 @contextlib.contextmanager
@@ -345,9 +352,7 @@ def log_text_to(run_id: str, uri: str, content: str, artifact: str) -> None:
         try:
             MlflowClient(tracking_uri=uri).log_text(run_id, content, artifact)
         except Exception as exc:
-            raise RegistryError(
-                f"cannot attach {artifact} to run {run_id} at {describe_source(uri)}: {server_reason(exc)}"
-            ) from None
+            raise tracking_failure(f"attach {artifact} to run {run_id}", uri, exc) from None
 
 
 def _flatten(raw: dict[str, Any], prefix: str = "") -> dict[str, Any]:
