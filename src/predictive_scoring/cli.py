@@ -41,6 +41,10 @@ ReportOption = Annotated[
     Path | None,
     typer.Option("--report", help="Also write the sales lead board (HTML) to this path."),
 ]
+EngineOption = Annotated[
+    str | None,
+    typer.Option("--engine", help="duckdb (this machine) or spark (default: engine.name)."),
+]
 QuarantineOption = Annotated[
     Path | None,
     typer.Option(
@@ -170,13 +174,14 @@ def score(
     config: ConfigOption = None,
     quarantine_dir: QuarantineOption = None,
     report_path: ReportOption = None,
+    engine: EngineOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Score every open lead as of T with the champion model (or a rules file); write the scores
     atomically."""
     from predictive_scoring import jobs
 
-    settings = _settings(config, {"scoring.top_reasons": top_reasons})
+    settings = _settings(config, {"scoring.top_reasons": top_reasons, "engine.name": engine})
     if not output:
         raise UsageError("score needs --output DEST (.parquet, .csv or a database URL#table)")
     run = jobs.score_job(

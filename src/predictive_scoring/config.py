@@ -22,6 +22,7 @@ __all__ = [
     "RENAMED_KEYS",
     "Config",
     "DataConfig",
+    "EngineConfig",
     "FeaturesConfig",
     "LabelsConfig",
     "LeakageConfig",
@@ -203,6 +204,20 @@ class TargetConfig(_Section):
     event_type: str = Field(min_length=1)
 
 
+class EngineConfig(_Section):
+    """Where features are computed and leads scored (CONTRACT section 9): DuckDB and pandas on
+    this machine, or Spark (:mod:`predictive_scoring.spark`)."""
+
+    name: Literal["duckdb", "spark"]
+    master: str = Field(min_length=1)
+    """The Spark master URL (``local[2]``, ``spark://host:7077``, ``yarn``, ...)."""
+    options: dict[str, str | int | float | bool]
+    """Spark session settings, e.g. ``{"spark.executor.memory": "8g"}``."""
+    training_rows: int | None = Field(ge=1000)
+    """``train --engine spark``: fit on every positive and a weighted sample of the negatives,
+    this many rows in all (``None``: every labelled row)."""
+
+
 class Config(_Section):
     """The whole resolved configuration."""
 
@@ -216,6 +231,7 @@ class Config(_Section):
     reports: ReportsConfig
     segments: SegmentsConfig
     targets: dict[str, TargetConfig]
+    engine: EngineConfig
 
     def with_overrides(self, overrides: dict[str, Any]) -> Config:
         """Return a copy with dotted-path overrides applied, e.g. ``{"labels.horizon_days": 14}``."""

@@ -42,9 +42,15 @@ __all__ = [
     "TREND_PRIOR_DAYS",
     "TREND_RECENT_DAYS",
     "IntentColumn",
+    "assemble_intent",
     "compute_intent",
+    "cube_from_wide",
     "intent_columns",
     "per_type_sql",
+    "stat_names",
+    "statistics_of",
+    "wide_name",
+    "wide_sql",
 ]
 
 TREND_RECENT_DAYS = 7
@@ -115,7 +121,11 @@ PER_TYPE_STATS = ("min_age", "max_age", "total", "recent", "prior")
 
 
 def per_type_sql(
-    half_lives: tuple[float, ...], windows: tuple[int, ...], per_row: bool = False
+    half_lives: tuple[float, ...],
+    windows: tuple[int, ...],
+    per_row: bool = False,
+    dialect: str = "duckdb",
+    snapshot_us: int | None = None,
 ) -> str:
     """One query for one snapshot time ``$snapshot`` (microseconds since the epoch, UTC).
 
@@ -127,14 +137,27 @@ def per_type_sql(
     grouped by the row's position ``row_key`` (returned as ``lead_idx``); used for the many small
     groups of rows that share a time (entry snapshots), where one query per time would rescan
     the events for a handful of leads.
+
+    ``dialect``: ``duckdb``, or ``spark`` (Spark SQL: ``LEFT SEMI JOIN``, double literals with a
+    ``D`` suffix, since a plain ``1.5`` is a decimal there, and the snapshot time ``snapshot_us``
+    written into the query); the same definitions either way, so both engines compute the same
+    features (:mod:`predictive_scoring.spark`).
     """
+    spark = dialect == "spark"
+    if dialect not in ("duckdb", "spark"):
+        raise ValueError(f"unknown SQL dialect {dialect!r}")
+
+    def number(value: float) -> str:
+        return f"{value!r}D" if spark else repr(value)
+
+    def name(text: str) -> str:
+        return f"`{text}`" if spark else quote_identifier(text)
+
     decayed = [
-        f"SUM(EXP(-{math.log(2) / h!r} * age)) AS {quote_identifier(f'decayed_{h:g}')}"
+        f"SUM(EXP(-{number(math.log(2) / h)} * age)) AS {name(f'decayed_{h:g}')}"
         for h in half_lives
     ]
-    counts = [
-        f"COUNT(*) FILTER (WHERE age <= {w}) AS {quote_identifier(f'count_{w}')}" for w in windows
-    ]
+    counts = [f"COUNT(*) FILTER (WHERE age <= {w}) AS {name(f'count_{w}')}" for w in windows]
     trend = TREND_RECENT_DAYS + TREND_PRIOR_DAYS
     select = ",\n  ".join(
         [
@@ -149,20 +172,29 @@ def per_type_sql(
             f"COUNT(*) FILTER (WHERE age > {TREND_RECENT_DAYS} AND age <= {trend}) AS prior",
         ]
     )
+    day = number(float(DAY_US))
     if per_row:
         visible = (
-            f"  SELECT b.row_key AS lead_idx, e.type_code, "
-            f"(b.snap_us - e.t_us) / {DAY_US}.0 AS age\n"
+            f"  SELECT b.row_key AS lead_idx, e.type_code, (b.snap_us - e.t_us) / {day} AS age\n"
             "  FROM events e JOIN batch b ON e.lead_idx = b.lead_idx\n"
             "  WHERE e.t_us < b.snap_us AND e.type_code >= 0\n"
         )
     else:
+        snapshot = "$snapshot" if not spark else str(int(snapshot_us or 0))
+        semi = "LEFT SEMI JOIN" if spark else "SEMI JOIN"
         visible = (
-            f"  SELECT e.lead_idx, e.type_code, ($snapshot - e.t_us) / {DAY_US}.0 AS age\n"
-            "  FROM events e SEMI JOIN batch b ON e.lead_idx = b.lead_idx\n"
-            "  WHERE e.t_us < $snapshot AND e.type_code >= 0\n"
+            f"  SELECT e.lead_idx, e.type_code, ({snapshot} - e.t_us) / {day} AS age\n"
+            f"  FROM events e {semi} batch b ON e.lead_idx = b.lead_idx\n"
+            f"  WHERE e.t_us < {snapshot} AND e.type_code >= 0\n"
         )
     return f"SELECT\n  {select}\nFROM (\n{visible}) visible\nGROUP BY lead_idx, type_code"
+
+
+def statistics_of(columns: list[IntentColumn]) -> tuple[tuple[float, ...], tuple[int, ...]]:
+    """The half-lives and windows (days) whose per-type statistics ``columns`` are made from."""
+    half_lives = tuple(sorted({c.days for c in columns if c.stat == "decayed" and c.days}))
+    windows = tuple(sorted({int(c.days) for c in columns if c.stat == "count" and c.days}))
+    return half_lives, windows
 
 
 def compute_intent(
@@ -184,8 +216,7 @@ def compute_intent(
     """
     import duckdb
 
-    half_lives = tuple(sorted({c.days for c in columns if c.stat == "decayed" and c.days}))
-    windows_days = tuple(sorted({int(c.days) for c in columns if c.stat == "count" and c.days}))
+    half_lives, windows_days = statistics_of(columns)
     queries = {
         shared: per_type_sql(half_lives, windows_days, per_row=not shared)
         for shared in (True, False)
@@ -253,6 +284,56 @@ def _cube(
         grid[row, kind] = np.asarray(found[name], dtype=float)
         cube[name] = grid
     return cube
+
+
+def stat_names(half_lives: tuple[float, ...], windows: tuple[int, ...]) -> list[str]:
+    """The per-type statistics :func:`per_type_sql` returns, beside ``lead_idx``/``type_code``."""
+    return (
+        [f"decayed_{h:g}" for h in half_lives]
+        + [f"count_{w}" for w in windows]
+        + list(PER_TYPE_STATS)
+    )
+
+
+def wide_name(stat: str, type_code: int) -> str:
+    """The column holding ``stat`` of event type ``type_code`` in a row per lead."""
+    return f"{stat}__{type_code}"
+
+
+def wide_sql(n_types: int, half_lives: tuple[float, ...], windows: tuple[int, ...]) -> str:
+    """The per-type rows of :func:`per_type_sql` (a view ``stats``) as one row per lead with a
+    column per (statistic, type), named by :func:`wide_name`; Spark SQL."""
+    columns = [
+        f"MAX(CASE WHEN type_code = {code} THEN `{stat}` END) AS `{wide_name(stat, code)}`"
+        for code in range(n_types)
+        for stat in stat_names(half_lives, windows)
+    ]
+    return "SELECT lead_idx,\n  " + ",\n  ".join(columns) + "\nFROM stats GROUP BY lead_idx"
+
+
+def cube_from_wide(
+    wide: pd.DataFrame, n_types: int, half_lives: tuple[float, ...], windows: tuple[int, ...]
+) -> dict[str, np.ndarray]:
+    """:func:`_cube`'s arrays from a row per lead of :func:`wide_sql` (nulls where a lead has no
+    event of a type: zeros, or NaN for ages)."""
+    cube = {}
+    for stat in stat_names(half_lives, windows):
+        fill = np.nan if stat in ("min_age", "max_age") else 0.0
+        grid = np.full((len(wide), n_types), fill)
+        for code in range(n_types):
+            values = pd.to_numeric(wide[wide_name(stat, code)], errors="coerce")
+            grid[:, code] = values.to_numpy(dtype=float, na_value=np.nan)
+            grid[np.isnan(grid[:, code]), code] = fill
+        cube[stat] = grid
+    return cube
+
+
+def assemble_intent(
+    cube: dict[str, np.ndarray], columns: list[IntentColumn], age: np.ndarray, inactivity_days: int
+) -> np.ndarray:
+    """The intent features (one column each of ``columns``) from the per-type statistics and
+    each row's lead age in days."""
+    return _assemble(cube, columns, age, inactivity_days)
 
 
 def _assemble(

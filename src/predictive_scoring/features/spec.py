@@ -22,8 +22,15 @@ from predictive_scoring.data.arrow import arrow_text
 from predictive_scoring.data.tables import LeadData
 from predictive_scoring.errors import examples
 from predictive_scoring.features import fit
-from predictive_scoring.features.intent import IntentColumn, compute_intent, intent_columns
-from predictive_scoring.timeline import to_micros
+from predictive_scoring.features.intent import (
+    IntentColumn,
+    assemble_intent,
+    compute_intent,
+    cube_from_wide,
+    intent_columns,
+    statistics_of,
+)
+from predictive_scoring.timeline import DAY_US, to_micros
 
 __all__ = [
     "FIT",
@@ -32,7 +39,9 @@ __all__ = [
     "FeatureSpec",
     "build_features",
     "event_keys",
+    "features_from_wide",
     "fit_features",
+    "intent_statistics",
     "learn_feature_spec",
     "model_matrix",
     "unseen_event_types",
@@ -265,6 +274,40 @@ def build_features(
         intent = _intent_frame(data, rows, lead_idx, spec, keys, threads).reset_index(drop=True)
         fit_frame = pd.concat([fit_frame, intent], axis=1)
     features: pd.DataFrame = fit_frame[spec.names].set_axis(rows.index)
+    return features
+
+
+def intent_statistics(
+    spec: FeatureSpec,
+) -> tuple[list[IntentColumn], tuple[float, ...], tuple[int, ...]]:
+    """The spec's intent features, and the half-lives and windows of the statistics behind them
+    (what :func:`~predictive_scoring.features.intent.per_type_sql` computes per lead and type)."""
+    columns = _intent_columns(spec.event_types, spec.half_lives_days, spec.windows_days)
+    half_lives, windows = statistics_of(columns)
+    return columns, half_lives, windows
+
+
+def features_from_wide(
+    leads: pd.DataFrame,
+    wide: pd.DataFrame,
+    snap_us: np.ndarray,
+    created_us: np.ndarray,
+    spec: FeatureSpec,
+) -> pd.DataFrame:
+    """The features of one row per lead of ``leads`` (typed attributes) at ``snap_us``, from its
+    per-type statistics as a row of ``wide`` (:func:`~predictive_scoring.features.intent.wide_sql`):
+    what :func:`build_features` gives, for an engine that aggregates the events itself."""
+    frame = fit_features(leads, spec)
+    if not spec.flat:
+        columns, half_lives, windows = intent_statistics(spec)
+        cube = cube_from_wide(wide, len(spec.event_types), half_lives, windows)
+        age = (
+            np.asarray(snap_us, dtype=np.int64) - np.asarray(created_us, dtype=np.int64)
+        ) / DAY_US
+        values = assemble_intent(cube, columns, age, spec.inactivity_days)
+        intent = pd.DataFrame(values, columns=[c.name for c in columns])
+        frame = pd.concat([frame, intent], axis=1)
+    features: pd.DataFrame = frame[spec.names]
     return features
 
 

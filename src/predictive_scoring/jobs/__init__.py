@@ -34,6 +34,7 @@ from predictive_scoring.jobs.score import (
     score_with_rules_file,
 )
 from predictive_scoring.jobs.several import ModelRun, train_job, train_validated
+from predictive_scoring.jobs.spark_engine import score_on_spark
 from predictive_scoring.jobs.train import Registration, TrainRun
 
 __all__ = [
@@ -57,6 +58,7 @@ __all__ = [
     "resolve_source",
     "score_job",
     "score_loaded",
+    "score_on_spark",
     "score_validated",
     "score_with_rules_file",
     "train_job",

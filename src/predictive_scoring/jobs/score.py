@@ -80,7 +80,25 @@ def score_job(
     """Score every lead open at ``as_of`` with ``model`` (default: the champion, each lead its
     segment's) into ``output`` atomically; also write the lead board to ``report`` when given.
     With ``target``, the members of that target's population with its champion; with ``rules``,
-    every open lead with that rules file alone (CONTRACT section 7)."""
+    every open lead with that rules file alone (CONTRACT section 7).  With ``engine.name:
+    spark``, on Spark (:func:`~predictive_scoring.jobs.spark_engine.score_on_spark`)."""
+    if config.engine.name == "spark":
+        from predictive_scoring.jobs.spark_engine import score_on_spark
+
+        if rules is not None or target is not None or report is not None:
+            raise UsageError(
+                "--engine spark scores with a model: not with --rules, --target or --report"
+            )
+        return score_on_spark(
+            source,
+            config,
+            output,
+            as_of=as_of,
+            model=model,
+            tracking_uri=tracking_uri,
+            quarantine_dir=quarantine_dir,
+            reporter=reporter,
+        )
     reporter = reporter or Silent()
     watch = Stopwatch(announcer(reporter))
     with watch.time("read and validate"):
