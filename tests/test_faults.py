@@ -384,27 +384,11 @@ class LocalStore:
 def local_store(tmp_path_factory: pytest.TempPathFactory, funnels: Funnels) -> LocalStore:
     """A SQLite store whose champion is the session's model of the 3,000-lead funnel, registered
     directly (its training is shared with other tests)."""
-    import mlflow
-
-    from predictive_scoring import tracking
-    from predictive_scoring.serving import input_example
-    from tests.test_training import AS_OF, N_LEADS, SEED
+    from tests.stores import register_trained
+    from tests.test_training import N_LEADS, SEED
 
     folder = tmp_path_factory.mktemp("local-store")
-    uri = f"sqlite:///{folder / 'mlflow.db'}"
-    result = funnels.trained(N_LEADS, SEED, AS_OF)
-    assert result.serving is not None
-    example = input_example(result.serving, result.reference_features)
-    before = os.environ.get("MLFLOW_TRACKING_URI")
-    try:
-        with tracking.training_run(uri, "faults", "local", MODEL) as (client, _):
-            version = tracking.log_served_model(client, result.serving, example, MODEL, uri)
-        tracking.set_champion(MODEL, version, uri)
-    finally:
-        mlflow.set_tracking_uri(before or "")
-        os.environ.pop("MLFLOW_TRACKING_URI", None)
-        if before:
-            os.environ["MLFLOW_TRACKING_URI"] = before
+    uri = register_trained(folder, funnels, MODEL)
     (artifact,) = folder.rglob("served_model.joblib")
     return LocalStore(uri, funnels.folder(N_LEADS, SEED), artifact)
 

@@ -168,21 +168,16 @@ def _summary(
     )
     if as_of is not None:
         written = written.where(sf.col(schema.AS_OF) == sf.lit(as_of.to_pydatetime()))
-    tiers = {
-        r[schema.TIER]: r["n"]
-        for r in written.groupBy(schema.TIER).agg(sf.count("*").alias("n")).collect()
-    }
-    counts = {str(k): int(v) for k, v in tiers.items()}
-    mql = written.where(sf.col(schema.IS_MQL)).count()
-    counts["mql"] = int(mql)
+    keys = [schema.TIER, schema.IS_MQL, schema.SCORE, schema.FIT_SCORE, schema.INTENT_SCORE]
+    groups = pd.DataFrame(
+        [r.asDict() for r in written.groupBy(*keys).agg(sf.count("*").alias("n")).collect()],
+        columns=[*keys, "n"],
+    )  # one job: at most a few thousand groups, however many rows
+    counts = {str(k): int(v) for k, v in groups.groupby(schema.TIER)["n"].sum().items()}
+    counts["mql"] = int(groups.loc[groups[schema.IS_MQL].astype(bool), "n"].sum())
     drift = {}
     for column in (schema.SCORE, schema.FIT_SCORE, schema.INTENT_SCORE):
-        if column not in served.reference_shares:
-            continue
-        histogram = written.groupBy(column).agg(sf.count("*").alias("n")).collect()
-        values = np.repeat(
-            np.array([r[column] for r in histogram], dtype=np.int64),
-            np.array([r["n"] for r in histogram], dtype=np.int64),
-        )
-        drift[f"psi_{column}"] = population_stability(values, served.reference_shares[column])
-    return sum(tiers.values()), counts, drift
+        if column in served.reference_shares:
+            values = np.repeat(groups[column].to_numpy(np.int64), groups["n"].to_numpy(np.int64))
+            drift[f"psi_{column}"] = population_stability(values, served.reference_shares[column])
+    return int(groups["n"].sum()), counts, drift

@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+import warnings
+from pathlib import Path
 from typing import Any
 
 from predictive_scoring.config import EngineConfig
@@ -27,6 +29,10 @@ DEFAULT_OPTIONS: dict[str, str] = {
     "spark.ui.showConsoleProgress": "false",
 }
 """Settings every session gets; ``engine.options`` override them."""
+
+LOG_SETTINGS = Path(__file__).with_name("log4j2.properties")
+PANDAS_NOTICE = "PySpark does not yet fully support pandas"
+"""PySpark 4.3 warns on every import under pandas 3; the engine's tests hold it to its rows."""
 
 LOCAL_OPTIONS: dict[str, str] = {
     "spark.ui.enabled": "false",
@@ -70,7 +76,10 @@ def spark_session(engine: EngineConfig) -> Any:
     active = SparkSession.getActiveSession()
     if active is not None:
         return active
+    warnings.filterwarnings("ignore", message=PANDAS_NOTICE, category=FutureWarning)
+    os.environ.setdefault("PYTHONWARNINGS", f"ignore:{PANDAS_NOTICE}:FutureWarning")
     options: dict[str, Any] = dict(DEFAULT_OPTIONS)
+    options["spark.driver.extraJavaOptions"] = f"-Dlog4j.configurationFile=file:{LOG_SETTINGS}"
     if engine.master.startswith("local"):
         options.update(LOCAL_OPTIONS)
         # the workers of a local master are this Python, so they import this package

@@ -86,10 +86,8 @@ def read_spark_tables(
     events = _check_events(raw[schema.EVENTS], checked_leads, bounds, spark)
     outcomes = _check_outcomes(raw[schema.OUTCOMES], bounds, spark)
     quarantine = Path(quarantine_dir or config.validation.quarantine_dir)
-    bad = {
-        name: _set_aside(name, frame, quarantine, config)
-        for name, frame in (("leads", checked_leads), ("events", events), ("outcomes", outcomes))
-    }
+    checked = {schema.LEADS: checked_leads, schema.EVENTS: events, schema.OUTCOMES: outcomes}
+    bad = _set_aside(checked, quarantine, config)
     return SparkTables(
         leads=_clean_leads(good_leads, config),
         events=events.where(f"{REASON} IS NULL").select(schema.LEAD_ID, "t_us", schema.EVENT_TYPE),
@@ -279,28 +277,45 @@ def _check_outcomes(frame: Any | None, bounds: tuple[int, int], spark: Any) -> A
     )
 
 
-def _set_aside(table: str, frame: Any, quarantine: Path, config: Config) -> int:
-    """Count a table's bad rows, stop when they are too many, and write them aside."""
-    counts = {
-        row[REASON]: row["n"]
-        for row in frame.groupBy(REASON).count().withColumnRenamed("count", "n").collect()
-    }
+def _set_aside(checked: dict[str, Any], quarantine: Path, config: Config) -> dict[str, int]:
+    """Count each table's bad rows (one Spark job for all three), stop when a table has too
+    many, and write them aside; the bad rows of each table."""
+    from functools import reduce
+
+    from pyspark.sql import functions as sf
+
+    parts = [
+        frame.groupBy(REASON).count().withColumn("_table", sf.lit(name))
+        for name, frame in checked.items()
+    ]
+    found: dict[str, dict[str | None, int]] = {name: {} for name in checked}
+    for row in reduce(lambda a, b: a.unionByName(b), parts).collect():
+        found[row["_table"]][row[REASON]] = int(row["count"])
+    bad_rows = {}
+    for name, counts in found.items():
+        bad: dict[str | None, int] = {r: n for r, n in counts.items() if r is not None}
+        _check_share(name, counts, bad, config)
+        if bad:
+            rows = checked[name].where(f"{REASON} IS NOT NULL")
+            kept = [c for c in rows.columns if not c.startswith("_") or c == REASON]
+            _write_aside(rows.select(*kept), quarantine / f"{name}.parquet")
+        bad_rows[name] = sum(bad.values())
+    return bad_rows
+
+
+def _check_share(
+    table: str, counts: dict[str | None, int], bad: dict[str | None, int], config: Config
+) -> None:
+    """Exit 3 when more than ``validation.max_bad_row_share`` of a table's rows are bad."""
     total = sum(counts.values())
-    bad = {reason: n for reason, n in counts.items() if reason is not None}
     own = sum(n for reason, n in bad.items() if reason != "its lead was quarantined")
     if total and own / total > config.validation.max_bad_row_share:
-        worst = ", ".join(
-            f"{reason} ({n:,})" for reason, n in sorted(bad.items(), key=lambda x: -x[1])[:3]
-        )
+        ranked = sorted(bad.items(), key=lambda item: -item[1])[:3]
+        worst = ", ".join(f"{reason} ({n:,})" for reason, n in ranked)
         raise DataError(
             f"{table}: {own:,} of {total:,} rows are bad ({worst}), more than "
             f"validation.max_bad_row_share = {config.validation.max_bad_row_share}"
         )
-    if bad:
-        rows = frame.where(f"{REASON} IS NOT NULL")
-        kept = [c for c in rows.columns if not c.startswith("_") or c == REASON]
-        _write_aside(rows.select(*kept), quarantine / f"{table}.parquet")
-    return sum(bad.values())
 
 
 def _write_aside(frame: Any, path: Path) -> None:

@@ -1,0 +1,255 @@
+"""``--engine spark`` (CONTRACT section 9) against the DuckDB engine, on a real ``local[2]`` Spark:
+the same rows, the same point-in-time rules, partitions replaced one by one and atomically."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow.dataset as ds
+import pytest
+
+from predictive_scoring import schema
+from predictive_scoring.config import Config, load_config
+from predictive_scoring.jobs import score_job
+from predictive_scoring.spark.outputs import PENDING, REPLACED, recover_partitions
+from tests.conftest import Funnels
+
+pytestmark = pytest.mark.spark
+
+MODEL = "spark-engine"
+MODEL_URI = f"models:/{MODEL}@champion"
+T1 = pd.Timestamp("2026-01-01", tz="UTC")
+T2 = pd.Timestamp("2026-01-08", tz="UTC")
+EXACT = [
+    schema.LEAD_ID,
+    schema.SCORE,
+    schema.FIT_SCORE,
+    schema.INTENT_SCORE,
+    schema.TIER,
+    schema.IS_MQL,
+    schema.REASONS,
+    schema.MODEL_VERSION,
+]
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory, funnels: Funnels) -> tuple[str, Path]:
+    """The session's model of the 3,000-lead funnel as a SQLite store's champion, and its data."""
+    from tests.stores import register_trained
+    from tests.test_training import N_LEADS, SEED
+
+    uri = register_trained(tmp_path_factory.mktemp("spark-store"), funnels, MODEL)
+    return uri, funnels.folder(N_LEADS, SEED)
+
+
+def _config(engine: str) -> Config:
+    return load_config().with_overrides({"engine.name": engine})
+
+
+def _score(
+    store: tuple[str, Path], engine: str, output: Path, at: pd.Timestamp, data: Path | None = None
+) -> Any:
+    uri, folder = store
+    return score_job(
+        str(data or folder),
+        _config(engine),
+        str(output),
+        as_of=at,
+        model=MODEL_URI,
+        tracking_uri=uri,
+        quarantine_dir=output.parent / "quarantine",
+    )
+
+
+def _partition(folder: Path, at: pd.Timestamp) -> pd.DataFrame:
+    """One as-of's rows of a Spark engine output, by lead."""
+    table = ds.dataset(folder, partitioning="hive").to_table().to_pandas()
+    stamps = pd.to_datetime(table[schema.AS_OF].astype(str), utc=True)
+    rows = table[(stamps == at).to_numpy()].drop(columns=schema.AS_OF)
+    return rows.sort_values(schema.LEAD_ID).reset_index(drop=True)
+
+
+def _duck_rows(path: Path, at: pd.Timestamp) -> pd.DataFrame:
+    rows = pd.read_parquet(path)
+    rows = rows[pd.to_datetime(rows[schema.AS_OF], utc=True) == at].drop(columns=schema.AS_OF)
+    return rows.sort_values(schema.LEAD_ID).reset_index(drop=True)
+
+
+def _assert_same_rows(spark_rows: pd.DataFrame, duck_rows: pd.DataFrame) -> None:
+    assert len(spark_rows) == len(duck_rows) > 100
+    for column in EXACT:
+        assert spark_rows[column].astype(str).tolist() == duck_rows[column].astype(str).tolist(), (
+            column
+        )
+    gap = np.abs(spark_rows[schema.PROBABILITY] - duck_rows[schema.PROBABILITY]).max()
+    assert gap <= 1e-9
+
+
+def test_spark_rows_equal_the_duckdb_engines(
+    spark: Any, store: tuple[str, Path], tmp_path: Path
+) -> None:
+    """Two as-ofs into each engine's destination: every row and every change column equal."""
+    for at in (T1, T2):
+        _score(store, "duckdb", tmp_path / "duck.parquet", at)
+        run = _score(store, "spark", tmp_path / "spark-scores", at)
+        assert run.batch.rows == len(_partition(tmp_path / "spark-scores", at))
+    for at in (T1, T2):
+        spark_rows = _partition(tmp_path / "spark-scores", at)
+        duck_rows = _duck_rows(tmp_path / "duck.parquet", at)
+        _assert_same_rows(spark_rows, duck_rows)
+    later = _partition(tmp_path / "spark-scores", T2)
+    duck_later = _duck_rows(tmp_path / "duck.parquet", T2)
+    for column in (schema.PREVIOUS_SCORE, schema.SCORE_CHANGE):
+        np.testing.assert_array_equal(
+            later[column].to_numpy(dtype=float, na_value=np.nan),
+            duck_later[column].to_numpy(dtype=float, na_value=np.nan),
+        )
+    for column in (schema.TREND, schema.NEWLY_HOT):
+        assert later[column].astype(str).tolist() == duck_later[column].astype(str).tolist(), column
+    assert (later[schema.TREND] != schema.TREND_NEW).mean() > 0.5  # history was found
+
+
+def _truncate(folder: Path, at: pd.Timestamp, into: Path) -> Path:
+    """The history a user would have had at ``at``: later rows do not exist yet."""
+    into.mkdir()
+    leads = pd.read_parquet(folder / "leads.parquet")
+    events = pd.read_parquet(folder / "events.parquet")
+    outcomes = pd.read_parquet(folder / "outcomes.parquet")
+    created = pd.to_datetime(leads[schema.CREATED_AT], utc=True)
+    leads[(created < at).to_numpy()].to_parquet(into / "leads.parquet")
+    occurred = pd.to_datetime(events[schema.OCCURRED_AT], utc=True)
+    events[(occurred < at).to_numpy()].to_parquet(into / "events.parquet")
+    ended = pd.Series(False, index=outcomes.index)
+    for column in (schema.CONVERTED_AT, schema.CLOSED_AT):
+        if column in outcomes:
+            ended |= (pd.to_datetime(outcomes[column], utc=True) < at).fillna(False)
+    outcomes[ended.to_numpy()].to_parquet(into / "outcomes.parquet")
+    return into
+
+
+def test_full_and_truncated_history_score_identically(
+    spark: Any, store: tuple[str, Path], tmp_path: Path
+) -> None:
+    short = _truncate(store[1], T1, tmp_path / "truncated")
+    _score(store, "spark", tmp_path / "full", T1)
+    _score(store, "spark", tmp_path / "short", T1, data=short)
+    pd.testing.assert_frame_equal(
+        _partition(tmp_path / "full", T1), _partition(tmp_path / "short", T1)
+    )
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*.parquet"))}
+
+
+def test_rescoring_an_as_of_replaces_only_its_partition(
+    spark: Any, store: tuple[str, Path], tmp_path: Path
+) -> None:
+    output = tmp_path / "scores"
+    _score(store, "spark", output, T1)
+    _score(store, "spark", output, T2)
+    (later,) = [p for p in output.iterdir() if p.name.startswith("as_of=2026-01-08")]
+    before = _files(later)
+    first = _partition(output, T1)
+    _score(store, "spark", output, T1)
+    assert _files(later) == before  # the other as-of is not touched
+    again = _partition(output, T1)
+    assert len(again) == len(first) == again[schema.LEAD_ID].nunique()  # replaced, not appended
+    pd.testing.assert_frame_equal(again, first)
+    assert sorted(p.name for p in output.iterdir() if not p.name.startswith("as_of=")) == []
+
+
+def test_a_swap_killed_between_its_renames_is_put_back(tmp_path: Path) -> None:
+    """The previous partition renamed aside, the new one not yet in place: the next write (or any
+    reader of ours) restores it, and leftover pending writes are removed."""
+    folder = tmp_path / "scores"
+    aside = folder / f"{REPLACED}0123abcd-as_of=2026-01-01 00%3A00%3A00"
+    aside.mkdir(parents=True)
+    (aside / "part-0.parquet").write_bytes(b"rows")
+    (folder / f"{PENDING}feed").mkdir()
+    assert recover_partitions(folder) == ["as_of=2026-01-01 00%3A00%3A00"]
+    assert [p.name for p in folder.iterdir()] == ["as_of=2026-01-01 00%3A00%3A00"]
+    assert (folder / "as_of=2026-01-01 00%3A00%3A00" / "part-0.parquet").read_bytes() == b"rows"
+
+
+def test_a_job_killed_mid_write_leaves_the_previous_partition(
+    spark: Any, store: tuple[str, Path], tmp_path: Path
+) -> None:
+    uri, data = store
+    output = tmp_path / "scores"
+    _score(store, "spark", output, T1)
+    before = _partition(output, T1)
+    command = [
+        sys.executable, "-m", "predictive_scoring", "score", "--engine", "spark", "--data", str(data),
+        "--output", str(output), "--as-of", T1.isoformat(), "--model", MODEL_URI,
+        "--tracking-uri", uri, "--quarantine-dir", str(tmp_path / "q"),
+    ]  # fmt: skip
+    job = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    deadline = time.monotonic() + 240
+    while not any(p.name.startswith(PENDING) for p in output.iterdir()):
+        assert job.poll() is None, "the job ended before it began writing"
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    os.killpg(job.pid, signal.SIGKILL)
+    job.wait()
+    pd.testing.assert_frame_equal(_partition(output, T1), before)
+    _score(store, "spark", output, T1)  # the next run clears what the killed one left
+    assert [p.name for p in output.iterdir() if not p.name.startswith("as_of=")] == []
+    pd.testing.assert_frame_equal(_partition(output, T1), before)
+
+
+def test_a_spark_table_destination_replaces_one_as_of(
+    spark: Any, store: tuple[str, Path], tmp_path: Path
+) -> None:
+    table = "default.lead_scores_test"
+    for at in (T1, T2, T1):
+        _score(store, "spark", Path(f"spark:{table}"), at)
+    rows = spark.table(table).toPandas()
+    counts = pd.to_datetime(rows[schema.AS_OF], utc=True).value_counts()
+    assert (
+        counts[T1]
+        == len(_partition_of_table(rows, T1))
+        == _partition_of_table(rows, T1)[schema.LEAD_ID].nunique()
+    )
+    assert set(counts.index) == {T1, T2}
+
+
+def _partition_of_table(rows: pd.DataFrame, at: pd.Timestamp) -> pd.DataFrame:
+    return rows[(pd.to_datetime(rows[schema.AS_OF], utc=True) == at).to_numpy()]
+
+
+def _without(block: str, env: dict[str, str], tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the command line with ``block`` Python code run first (to hide a module)."""
+    code = f"{block}\nimport sys\nfrom predictive_scoring.cli import run\nsys.argv = ['predictive-scoring', *sys.argv[1:]]\nrun()"
+    return subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, cwd=tmp_path
+    )
+
+
+def test_without_java_or_pyspark_the_spark_engine_exits_2(tmp_path: Path, funnels: Funnels) -> None:
+    """One line saying what to install; the DuckDB engine still works without PySpark."""
+    data = str(funnels.folder(500, 4))
+    score = ("score", "--engine", "spark", "--data", data, "--output", str(tmp_path / "out"))
+    no_java = {k: v for k, v in os.environ.items() if k != "JAVA_HOME"} | {"PATH": "/nonexistent"}
+    found = _without("", no_java, tmp_path, *score)
+    assert found.returncode == 2, found.stderr
+    assert found.stderr.strip().splitlines() == [
+        "error: --engine spark needs a Java runtime (17 or later): install one, e.g. "
+        "apt-get install openjdk-17-jre-headless, or set JAVA_HOME"
+    ]
+    hidden = "import sys\nsys.modules['pyspark'] = None"
+    found = _without(hidden, dict(os.environ), tmp_path, *score)
+    assert found.returncode == 2, found.stderr
+    assert "needs PySpark: pip install 'predictive-scoring[spark]'" in found.stderr
+    assert len(found.stderr.strip().splitlines()) == 1
+    assert _without(hidden, dict(os.environ), tmp_path, "validate", "--data", data).returncode == 0
