@@ -30,7 +30,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("models", "evaluation", "treeshap"),
     ("explain",),
     ("serving",),
-    ("training", "scoring", "rules_scoring", "performance"),
+    ("training", "scoring", "rules_scoring", "performance", "spark"),
     ("tracking", "reports"),
     ("jobs",),
     ("cli", "cli_history", "console"),

@@ -113,6 +113,7 @@ def train(
         list[Path] | None,
         typer.Option("--rules", help="A points rules file to compare (repeatable)."),
     ] = None,
+    engine: EngineOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Train the points baseline and calibrated candidates, compare them on a later window."""
@@ -125,6 +126,7 @@ def train(
             "tracking.experiment": experiment,
             "tracking.model_name": model_name,
             "reports.model_card": str(model_card) if model_card else None,
+            "engine.name": engine,
         },
     )
     run = jobs.train_job(

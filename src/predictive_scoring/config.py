@@ -213,9 +213,6 @@ class EngineConfig(_Section):
     """The Spark master URL (``local[2]``, ``spark://host:7077``, ``yarn``, ...)."""
     options: dict[str, str | int | float | bool]
     """Spark session settings, e.g. ``{"spark.executor.memory": "8g"}``."""
-    training_rows: int | None = Field(ge=1000)
-    """``train --engine spark``: fit on every positive and a weighted sample of the negatives,
-    this many rows in all (``None``: every labelled row)."""
 
 
 class Config(_Section):

@@ -63,6 +63,7 @@ from predictive_scoring.serving import (
     reference_positions,
     spread_sample,
 )
+from predictive_scoring.spark.training import engine_intent
 from predictive_scoring.stopwatch import step
 from predictive_scoring.timeline import CONVERSION, Target, days_between, visible_at
 
@@ -298,7 +299,9 @@ def _training_set(
     with step("windows"):
         windows, evaluation = comparison_windows(rows, y, config.models, config.labels.horizon_days)
     with step("features"):
-        X = build_features(data, rows, spec, config.models.num_threads)
+        X = build_features(
+            data, rows, spec, config.models.num_threads, intent=engine_intent(config.engine)
+        )
     training = TrainingSet(rows, X, y, windows, evaluation)
     with step("leakage audit"):
         leakage = audit_leakage(

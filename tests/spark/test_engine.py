@@ -228,7 +228,9 @@ def _partition_of_table(rows: pd.DataFrame, at: pd.Timestamp) -> pd.DataFrame:
     return rows[(pd.to_datetime(rows[schema.AS_OF], utc=True) == at).to_numpy()]
 
 
-def _without(block: str, env: dict[str, str], tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _without(
+    block: str, env: dict[str, str], tmp_path: Path, *args: str
+) -> subprocess.CompletedProcess[str]:
     """Run the command line with ``block`` Python code run first (to hide a module)."""
     code = f"{block}\nimport sys\nfrom predictive_scoring.cli import run\nsys.argv = ['predictive-scoring', *sys.argv[1:]]\nrun()"
     return subprocess.run(
@@ -253,3 +255,38 @@ def test_without_java_or_pyspark_the_spark_engine_exits_2(tmp_path: Path, funnel
     assert "needs PySpark: pip install 'predictive-scoring[spark]'" in found.stderr
     assert len(found.stderr.strip().splitlines()) == 1
     assert _without(hidden, dict(os.environ), tmp_path, "validate", "--data", data).returncode == 0
+
+
+def test_training_features_on_spark_equal_the_duckdb_engines(spark: Any, funnels: Funnels) -> None:
+    """Every labelled snapshot row (entry rows included, each at its own time): the same
+    features from Spark as from DuckDB."""
+    from predictive_scoring.features.spec import build_features
+    from predictive_scoring.spark.training import spark_intent
+    from predictive_scoring.training import labelled_rows
+    from tests.test_training import AS_OF, N_LEADS, SEED
+
+    data = funnels.data(N_LEADS, SEED)
+    config = load_config()
+    spec = funnels.trained(N_LEADS, SEED, AS_OF).spec
+    rows, _ = labelled_rows(data, config, AS_OF)
+    here = build_features(data, rows, spec, 2)
+    there = build_features(data, rows, spec, 2, intent=spark_intent(config.engine))
+    assert len(rows) > 5_000 and rows[schema.ENTRY].any()
+    pd.testing.assert_frame_equal(there, here, check_exact=False, rtol=1e-12, atol=1e-12)
+
+
+def test_train_and_score_on_spark_from_the_command_line(
+    spark: Any, funnels: Funnels, cli: Any, tmp_path: Path
+) -> None:
+    data = funnels.folder(2000, 2)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    common = ("--data", data, "--tracking-uri", uri, "--engine", "spark")
+    trained = cli("train", *common, "--model-card", tmp_path / "card.html", "--json")
+    assert trained.code == 0, trained.err
+    scored = cli("score", *common, "--output", tmp_path / "scores", "--json")
+    assert scored.code == 0, scored.err
+    rows = ds.dataset(tmp_path / "scores", partitioning="hive").to_table().to_pandas()
+    assert len(rows) == scored.json["rows"] == rows[schema.LEAD_ID].nunique() > 100
+    assert set(schema.SCORE_COLUMNS) <= set(rows.columns)
+    assert rows[schema.SCORE].between(0, 100).all() and rows[schema.PROBABILITY].between(0, 1).all()
+    assert set(rows[schema.TIER]) <= set(schema.TIERS)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Final, Literal
 
@@ -37,6 +38,7 @@ __all__ = [
     "INTENT",
     "FeatureInfo",
     "FeatureSpec",
+    "IntentBuilder",
     "build_features",
     "event_keys",
     "features_from_wide",
@@ -249,18 +251,25 @@ def model_matrix(X: pd.DataFrame) -> pd.DataFrame:
     return X.astype(dict.fromkeys(wide, np.float32)) if wide else X
 
 
+IntentBuilder = Callable[[LeadData, pd.DataFrame, FeatureSpec], pd.DataFrame]
+"""Another engine's intent features of ``rows`` (aligned to them): :func:`build_features`'s own,
+computed elsewhere (:func:`predictive_scoring.spark.training.spark_intent`)."""
+
+
 def build_features(
     data: LeadData,
     rows: pd.DataFrame,
     spec: FeatureSpec,
     threads: int,
     keys: pd.DataFrame | None = None,
+    intent: IntentBuilder | None = None,
 ) -> pd.DataFrame:
     """The features of ``rows`` (``lead_id``, ``snapshot_at``), one row each, in ``spec`` order.
 
     Only events strictly before each row's ``snapshot_at`` count; fit features come from the lead's
     attributes alone.  Categories outside the spec's vocabulary become ``(other)``.  ``keys``
-    (from :func:`event_keys`) saves recomputing the events' integer keys for every chunk.
+    (from :func:`event_keys`) saves recomputing the events' integer keys for every chunk;
+    ``intent`` computes the intent features on another engine.
     """
     lead_idx = pd.Index(data.leads[schema.LEAD_ID]).get_indexer(rows[schema.LEAD_ID])
     if (lead_idx < 0).any():
@@ -268,11 +277,14 @@ def build_features(
         raise KeyError(f"rows name leads that are not in the data: {missing}")
     leads, inverse = np.unique(lead_idx, return_inverse=True)
     fit_frame = fit_features(data.leads.iloc[leads], spec).iloc[inverse].reset_index(drop=True)
-    if not spec.flat:
+    if not spec.flat and intent is not None:
+        computed = intent(data, rows, spec).reset_index(drop=True)
+        fit_frame = pd.concat([fit_frame, computed], axis=1)
+    elif not spec.flat:
         keys = event_keys(data, spec) if keys is None else keys
         keys = _events_of(keys, leads, len(data.leads))
-        intent = _intent_frame(data, rows, lead_idx, spec, keys, threads).reset_index(drop=True)
-        fit_frame = pd.concat([fit_frame, intent], axis=1)
+        here = _intent_frame(data, rows, lead_idx, spec, keys, threads).reset_index(drop=True)
+        fit_frame = pd.concat([fit_frame, here], axis=1)
     features: pd.DataFrame = fit_frame[spec.names].set_axis(rows.index)
     return features
 

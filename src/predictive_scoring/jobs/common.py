@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -15,9 +16,11 @@ from predictive_scoring.data.load import load_lead_data
 from predictive_scoring.data.tables import LeadData, parse_instant
 from predictive_scoring.data.validation import Validated
 from predictive_scoring.errors import UsageError
+from predictive_scoring.scoring import BatchSummary
 
 __all__ = [
     "Reporter",
+    "ScoreRun",
     "Silent",
     "announcer",
     "load",
@@ -106,3 +109,19 @@ def load(
     return load_lead_data(
         source, config, require_labels=require_labels, quarantine_dir=quarantine_dir
     )
+
+
+@dataclass(frozen=True)
+class ScoreRun:
+    """One ``score``: what the batch did, its MLflow run and the lead board, if written."""
+
+    batch: BatchSummary
+    run_id: str
+    report: Path | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The summary as ``--json`` prints it."""
+        summary = {**self.batch.to_dict(), "run_id": self.run_id}
+        if self.report is not None:
+            summary["report"] = str(self.report)
+        return summary

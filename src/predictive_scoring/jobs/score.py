@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -21,7 +20,14 @@ from predictive_scoring.data.tables import LeadData
 from predictive_scoring.data.validation import Validated
 from predictive_scoring.errors import ModelError, UsageError
 from predictive_scoring.features.spec import unseen_event_types, unusable_fields
-from predictive_scoring.jobs.common import Reporter, Silent, announcer, load, resolve_as_of
+from predictive_scoring.jobs.common import (
+    Reporter,
+    ScoreRun,
+    Silent,
+    announcer,
+    load,
+    resolve_as_of,
+)
 from predictive_scoring.jobs.read import report_job
 from predictive_scoring.jobs.several import target_model_name
 from predictive_scoring.models.points_rules import check_rules, read_rules
@@ -45,22 +51,6 @@ __all__ = [
     "score_with_rules_file",
     "segment_routes",
 ]
-
-
-@dataclass(frozen=True)
-class ScoreRun:
-    """One ``score``: what the batch did, its MLflow run and the lead board, if written."""
-
-    batch: BatchSummary
-    run_id: str
-    report: Path | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        """The summary as ``--json`` prints it."""
-        summary = {**self.batch.to_dict(), "run_id": self.run_id}
-        if self.report is not None:
-            summary["report"] = str(self.report)
-        return summary
 
 
 def score_job(

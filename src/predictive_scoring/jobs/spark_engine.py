@@ -19,8 +19,7 @@ from predictive_scoring.config import Config
 from predictive_scoring.data.history import model_of
 from predictive_scoring.data.locks import file_lock
 from predictive_scoring.errors import ModelError, UsageError
-from predictive_scoring.jobs.common import Reporter, Silent, announcer, parse_as_of
-from predictive_scoring.jobs.score import ScoreRun
+from predictive_scoring.jobs.common import Reporter, ScoreRun, Silent, announcer, parse_as_of
 from predictive_scoring.scoring import BatchSummary, drifted, population_stability
 from predictive_scoring.serving import ServedModel
 from predictive_scoring.spark.outputs import SparkDestination, previous_rows, write_partition
