@@ -290,3 +290,36 @@ def test_train_and_score_on_spark_from_the_command_line(
     assert set(schema.SCORE_COLUMNS) <= set(rows.columns)
     assert rows[schema.SCORE].between(0, 100).all() and rows[schema.PROBABILITY].between(0, 1).all()
     assert set(rows[schema.TIER]) <= set(schema.TIERS)
+
+
+def test_a_messy_csv_export_gives_the_same_rows_and_bad_rows(
+    spark: Any, store: tuple[str, Path], tmp_path: Path
+) -> None:
+    """Duplicated events, orphans, unreadable timestamps and stray spellings, as CSV text: the
+    same rows set aside by each engine, for the same reasons, and the same scores."""
+    from predictive_scoring.data.synthetic import generate_funnel
+
+    folder = tmp_path / "messy"
+    generate_funnel(3000, seed=5, messy=True).write(folder, fmt="csv")
+    duck = _score(store, "duckdb", tmp_path / "duck" / "scores.parquet", T1, data=folder)
+    run = _score(store, "spark", tmp_path / "spark" / "scores", T1, data=folder)
+    assert run.batch.rows == duck.batch.rows > 100
+    _assert_same_rows(
+        _partition(tmp_path / "spark" / "scores", T1),
+        _duck_rows(tmp_path / "duck" / "scores.parquet", T1),
+    )
+    for table in ("leads", "events", "outcomes"):
+        found = list((tmp_path / "duck" / "quarantine").glob(f"{table}*.csv"))
+        expected = (
+            pd.read_csv(found[0])[schema.QUARANTINE_REASON].value_counts()
+            if found
+            else pd.Series(dtype=int)
+        )
+        spark_dir = tmp_path / "spark" / "quarantine" / f"{table}.parquet"
+        got = (
+            pd.read_parquet(spark_dir)[schema.QUARANTINE_REASON].value_counts()
+            if spark_dir.exists()
+            else pd.Series(dtype=int)
+        )
+        assert got.sum() == expected.sum(), (table, got.to_dict(), expected.to_dict())
+    assert (tmp_path / "spark" / "quarantine" / "events.parquet").exists()

@@ -29,6 +29,7 @@ from predictive_scoring.config import Config
 from predictive_scoring.data.privacy import CORPORATE_EMAIL, FREE_EMAIL, FREE_EMAIL_DOMAINS
 from predictive_scoring.data.sources import FILE_SUFFIXES
 from predictive_scoring.errors import DataError, UsageError
+from predictive_scoring.spark.events import Checked, check_events, plain_checked
 from predictive_scoring.spark.sql import identifier, literal, quoted_list
 
 __all__ = ["SPARK_TABLES", "SparkTables", "read_spark_tables"]
@@ -81,19 +82,23 @@ def read_spark_tables(
         int(pd.Timestamp(config.validation.earliest, tz="UTC").value // 1000),
         now_us + int(config.validation.future_tolerance_days * 86_400_000_000),
     )
-    checked_leads = _check_leads(leads_raw, config, bounds)
+    checked_leads = _check_leads(leads_raw, config, bounds).persist()
     good_leads = checked_leads.where(f"{REASON} IS NULL")
-    events = _check_events(raw[schema.EVENTS], checked_leads, bounds, spark)
     outcomes = _check_outcomes(raw[schema.OUTCOMES], bounds, spark)
+    checked = {
+        schema.LEADS: plain_checked(checked_leads, _clean_leads(good_leads, config)),
+        schema.EVENTS: _check_events(raw[schema.EVENTS], checked_leads, bounds, spark),
+        schema.OUTCOMES: plain_checked(
+            outcomes,
+            outcomes.where(f"{REASON} IS NULL").select(schema.LEAD_ID, "converted_us", "closed_us"),
+        ),
+    }
     quarantine = Path(quarantine_dir or config.validation.quarantine_dir)
-    checked = {schema.LEADS: checked_leads, schema.EVENTS: events, schema.OUTCOMES: outcomes}
     bad = _set_aside(checked, quarantine, config)
     return SparkTables(
-        leads=_clean_leads(good_leads, config),
-        events=events.where(f"{REASON} IS NULL").select(schema.LEAD_ID, "t_us", schema.EVENT_TYPE),
-        outcomes=outcomes.where(f"{REASON} IS NULL").select(
-            schema.LEAD_ID, "converted_us", "closed_us"
-        ),
+        leads=checked[schema.LEADS].clean,
+        events=checked[schema.EVENTS].clean,
+        outcomes=checked[schema.OUTCOMES].clean,
         flat=False,
         bad_rows=bad,
     )
@@ -208,38 +213,26 @@ def _check_leads(frame: Any, config: Config, bounds: tuple[int, int]) -> Any:
     return _reason(frame, rules)
 
 
-def _check_events(frame: Any | None, leads: Any, bounds: tuple[int, int], spark: Any) -> Any:
+def _check_events(frame: Any | None, leads: Any, bounds: tuple[int, int], spark: Any) -> Checked:
     if frame is None:
-        return spark.createDataFrame(
+        empty = spark.createDataFrame(
             [], f"{schema.LEAD_ID} STRING, t_us BIGINT, {schema.EVENT_TYPE} STRING, {REASON} STRING"
         )
+        return plain_checked(empty, empty.drop(REASON))
     us = _micros(schema.OCCURRED_AT, dict(frame.dtypes)[schema.OCCURRED_AT])
-    frame = frame.selectExpr(
+    parsed = frame.selectExpr(
+        "*",
         f"NULLIF(TRIM(CAST({schema.LEAD_ID} AS STRING)), '') AS _id",
         f"{us} AS t_us",
         f"NULLIF(LOWER(TRIM(CAST({schema.EVENT_TYPE} AS STRING))), '') AS _type",
-        "*",
     )
-    known = leads.selectExpr("_id AS _lead", f"{REASON} IS NULL AS _accepted").where(
-        "_lead IS NOT NULL"
-    )
-    known = (
-        known.groupBy("_lead").agg({"_accepted": "max"}).withColumnRenamed("max(_accepted)", "_ok")
-    )
-    frame = frame.join(known, frame["_id"] == known["_lead"], "left")
-    frame = frame.selectExpr("*", f"{_first_of(['_id', 't_us', '_type'])} AS _first")
     rules = [
         f"WHEN _id IS NULL THEN 'missing {schema.LEAD_ID}'",
         *_time_rules(schema.OCCURRED_AT, "t_us", bounds, required=True),
         f"WHEN _type IS NULL THEN '{schema.EVENT_TYPE} is empty'",
-        f"WHEN _lead IS NULL THEN 'unknown {schema.LEAD_ID}'",
-        "WHEN NOT _ok THEN 'its lead was quarantined'",
-        "WHEN NOT _first THEN 'duplicate event (first row kept)'",
     ]
-    checked = _reason(frame, rules)
-    return checked.drop(
-        schema.LEAD_ID, schema.EVENT_TYPE, "_lead", "_ok", "_first"
-    ).withColumnsRenamed({"_id": schema.LEAD_ID, "_type": schema.EVENT_TYPE})
+    cases = " ".join(r for r in rules if r)
+    return check_events(parsed, leads, f"CASE {cases} ELSE NULL END")
 
 
 def _check_outcomes(frame: Any | None, bounds: tuple[int, int], spark: Any) -> Any:
@@ -277,26 +270,24 @@ def _check_outcomes(frame: Any | None, bounds: tuple[int, int], spark: Any) -> A
     )
 
 
-def _set_aside(checked: dict[str, Any], quarantine: Path, config: Config) -> dict[str, int]:
+def _set_aside(checked: dict[str, Checked], quarantine: Path, config: Config) -> dict[str, int]:
     """Count each table's bad rows (one Spark job for all three), stop when a table has too
     many, and write them aside; the bad rows of each table."""
     from functools import reduce
 
     from pyspark.sql import functions as sf
 
-    parts = [
-        frame.groupBy(REASON).count().withColumn("_table", sf.lit(name))
-        for name, frame in checked.items()
-    ]
+    parts = [c.counts.withColumn("_table", sf.lit(name)) for name, c in checked.items()]
     found: dict[str, dict[str | None, int]] = {name: {} for name in checked}
     for row in reduce(lambda a, b: a.unionByName(b), parts).collect():
-        found[row["_table"]][row[REASON]] = int(row["count"])
+        if row["n"]:
+            found[row["_table"]][row[REASON]] = int(row["n"])
     bad_rows = {}
     for name, counts in found.items():
         bad: dict[str | None, int] = {r: n for r, n in counts.items() if r is not None}
         _check_share(name, counts, bad, config)
         if bad:
-            rows = checked[name].where(f"{REASON} IS NOT NULL")
+            rows = checked[name].bad
             kept = [c for c in rows.columns if not c.startswith("_") or c == REASON]
             _write_aside(rows.select(*kept), quarantine / f"{name}.parquet")
         bad_rows[name] = sum(bad.values())
