@@ -1,7 +1,7 @@
 """Spark engine benchmark: the same open leads scored by the DuckDB engine and on Spark, same run.
 
     .venv/bin/python benchmarks/spark.py [--leads 1000000] [--train-leads 30000] [--work DIR]
-                                         [--master local[2]] [--reuse]
+                                         [--master local[2]] [--reuse] [--train-only]
 
 1. Trains the served model on a separate funnel of ``--train-leads`` leads (or reuses it) and
    registers it in a SQLite MLflow store.
@@ -13,6 +13,9 @@
    and validate, the features into Spark's ``noop`` sink (the events aggregated per lead and
    type, laid out per lead, joined to the open leads), features + model + SHAP into it, then the
    real write; a part's time is its step's beyond the step before.
+
+``--train-only`` instead trains on the training funnel with ``train --engine spark`` and with the
+DuckDB engine, each in a fresh process, and prints both test-window ROC-AUCs and their gap.
 4. Prints wall time and rows/s per core for each part beside the DuckDB engine's, the start-up
    cost (the session, and the first job's warm-up on a small funnel) and whether the two
    engines' rows are equal.
@@ -168,6 +171,37 @@ def startup(work: Path, uri: str, master: str) -> float:
     return float(summary["wall_s"])
 
 
+def train_both(train_leads: int, work: Path) -> None:
+    """``train`` on the training funnel with each engine, in fresh processes; both test-window
+    ROC-AUCs, their gap and wall times."""
+    folder = ensure_funnel(train_leads, 1, work)
+    found = {}
+    for engine in ("duckdb", "spark"):
+        store = work / f"train-{engine}"
+        shutil.rmtree(store, ignore_errors=True)
+        store.mkdir(parents=True)
+        command = [
+            sys.executable, "-m", "predictive_scoring", "train", "--engine", engine,
+            "--data", str(folder), "--tracking-uri", f"sqlite:///{store / 'mlflow.db'}",
+            "--model-card", str(store / "card.html"), "--quarantine-dir", str(store / "q"),
+            "--json",
+        ]  # fmt: skip
+        started = time.perf_counter()
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise SystemExit(f"{engine} train failed:\n{done.stderr[-3000:]}")
+        summary = json.loads(done.stdout.strip().splitlines()[-1])
+        served = summary["served_model"]
+        metrics = summary["metrics"][served]
+        found[engine] = (served, metrics["roc_auc"], time.perf_counter() - started)
+    for engine, (served, auc, wall) in found.items():
+        print(
+            f"train --engine {engine}: served {served}, test-window ROC-AUC {auc:.4f}, {wall:.1f} s"
+        )
+    gap = found["spark"][1] - found["duckdb"][1]
+    print(f"ROC-AUC Spark minus DuckDB: {gap:+.4f} (target within 0.003)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--leads", type=int, default=1_000_000)
@@ -175,9 +209,15 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=HERE / "results")
     parser.add_argument("--master", default="local[2]")
     parser.add_argument("--reuse", action="store_true")
+    parser.add_argument(
+        "--train-only", action="store_true", help="only train with both engines and compare"
+    )
     args = parser.parse_args()
     work = args.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
+    if args.train_only:
+        train_both(args.train_leads, work)
+        return
     uri = registered(args.train_leads, work, args.reuse)
     folder = all_open(args.leads, work)
     events = pd.read_parquet(folder / "events.parquet", columns=[schema.LEAD_ID])

@@ -29,7 +29,6 @@ __all__ = [
     "PENDING",
     "REPLACED",
     "SparkDestination",
-    "partition_name",
     "previous_rows",
     "recover_partitions",
     "write_partition",
@@ -62,25 +61,6 @@ class SparkDestination:
 
     def shown(self) -> str:
         return str(self.path) if self.path is not None else f"{SPARK_TABLES}{self.table}"
-
-
-def partition_name(spark: Any, as_of: pd.Timestamp) -> str:
-    """The folder Spark names the partition of ``as_of`` (``as_of=<escaped timestamp>``)."""
-    from pyspark.sql import functions as sf
-
-    probe = spark.range(1).select(sf.lit(as_of.to_pydatetime()).alias(schema.AS_OF))
-    path = _scratch(None) / f"{PENDING}probe-{uuid.uuid4().hex[:8]}"
-    try:
-        probe.write.partitionBy(schema.AS_OF).parquet(str(path))
-        return next(p.name for p in path.iterdir() if p.name.startswith(f"{schema.AS_OF}="))
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
-
-
-def _scratch(folder: Path | None) -> Path:
-    import tempfile
-
-    return folder if folder is not None else Path(tempfile.gettempdir())
 
 
 def recover_partitions(folder: Path) -> list[str]:
