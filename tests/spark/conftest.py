@@ -1,6 +1,6 @@
-"""A real Spark for the engine's tests: one ``local[2]`` session for the whole test session, UI
-off, few shuffle partitions (the engine's own local settings), its warehouse in a temporary
-folder.  Without Java or PySpark the tests skip, unless ``PREDICTIVE_SCORING_REQUIRE_SPARK`` is
+"""A real Spark for the engine's tests: one ``local[2]`` session per test module (stopped after
+it, so its JVM does not stay beside the later tests), UI off, few shuffle partitions (the
+engine's own local settings), its warehouse in a temporary folder.  Without Java or PySpark the tests skip, unless ``PREDICTIVE_SCORING_REQUIRE_SPARK`` is
 set (as ``.ci/run`` sets it): then they fail."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from predictive_scoring.config import load_config
 from predictive_scoring.spark.session import spark_session, spark_unavailable
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def spark(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     missing = spark_unavailable()
     if missing:
