@@ -276,9 +276,8 @@ def _cube(
     where[lead_idx] = np.arange(len(lead_idx))
     row = where[found["lead_idx"]]
     kind = found["type_code"].astype(np.int64)
-    names = [f"decayed_{h:g}" for h in half_lives] + [f"count_{w}" for w in windows]
     cube = {}
-    for name in [*names, *PER_TYPE_STATS]:
+    for name in stat_names(half_lives, windows):
         fill = np.nan if name in ("min_age", "max_age") else 0.0
         grid = np.full((len(lead_idx), n_types), fill)
         grid[row, kind] = np.asarray(found[name], dtype=float)

@@ -43,6 +43,7 @@ __all__ = [
     "event_keys",
     "features_from_wide",
     "fit_features",
+    "intent_from_wide",
     "intent_statistics",
     "learn_feature_spec",
     "model_matrix",
@@ -311,16 +312,22 @@ def features_from_wide(
     what :func:`build_features` gives, for an engine that aggregates the events itself."""
     frame = fit_features(leads, spec)
     if not spec.flat:
-        columns, half_lives, windows = intent_statistics(spec)
-        cube = cube_from_wide(wide, len(spec.event_types), half_lives, windows)
-        age = (
-            np.asarray(snap_us, dtype=np.int64) - np.asarray(created_us, dtype=np.int64)
-        ) / DAY_US
-        values = assemble_intent(cube, columns, age, spec.inactivity_days)
-        intent = pd.DataFrame(values, columns=[c.name for c in columns])
-        frame = pd.concat([frame, intent], axis=1)
+        frame = pd.concat([frame, intent_from_wide(wide, snap_us, created_us, spec)], axis=1)
     features: pd.DataFrame = frame[spec.names]
     return features
+
+
+def intent_from_wide(
+    wide: pd.DataFrame, snap_us: np.ndarray, created_us: np.ndarray, spec: FeatureSpec
+) -> pd.DataFrame:
+    """The intent features of each row of ``wide`` (its per-type statistics, from
+    :func:`~predictive_scoring.features.intent.wide_sql`) at ``snap_us``, for a lead created at
+    ``created_us``."""
+    columns, half_lives, windows = intent_statistics(spec)
+    cube = cube_from_wide(wide, len(spec.event_types), half_lives, windows)
+    age = (np.asarray(snap_us, dtype=np.int64) - np.asarray(created_us, dtype=np.int64)) / DAY_US
+    values = assemble_intent(cube, columns, age, spec.inactivity_days)
+    return pd.DataFrame(values, columns=[c.name for c in columns])
 
 
 def _events_of(keys: pd.DataFrame, leads: np.ndarray, n_leads: int) -> pd.DataFrame:

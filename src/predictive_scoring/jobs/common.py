@@ -11,12 +11,14 @@ from typing import Any, Protocol
 
 import pandas as pd
 
+from predictive_scoring import schema
 from predictive_scoring.config import Config
 from predictive_scoring.data.load import load_lead_data
 from predictive_scoring.data.tables import LeadData, parse_instant
 from predictive_scoring.data.validation import Validated
-from predictive_scoring.errors import UsageError
+from predictive_scoring.errors import ModelError, UsageError
 from predictive_scoring.scoring import BatchSummary
+from predictive_scoring.serving import ServedModel
 
 __all__ = [
     "Reporter",
@@ -25,6 +27,7 @@ __all__ = [
     "announcer",
     "load",
     "parse_as_of",
+    "refuse_unusable",
     "resolve_as_of",
     "resolve_source",
 ]
@@ -125,3 +128,23 @@ class ScoreRun:
         if self.report is not None:
             summary["report"] = str(self.report)
         return summary
+
+
+def refuse_unusable(problems: dict[str, str], served: ServedModel, reporter: Reporter) -> None:
+    """Exit 4 for lead columns the model reads that the data cannot give (``problems``: column
+    → why), since it would score every lead as if they were missing; only a warning when that is
+    ``email_domain_type`` alone, derived from an email column an export may leave out on
+    purpose."""
+    problems = dict(problems)
+    if problems.pop(schema.EMAIL_DOMAIN_TYPE, None) is not None:
+        reporter.warn(
+            f"WARNING: model {served.version} reads {schema.EMAIL_DOMAIN_TYPE!r}, derived from an "
+            "email column this data does not have: every lead scores as if it were unknown"
+        )
+    if problems:
+        listed = ", ".join(f"{column!r} ({why})" for column, why in problems.items())
+        raise ModelError(
+            f"model {served.version} reads lead columns this data cannot give: {listed}; add "
+            "them to the leads table (or map their names with data.column_map), or train a "
+            "model on the columns the data has"
+        )

@@ -18,7 +18,7 @@ from predictive_scoring.data.outputs import Destination, describe_output, write_
 from predictive_scoring.data.segments import GLOBAL, assign_segments, model_name, partition, slug
 from predictive_scoring.data.tables import LeadData
 from predictive_scoring.data.validation import Validated
-from predictive_scoring.errors import ModelError, UsageError
+from predictive_scoring.errors import UsageError
 from predictive_scoring.features.spec import unseen_event_types, unusable_fields
 from predictive_scoring.jobs.common import (
     Reporter,
@@ -26,6 +26,7 @@ from predictive_scoring.jobs.common import (
     Silent,
     announcer,
     load,
+    refuse_unusable,
     resolve_as_of,
 )
 from predictive_scoring.jobs.read import report_job
@@ -280,19 +281,7 @@ def _check_inputs(data: LeadData, served: ServedModel, reporter: Reporter) -> No
     """Exit 4 when the data lacks lead columns the model reads (it would score every lead as if
     they were missing); a warning when only ``email_domain_type`` is missing, an attribute
     derived from an email column an export may leave out on purpose."""
-    problems = unusable_fields(data.leads, served.spec)
-    if problems.pop(schema.EMAIL_DOMAIN_TYPE, None) is not None:
-        reporter.warn(
-            f"WARNING: model {served.version} reads {schema.EMAIL_DOMAIN_TYPE!r}, derived from an "
-            "email column this data does not have: every lead scores as if it were unknown"
-        )
-    if problems:
-        listed = ", ".join(f"{column!r} ({why})" for column, why in problems.items())
-        raise ModelError(
-            f"model {served.version} reads lead columns this data cannot give: {listed}; add "
-            "them to the leads table (or map their names with data.column_map), or train a "
-            "model on the columns the data has"
-        )
+    refuse_unusable(unusable_fields(data.leads, served.spec), served, reporter)
 
 
 def _write_counted(

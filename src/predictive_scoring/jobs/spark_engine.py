@@ -8,8 +8,10 @@ batches run changes.  The run is logged to MLflow like any other ``score``.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -17,10 +19,18 @@ import pandas as pd
 from predictive_scoring import schema, tracking
 from predictive_scoring.config import Config
 from predictive_scoring.data.history import model_of
-from predictive_scoring.data.locks import file_lock
-from predictive_scoring.errors import ModelError, UsageError
-from predictive_scoring.jobs.common import Reporter, ScoreRun, Silent, announcer, parse_as_of
-from predictive_scoring.scoring import BatchSummary, drifted, population_stability
+from predictive_scoring.data.locks import destination_lock
+from predictive_scoring.data.outputs import Destination
+from predictive_scoring.errors import UsageError
+from predictive_scoring.jobs.common import (
+    Reporter,
+    ScoreRun,
+    Silent,
+    announcer,
+    parse_as_of,
+    refuse_unusable,
+)
+from predictive_scoring.scoring import MQL, BatchSummary, drifted, population_stability
 from predictive_scoring.serving import ServedModel
 from predictive_scoring.spark.outputs import SparkDestination, previous_rows, write_partition
 from predictive_scoring.spark.scoring import scored_frame, spec_fields
@@ -123,34 +133,17 @@ def _model(served: ServedModel) -> str:
 
 
 def _check_fields(tables: SparkTables, served: ServedModel, reporter: Reporter) -> None:
-    """Exit 4 when the leads lack columns the model reads (a missing ``email_domain_type``, from
-    an email column an export may leave out, only warns)."""
+    """Exit 4 when the leads lack columns the model reads (:func:`refuse_unusable`)."""
     absent = [f for f in spec_fields(served.spec) if f not in tables.leads.columns]
-    if schema.EMAIL_DOMAIN_TYPE in absent:
-        absent.remove(schema.EMAIL_DOMAIN_TYPE)
-        reporter.warn(
-            f"WARNING: model {served.version} reads {schema.EMAIL_DOMAIN_TYPE!r}, derived from an "
-            "email column this data does not have: every lead scores as if it were unknown"
-        )
-    if absent:
-        raise ModelError(
-            f"model {served.version} reads lead columns this data cannot give: {absent}; add "
-            "them to the leads table (or map their names with data.column_map)"
-        )
+    refuse_unusable(dict.fromkeys(absent, "absent"), served, reporter)
 
 
-def _lock(destination: SparkDestination, config: Config, reporter: Reporter):  # type: ignore[no-untyped-def]
-    import contextlib
-
-    if destination.path is None:  # a Spark table: its catalog arbitrates
+def _lock(destination: SparkDestination, config: Config, reporter: Reporter) -> Any:
+    """The folder's lock, as every file destination's (a Spark table: its catalog arbitrates)."""
+    if destination.path is None:
         return contextlib.nullcontext()
-    path = destination.path
-    return file_lock(
-        path.with_name(f".{path.name}.lock"),
-        str(path),
-        config.scoring.lock_timeout_seconds,
-        reporter.say,
-    )
+    timeout = config.scoring.lock_timeout_seconds
+    return destination_lock(Destination(path=destination.path), timeout, reporter.say)
 
 
 def _summary(
@@ -173,7 +166,7 @@ def _summary(
         columns=[*keys, "n"],
     )  # one job: at most a few thousand groups, however many rows
     counts = {str(k): int(v) for k, v in groups.groupby(schema.TIER)["n"].sum().items()}
-    counts["mql"] = int(groups.loc[groups[schema.IS_MQL].astype(bool), "n"].sum())
+    counts[MQL] = int(groups.loc[groups[schema.IS_MQL].astype(bool), "n"].sum())
     drift = {}
     for column in (schema.SCORE, schema.FIT_SCORE, schema.INTENT_SCORE):
         if column in served.reference_shares:

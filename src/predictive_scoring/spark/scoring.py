@@ -29,8 +29,9 @@ from predictive_scoring.data.validation import type_fit_columns
 from predictive_scoring.features.intent import per_type_sql, wide_sql
 from predictive_scoring.features.spec import FIT, FeatureSpec, features_from_wide, intent_statistics
 from predictive_scoring.serving import ServedModel, score_features
-from predictive_scoring.spark.sql import identifier, literal
+from predictive_scoring.spark.sql import identifier
 from predictive_scoring.spark.tables import SparkTables
+from predictive_scoring.timeline import instant_micros
 
 __all__ = [
     "SCORES_DDL",
@@ -134,11 +135,11 @@ def _score_batch(plan: ScorePlan, batch: pd.DataFrame) -> pd.DataFrame:
     served = plan.served
     present = [f for f in plan.fields if f in batch.columns]
     leads = type_fit_columns(batch[present].copy(), plan.missing_markers)
-    snap_us = np.full(len(batch), _micros(plan.as_of) if plan.as_of is not None else 0)
+    snap_us = np.full(len(batch), instant_micros(plan.as_of) if plan.as_of is not None else 0)
     created = batch["created_us"].to_numpy(dtype=np.float64, na_value=0).astype(np.int64)
     X = features_from_wide(leads, batch, snap_us, created, served.spec)
     rows = score_features(served, X, batch[schema.LEAD_ID], plan.as_of, plan.scoring)
-    previous = _previous(batch, served) if plan.history else _nothing_before(served)
+    previous = _previous(batch, served) if plan.history else _nothing_before()
     rows = add_changes(rows, previous, plan.scoring.trend.steady_within)
     return rows.astype(
         {
@@ -149,10 +150,6 @@ def _score_batch(plan: ScorePlan, batch: pd.DataFrame) -> pd.DataFrame:
             schema.SCORE_CHANGE: "Int64",
         }
     )
-
-
-def _micros(moment: pd.Timestamp) -> int:
-    return int(moment.value // 1000)
 
 
 def _previous(batch: pd.DataFrame, served: ServedModel) -> pd.DataFrame:
@@ -171,7 +168,7 @@ def _previous(batch: pd.DataFrame, served: ServedModel) -> pd.DataFrame:
     return frame
 
 
-def _nothing_before(served: ServedModel) -> pd.DataFrame:
+def _nothing_before() -> pd.DataFrame:
     """A previous-scores frame no lead matches (every row's trend is ``new``)."""
     return pd.DataFrame(
         {
@@ -191,7 +188,7 @@ def scored_frame(
     previous: Any | None,
 ) -> Any:
     """The run's output rows as a Spark DataFrame (lazy: computed as it is written)."""
-    as_of_us = None if as_of is None else _micros(as_of)
+    as_of_us = None if as_of is None else instant_micros(as_of)
     leads = open_leads(tables, as_of_us)
     fields = [f for f in spec_fields(served.spec) if f in leads.columns]
     chosen = leads.select(schema.LEAD_ID, "created_us", *[identifier(f) for f in fields])
@@ -213,14 +210,4 @@ def scored_frame(
         missing_markers=list(config.data.missing_markers),
         history=previous is not None,
     )
-    scored = chosen.mapInPandas(lambda batches: score_batches(plan, batches), SCORES_DDL)
-    if as_of is None:
-        return scored
-    return scored.withColumn(schema.AS_OF, _timestamp(spark, as_of))
-
-
-def _timestamp(spark: Any, moment: pd.Timestamp) -> Any:
-    from pyspark.sql import functions as sf
-
-    text = moment.tz_convert("UTC").strftime("%Y-%m-%d %H:%M:%S.%f")
-    return sf.expr(f"CAST({literal(text)} AS TIMESTAMP)")
+    return chosen.mapInPandas(lambda batches: score_batches(plan, batches), SCORES_DDL)

@@ -31,12 +31,17 @@ from predictive_scoring.data.sources import FILE_SUFFIXES
 from predictive_scoring.errors import DataError, UsageError
 from predictive_scoring.spark.events import Checked, check_events, plain_checked
 from predictive_scoring.spark.sql import identifier, literal, quoted_list
+from predictive_scoring.timeline import DAY_US, instant_micros
 
 __all__ = ["SPARK_TABLES", "SparkTables", "read_spark_tables"]
 
 SPARK_TABLES = "spark:"
 """The prefix of a source (``spark:db.``) or destination (``spark:db.table``) in Spark's catalog."""
 ROW = "_row"
+ID = f"NULLIF(TRIM(CAST({schema.LEAD_ID} AS STRING)), '') AS _id"
+"""A row's lead id as text, empty as missing: what every table's rules and joins read."""
+CLEAN_EVENTS = f"{schema.LEAD_ID} STRING, t_us BIGINT, {schema.EVENT_TYPE} STRING"
+CLEAN_OUTCOMES = f"{schema.LEAD_ID} STRING, converted_us BIGINT, closed_us BIGINT"
 REASON = schema.QUARANTINE_REASON
 
 
@@ -77,10 +82,10 @@ def read_spark_tables(
     for name, table in raw.items():
         if table is not None:
             _require(name, table, _REQUIRED[name])
-    now_us = int(pd.Timestamp.now(tz="UTC").value // 1000)
     bounds = (
-        int(pd.Timestamp(config.validation.earliest, tz="UTC").value // 1000),
-        now_us + int(config.validation.future_tolerance_days * 86_400_000_000),
+        instant_micros(pd.Timestamp(config.validation.earliest, tz="UTC")),
+        instant_micros(pd.Timestamp.now(tz="UTC"))
+        + int(config.validation.future_tolerance_days * DAY_US),
     )
     checked_leads = _check_leads(leads_raw, config, bounds).persist()
     good_leads = checked_leads.where(f"{REASON} IS NULL")
@@ -162,9 +167,7 @@ def _require(table: str, frame: Any, columns: tuple[str, ...]) -> None:
 
 def _micros(column: str, dtype: str) -> str:
     """``column`` as microseconds since the epoch (UTC; text parsed as ISO 8601, null if not)."""
-    if dtype.startswith("timestamp"):
-        return f"unix_micros(CAST({identifier(column)} AS TIMESTAMP))"
-    if dtype == "date":
+    if dtype.startswith("timestamp") or dtype == "date":
         return f"unix_micros(CAST({identifier(column)} AS TIMESTAMP))"
     text = f"NULLIF(TRIM(CAST({identifier(column)} AS STRING)), '')"
     return f"unix_micros(try_cast({text} AS TIMESTAMP))"
@@ -183,10 +186,14 @@ def _time_rules(column: str, us: str, bounds: tuple[int, int], required: bool) -
     ]
 
 
+def _first_failing(rules: list[str]) -> str:
+    """The reason of the first of ``rules`` (``WHEN ... THEN 'reason'``) a row fails, or NULL."""
+    return f"CASE {' '.join(r for r in rules if r)} ELSE NULL END"
+
+
 def _reason(frame: Any, rules: list[str]) -> Any:
     """``frame`` with the first failing rule's reason (``NULL`` when the row is good)."""
-    cases = " ".join(r for r in rules if r)
-    return frame.selectExpr("*", f"CASE {cases} ELSE NULL END AS {REASON}")
+    return frame.selectExpr("*", f"{_first_failing(rules)} AS {REASON}")
 
 
 def _first_of(keys: list[str]) -> str:
@@ -199,7 +206,7 @@ def _check_leads(frame: Any, config: Config, bounds: tuple[int, int]) -> Any:
     us = _micros(schema.CREATED_AT, dtypes[schema.CREATED_AT])
     frame = frame.selectExpr(
         "*",
-        f"NULLIF(TRIM(CAST({schema.LEAD_ID} AS STRING)), '') AS _id",
+        ID,
         f"{us} AS created_us",
     )
     frame = frame.selectExpr("*", f"{_first_of(['_id'])} AS _first")
@@ -215,14 +222,12 @@ def _check_leads(frame: Any, config: Config, bounds: tuple[int, int]) -> Any:
 
 def _check_events(frame: Any | None, leads: Any, bounds: tuple[int, int], spark: Any) -> Checked:
     if frame is None:
-        empty = spark.createDataFrame(
-            [], f"{schema.LEAD_ID} STRING, t_us BIGINT, {schema.EVENT_TYPE} STRING, {REASON} STRING"
-        )
+        empty = spark.createDataFrame([], f"{CLEAN_EVENTS}, {REASON} STRING")
         return plain_checked(empty, empty.drop(REASON))
     us = _micros(schema.OCCURRED_AT, dict(frame.dtypes)[schema.OCCURRED_AT])
     parsed = frame.selectExpr(
         "*",
-        f"NULLIF(TRIM(CAST({schema.LEAD_ID} AS STRING)), '') AS _id",
+        ID,
         f"{us} AS t_us",
         f"NULLIF(LOWER(TRIM(CAST({schema.EVENT_TYPE} AS STRING))), '') AS _type",
     )
@@ -231,15 +236,12 @@ def _check_events(frame: Any | None, leads: Any, bounds: tuple[int, int], spark:
         *_time_rules(schema.OCCURRED_AT, "t_us", bounds, required=True),
         f"WHEN _type IS NULL THEN '{schema.EVENT_TYPE} is empty'",
     ]
-    cases = " ".join(r for r in rules if r)
-    return check_events(parsed, leads, f"CASE {cases} ELSE NULL END")
+    return check_events(parsed, leads, _first_failing(rules))
 
 
 def _check_outcomes(frame: Any | None, bounds: tuple[int, int], spark: Any) -> Any:
     if frame is None:
-        return spark.createDataFrame(
-            [], f"{schema.LEAD_ID} STRING, converted_us BIGINT, closed_us BIGINT, {REASON} STRING"
-        )
+        return spark.createDataFrame([], f"{CLEAN_OUTCOMES}, {REASON} STRING")
     dtypes = dict(frame.dtypes)
     times = {}
     for column in (schema.CONVERTED_AT, schema.CLOSED_AT):
@@ -249,7 +251,7 @@ def _check_outcomes(frame: Any | None, bounds: tuple[int, int], spark: Any) -> A
     status = f"LOWER(TRIM(CAST({schema.STATUS} AS STRING)))" if schema.STATUS in dtypes else "NULL"
     frame = frame.selectExpr(
         "*",
-        f"NULLIF(TRIM(CAST({schema.LEAD_ID} AS STRING)), '') AS _id",
+        ID,
         f"{times[schema.CONVERTED_AT]} AS converted_us",
         f"{times[schema.CLOSED_AT]} AS closed_us",
         f"{status} AS _status",
@@ -356,18 +358,11 @@ def _clean_leads(frame: Any, config: Config) -> Any:
 
 def _flat_tables(spark: Any, leads: Any, config: Config) -> SparkTables:
     _require(schema.LEADS, leads, (schema.LEAD_ID,))
-    frame = leads.selectExpr("*", f"NULLIF(TRIM(CAST({schema.LEAD_ID} AS STRING)), '') AS _id")
-    attributes = [identifier(c) for c in _attributes(frame, config)]
-    clean = frame.where("_id IS NOT NULL").selectExpr(
-        f"_id AS {schema.LEAD_ID}",
+    frame = leads.selectExpr(
+        "*",
+        ID,
         "CAST(NULL AS BIGINT) AS created_us",
-        *attributes,
-        *_email_domain_type(config, frame.columns),
     )
-    empty_events = spark.createDataFrame(
-        [], f"{schema.LEAD_ID} STRING, t_us BIGINT, {schema.EVENT_TYPE} STRING"
-    )
-    empty_outcomes = spark.createDataFrame(
-        [], f"{schema.LEAD_ID} STRING, converted_us BIGINT, closed_us BIGINT"
-    )
-    return SparkTables(clean, empty_events, empty_outcomes, flat=True, bad_rows={})
+    clean = _clean_leads(frame.where("_id IS NOT NULL"), config)
+    events = spark.createDataFrame([], CLEAN_EVENTS)
+    return SparkTables(clean, events, spark.createDataFrame([], CLEAN_OUTCOMES), True, {})

@@ -18,11 +18,10 @@ import pandas as pd
 from predictive_scoring import schema
 from predictive_scoring.config import EngineConfig
 from predictive_scoring.data.tables import LeadData
-from predictive_scoring.features.intent import assemble_intent, cube_from_wide
-from predictive_scoring.features.spec import FeatureSpec, IntentBuilder, intent_statistics
+from predictive_scoring.features.spec import FeatureSpec, IntentBuilder, intent_from_wide
 from predictive_scoring.spark.scoring import wide_statistics
 from predictive_scoring.spark.session import spark_session
-from predictive_scoring.timeline import DAY_US, to_micros
+from predictive_scoring.timeline import to_micros
 
 __all__ = ["engine_intent", "spark_intent"]
 
@@ -42,7 +41,6 @@ def spark_intent(engine: EngineConfig) -> IntentBuilder:
 
 
 def _intent(spark: Any, data: LeadData, rows: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
-    columns, half_lives, windows = intent_statistics(spec)
     snap_us = to_micros(rows[schema.SNAPSHOT_AT])
     created = data.leads.set_index(schema.LEAD_ID)[schema.CREATED_AT]
     created_us = to_micros(created.loc[rows[schema.LEAD_ID].to_numpy()].reset_index(drop=True))
@@ -65,7 +63,4 @@ def _intent(spark: Any, data: LeadData, rows: pd.DataFrame, spec: FeatureSpec) -
         spark, spark.createDataFrame(frame), spark.createDataFrame(batch), spec, None
     ).toPandas()
     wide = wide.set_index("lead_idx").reindex(np.arange(len(rows))).reset_index(drop=True)
-    cube = cube_from_wide(wide, len(spec.event_types), half_lives, windows)
-    age = (np.asarray(snap_us, dtype=np.int64) - np.asarray(created_us, dtype=np.int64)) / DAY_US
-    values = assemble_intent(cube, columns, age, spec.inactivity_days)
-    return pd.DataFrame(values, columns=[c.name for c in columns], index=rows.index)
+    return intent_from_wide(wide, snap_us, created_us, spec).set_axis(rows.index)
