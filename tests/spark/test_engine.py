@@ -337,3 +337,27 @@ def test_a_messy_csv_export_gives_the_same_rows_and_bad_rows(
         )
         assert got.sum() == expected.sum(), (table, got.to_dict(), expected.to_dict())
     assert (tmp_path / "spark" / "quarantine" / "events.parquet").exists()
+
+
+def test_history_without_events_has_intent_statistics_of_no_type(
+    spark: Any, funnels: Funnels
+) -> None:
+    """A funnel of leads and outcomes only (the Olist export) learns a spec with no event type:
+    the per-lead statistics are then the lead alone, and its intent features come out as for a
+    lead without events."""
+    from dataclasses import replace
+
+    from predictive_scoring.features.spec import intent_from_wide
+    from predictive_scoring.spark.scoring import wide_statistics
+    from tests.test_training import AS_OF, N_LEADS, SEED
+
+    spec = replace(funnels.trained(N_LEADS, SEED, AS_OF).spec, event_types=())
+    events = spark.createDataFrame([], "lead_id STRING, t_us BIGINT, event_type STRING")
+    rows = spark.createDataFrame([("a",), ("b",)], "lead_idx STRING")
+    wide = wide_statistics(spark, events, rows, spec, 1_700_000_000_000_000).toPandas()
+    assert list(wide.columns) == ["lead_idx"] and len(wide) == 0
+    features = intent_from_wide(
+        pd.DataFrame(index=range(2)), np.full(2, 86_400_000_000 * 40), np.zeros(2), spec
+    )
+    assert features["lead_age_days"].tolist() == [40.0, 40.0]
+    assert features["log_total_events"].tolist() == [0.0, 0.0]

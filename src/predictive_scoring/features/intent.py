@@ -307,7 +307,8 @@ def wide_sql(n_types: int, half_lives: tuple[float, ...], windows: tuple[int, ..
         for code in range(n_types)
         for stat in stat_names(half_lives, windows)
     ]
-    return "SELECT lead_idx,\n  " + ",\n  ".join(columns) + "\nFROM stats GROUP BY lead_idx"
+    select = ",\n  ".join(["lead_idx", *columns])  # no event types: lead_idx alone
+    return f"SELECT {select}\nFROM stats GROUP BY lead_idx"
 
 
 def cube_from_wide(

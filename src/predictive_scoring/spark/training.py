@@ -21,6 +21,7 @@ from predictive_scoring.data.tables import LeadData
 from predictive_scoring.features.spec import FeatureSpec, IntentBuilder, intent_from_wide
 from predictive_scoring.spark.scoring import wide_statistics
 from predictive_scoring.spark.session import spark_session
+from predictive_scoring.spark.tables import CLEAN_EVENTS
 from predictive_scoring.timeline import to_micros
 
 __all__ = ["engine_intent", "spark_intent"]
@@ -59,8 +60,8 @@ def _intent(spark: Any, data: LeadData, rows: pd.DataFrame, spec: FeatureSpec) -
             schema.EVENT_TYPE: events[schema.EVENT_TYPE].astype(str).to_numpy(),
         }
     )
-    wide = wide_statistics(
-        spark, spark.createDataFrame(frame), spark.createDataFrame(batch), spec, None
-    ).toPandas()
+    events_frame = spark.createDataFrame(frame, CLEAN_EVENTS)  # typed: there may be none
+    rows_frame = spark.createDataFrame(batch, "lead_idx STRING, snap_us BIGINT, row_key BIGINT")
+    wide = wide_statistics(spark, events_frame, rows_frame, spec, None).toPandas()
     wide = wide.set_index("lead_idx").reindex(np.arange(len(rows))).reset_index(drop=True)
     return intent_from_wide(wide, snap_us, created_us, spec).set_axis(rows.index)
